@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/**
+ * Vendors send numbers as strings and strings as numbers (Lezhi does both, SPEC §5). These schemas
+ * accept either and hand the normalizer one type.
+ */
+
+const NUMERIC_TEXT = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** A number, or a string holding one ("5.6", " 12 "). */
+export const looseNumber = z.union([
+  z.number().finite(),
+  z.string().regex(NUMERIC_TEXT, 'expected a number').transform(Number),
+]);
+
+/** A string, or a number written as one (ids the vendor sometimes sends unquoted). */
+export const looseString = z.union([z.string(), z.number().finite().transform(String)]);
+
+/** True for text that reads as a number. */
+export function isNumericText(text: string): boolean {
+  return NUMERIC_TEXT.test(text);
+}

@@ -1,0 +1,275 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ZodError } from 'zod';
+import { openPush, type AckOutcome, type OpenPush } from '../ack-registry';
+import type { DedupMemory } from '../dedup';
+import { piiTransform, type PiiTransform } from '../pii';
+import type { PushItem, Vendor } from '../reading';
+import { readBody } from './body';
+import { describeIssues, type ReceiverSettings } from './config';
+import type { PushProtocol } from './protocol';
+
+/**
+ * The one receiver every `*-in` node uses: size limit, allow list, key, JSON, schema, PII policy,
+ * dedup and acknowledgement, in that order, answering the vendor in its own envelope (SPEC §4).
+ * It knows nothing of Node-RED: the node file hands it requests and turns its callbacks into
+ * `send`, `error` and `status`.
+ */
+
+/** Why a push was refused; `code` names the locale string and the counter. */
+export type RejectionCode =
+  | 'too-large'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'not-json'
+  | 'schema'
+  | 'pii-key-missing'
+  | 'flow-failed'
+  | 'ack-timeout'
+  | 'internal';
+
+export interface Rejection {
+  code: RejectionCode;
+  status: number;
+  /** Values for the locale string; never personal data. */
+  params: Record<string, string | number>;
+  /** The body as far as it could be read, after the PII policy; absent when too large. */
+  raw?: unknown;
+}
+
+/** What the receiver hands the flow: one Node-RED message per push item. */
+export type ReceiverMessage = {
+  topic: string;
+  payload: unknown;
+  raw: unknown;
+  vendor: Vendor;
+  _ack?: string;
+};
+
+export interface ReceiverCounts {
+  received: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface ReceiverHooks {
+  emit(readings: ReceiverMessage[], events: ReceiverMessage[]): void;
+  rejected(rejection: Rejection, counts: ReceiverCounts): void;
+  accepted(counts: ReceiverCounts): void;
+}
+
+/** The vendor-facing reason: short, and no detail that helps an attacker. */
+const VENDOR_REASONS: Record<RejectionCode, string> = {
+  'too-large': 'payload too large',
+  forbidden: 'forbidden',
+  unauthorized: 'unauthorized',
+  'not-json': 'body is not JSON',
+  schema: 'invalid body',
+  'pii-key-missing': 'temporarily unavailable',
+  'flow-failed': 'receiver failed to store the data',
+  'ack-timeout': 'receiver timed out storing the data',
+  internal: 'internal error',
+};
+
+type HttpRequest = IncomingMessage & { ip?: string };
+
+export class PushReceiver<Body> {
+  private readonly counts: ReceiverCounts = { received: 0, duplicates: 0, rejected: 0 };
+  /** Dedup keys of pushes emitted in `ack: flow` mode whose answer is still open. */
+  private readonly inFlight = new Map<string, Promise<AckOutcome>>();
+  private readonly openPushes = new Set<OpenPush>();
+  private readonly pii: PiiTransform | undefined;
+  private readonly keyDigest: Buffer | undefined;
+
+  constructor(
+    private readonly protocol: PushProtocol<Body>,
+    private readonly settings: ReceiverSettings,
+    private readonly dedup: DedupMemory,
+    private readonly hooks: ReceiverHooks,
+  ) {
+    this.pii = settings.pii === 'pseudonymize' && !settings.piiKey ? undefined : piiTransform(settings.pii, settings.piiKey);
+    this.keyDigest = settings.key === undefined ? undefined : digest(settings.key);
+  }
+
+  /** False when the PII policy cannot run (pseudonymize without piiKey): every push gets 503. */
+  get ready(): boolean {
+    return this.pii !== undefined;
+  }
+
+  async handle(req: HttpRequest, res: ServerResponse): Promise<void> {
+    try {
+      await this.process(req, res);
+    } catch (error) {
+      this.refuse(res, { code: 'internal', status: 500, params: { message: (error as Error).message } });
+    }
+  }
+
+  /** Answers every push still waiting for health-ack with 503, so the vendor retries. */
+  async close(): Promise<void> {
+    for (const push of this.openPushes) push.cancel();
+    await this.dedup.close();
+  }
+
+  private async process(req: HttpRequest, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, this.settings.maxBytes);
+    if (body.tooLarge) {
+      res.setHeader('Connection', 'close');
+      return this.refuse(res, { code: 'too-large', status: 413, params: { max: this.settings.maxBytes } });
+    }
+    const text = body.bytes.toString('utf8').replace(/^\uFEFF/, '');
+    if (!this.settings.allowList.allows(req.ip ?? req.socket.remoteAddress)) {
+      return this.refuse(res, { code: 'forbidden', status: 403, params: {}, raw: this.rawForRejection(text) });
+    }
+    if (!this.keyMatches(req)) {
+      return this.refuse(res, { code: 'unauthorized', status: 401, params: {}, raw: this.rawForRejection(text) });
+    }
+    const pii = this.pii;
+    if (!pii) return this.refuse(res, { code: 'pii-key-missing', status: 503, params: {} });
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return this.refuse(res, { code: 'not-json', status: 400, params: {}, raw: text });
+    }
+    const raw = pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed);
+    let items: PushItem[];
+    try {
+      const valid = this.protocol.schema.parse(parsed);
+      items = this.protocol.normalize(valid, { tz: this.settings.tz, receivedAt: new Date().toISOString() });
+    } catch (error) {
+      if (!(error instanceof ZodError)) throw error;
+      return this.refuse(res, {
+        code: 'schema', status: 400, params: { vendor: this.protocol.vendor, issues: describeIssues(error) }, raw,
+      });
+    }
+    await this.dedup.ready;
+    this.counts.received++;
+    const outcome = await this.deliver(items, raw, pii);
+    if (outcome === 'success') {
+      this.hooks.accepted(this.counts);
+      return answer(res, 200, this.protocol.acceptedBody);
+    }
+    if (outcome === 'failure') {
+      return this.refuse(res, { code: 'flow-failed', status: 500, params: {}, raw });
+    }
+    return this.refuse(res, {
+      code: 'ack-timeout', status: 503, params: { seconds: this.settings.ackTimeoutMs / 1000 }, raw,
+    });
+  }
+
+  /**
+   * Emits the items not seen before and settles when the push may be answered. Dedup checks and
+   * claims are synchronous, so of concurrent copies exactly one emits; in `ack: flow` mode the
+   * others wait for its outcome, and a key is remembered only once the flow has stored it.
+   */
+  private async deliver(items: PushItem[], raw: unknown, pii: PiiTransform): Promise<AckOutcome> {
+    const fresh: PushItem[] = [];
+    const freshKeys = new Set<string>();
+    const waits: Promise<AckOutcome>[] = [];
+    for (const item of items) {
+      const key = item.dedupKey;
+      if (key !== undefined) {
+        if (freshKeys.has(key) || this.dedup.has(key)) continue;
+        const running = this.inFlight.get(key);
+        if (running) {
+          waits.push(running);
+          continue;
+        }
+        freshKeys.add(key);
+      }
+      fresh.push(item);
+    }
+    if (fresh.length === 0) {
+      this.counts.duplicates++;
+      return worstOf(await Promise.all(waits));
+    }
+
+    if (this.settings.ack === 'auto') {
+      for (const key of freshKeys) this.dedup.remember(key);
+      this.emit(fresh, raw, pii);
+      return worstOf(await Promise.all(waits));
+    }
+
+    const push = openPush(fresh.length, this.settings.ackTimeoutMs);
+    this.openPushes.add(push);
+    for (const key of freshKeys) this.inFlight.set(key, push.outcome);
+    this.emit(fresh, raw, pii, push.ackIds);
+    const own = await push.outcome;
+    this.openPushes.delete(push);
+    for (const key of freshKeys) {
+      this.inFlight.delete(key);
+      if (own === 'success') this.dedup.remember(key);
+    }
+    return worstOf([own, ...(await Promise.all(waits))]);
+  }
+
+  private emit(items: PushItem[], raw: unknown, pii: PiiTransform, ackIds?: string[]): void {
+    const readings: ReceiverMessage[] = [];
+    const events: ReceiverMessage[] = [];
+    items.forEach((item, index) => {
+      const payload =
+        item.output === 'reading'
+          ? { ...item.payload, subject: pii(item.payload.subject) }
+          : { ...item.payload, subject: pii(item.payload.subject), data: pii(item.payload.data) };
+      // A subject the policy emptied (drop) is left out rather than sent as {}.
+      if (payload.subject === undefined || Object.keys(payload.subject).length === 0) delete payload.subject;
+      const message: ReceiverMessage = {
+        topic: item.topic,
+        payload,
+        // Each message owns its raw body: a sink that changes one must not change the others.
+        raw: index === 0 ? raw : structuredClone(raw),
+        vendor: this.protocol.vendor,
+      };
+      if (ackIds) message._ack = ackIds[index];
+      (item.output === 'reading' ? readings : events).push(message);
+    });
+    this.hooks.emit(readings, events);
+  }
+
+  private keyMatches(req: HttpRequest): boolean {
+    if (!this.keyDigest) return true;
+    const header = req.headers['x-health-bridge-key'];
+    const presented =
+      (Array.isArray(header) ? header[0] : header) ??
+      new URL(req.url ?? '/', 'http://receiver').searchParams.get('key') ??
+      undefined;
+    return presented !== undefined && timingSafeEqual(digest(presented), this.keyDigest);
+  }
+
+  /** A refused body as the flow may see it: parsed and PII-filtered where possible. */
+  private rawForRejection(text: string): unknown {
+    if (!this.pii) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return this.pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed);
+    } catch {
+      return text;
+    }
+  }
+
+  private refuse(res: ServerResponse, rejection: Rejection): void {
+    this.counts.rejected++;
+    this.hooks.rejected(rejection, this.counts);
+    answer(res, rejection.status, this.protocol.rejectedBody(rejection.status, VENDOR_REASONS[rejection.code]));
+  }
+}
+
+function worstOf(outcomes: AckOutcome[]): AckOutcome {
+  if (outcomes.includes('failure')) return 'failure';
+  if (outcomes.includes('timeout')) return 'timeout';
+  return 'success';
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}

@@ -1,0 +1,48 @@
+import { acknowledge } from '../lib/ack-registry';
+import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+
+/**
+ * Ends a push in `ack: flow` mode: put it after the sink (and after a Catch node scoped to the
+ * sink, for failures). The vendor is answered once every message of the push has arrived here;
+ * a message with `msg.error` set answers it with the vendor's failure at once.
+ */
+export = function register(RED: NodeRedApi): void {
+  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-ack.${key}`, params);
+
+  RED.nodes.registerType('health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let acknowledged = 0;
+    let failed = 0;
+    let warnedNoAck = false;
+
+    node.on('input', (message, send, done) => {
+      const ackId = message._ack;
+      if (typeof ackId !== 'string') {
+        // Once per deploy: a receiver left in `ack: auto` would otherwise flood the log.
+        if (!warnedNoAck) node.warn(t('warn.no-ack'));
+        warnedNoAck = true;
+        node.status({ fill: 'yellow', shape: 'ring', text: t('warn.no-ack') });
+      } else {
+        const hasError = message.error !== undefined && message.error !== null && message.error !== false;
+        const result = acknowledge(ackId, hasError);
+        if (result === 'not-pending') {
+          node.warn(t('warn.not-pending'));
+        } else if (result === 'failed') {
+          failed++;
+        } else {
+          acknowledged++;
+        }
+        node.status({
+          fill: failed ? 'red' : 'green',
+          shape: 'dot',
+          text: failed
+            ? `${t('status.acknowledged', { count: acknowledged })} · ${t('status.failed', { count: failed })}`
+            : t('status.acknowledged', { count: acknowledged }),
+        });
+      }
+      send(message);
+      done();
+    });
+  });
+};

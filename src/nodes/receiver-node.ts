@@ -1,0 +1,116 @@
+import { DedupMemory, type KeyValueStore } from '../lib/dedup';
+import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, receiverConfigSchema } from '../lib/receiver/config';
+import { PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
+import type { PushProtocol } from '../lib/receiver/protocol';
+import { mountRoutes } from '../lib/receiver/route';
+import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+
+/**
+ * The Node-RED side of every `*-in` node: reads the node's properties, mounts the shared receiver
+ * on `RED.httpNode`, and turns its callbacks into `send`, `error` and `status`. A vendor's node
+ * file is one call to `registerReceiver`.
+ */
+
+/** Locale prefix of the strings all receivers share (src/nodes/shared/locales). */
+const SHARED = 'health-bridge-receiver';
+
+export const RECEIVER_CREDENTIALS = {
+  key: { type: 'password' },
+  piiKey: { type: 'password' },
+} as const;
+
+function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
+  const context = node.context();
+  return {
+    get: (name) =>
+      new Promise((resolve, reject) =>
+        context.get(name, storeName, (error, value) => (error ? reject(error) : resolve(value))),
+      ),
+    set: (name, value) =>
+      new Promise((resolve, reject) =>
+        context.set(name, value, storeName, (error) => (error ? reject(error) : resolve())),
+      ),
+  };
+}
+
+export function registerReceiver<Body>(RED: NodeRedApi, type: string, protocol: PushProtocol<Body>): void {
+  const t = (key: string, params?: Record<string, unknown>): string => RED._(`${SHARED}.${key}`, params);
+
+  function ReceiverNode(this: RuntimeNode, config: NodeConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    // Node-RED wires Catch and Status nodes up only once every node of the flow exists, so a
+    // problem found while this node is created is reported on the next turn, where they hear it.
+    const reportAtStart = (text: string, level: 'error' | 'warn' = 'error', statusText = text): void => {
+      setImmediate(() => {
+        node.status({ fill: level === 'error' ? 'red' : 'grey', shape: 'ring', text: statusText });
+        if (level === 'error') node.error(text);
+        else node.warn(text);
+      });
+    };
+    const parsed = receiverConfigSchema.safeParse({ ...config, ...node.credentials });
+    if (!parsed.success) {
+      reportAtStart(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
+      return;
+    }
+    const settings = parsed.data;
+
+    const reportStoreError = (error: unknown): void => {
+      const message = t('errors.dedup-store', { message: (error as Error).message });
+      node.status({ fill: 'red', shape: 'ring', text: message });
+      node.error(message);
+    };
+    const dedup = new DedupMemory({
+      windowMs: settings.dedupWindowMs,
+      maxKeys: DEFAULT_MAX_DEDUP_KEYS,
+      store: settings.dedupStore ? contextStore(node, settings.dedupStore) : undefined,
+      onStoreError: reportStoreError,
+    });
+    const countsText = (counts: ReceiverCounts): string => t('status.counts', { ...counts });
+
+    const receiver = new PushReceiver(protocol, settings, dedup, {
+      emit(readings, events) {
+        node.send([readings, events]);
+      },
+      accepted(counts) {
+        node.status({ fill: 'green', shape: 'dot', text: countsText(counts) });
+      },
+      rejected(rejection: Rejection, counts) {
+        const reason = t(`errors.${rejection.code}`, rejection.params);
+        node.status({ fill: 'red', shape: 'ring', text: t('status.rejected', { counts: countsText(counts), reason }) });
+        // A failure health-ack reported came from the flow itself: it has it already.
+        if (rejection.code === 'flow-failed') return;
+        node.error(reason, {
+          topic: `${protocol.vendor}/rejected`,
+          payload: rejection.raw,
+          raw: rejection.raw,
+          vendor: protocol.vendor,
+          statusCode: rejection.status,
+        });
+      },
+    });
+
+    const mount = mountRoutes(RED.httpNode, RED.settings, settings.path, settings.maxBytes, {
+      post: (req, res) => void receiver.handle(req, res),
+    });
+    if (!mount.mounted && mount.reason === 'disabled') {
+      reportAtStart(t('errors.http-disabled'), 'warn', t('status.disabled'));
+    } else if (!mount.mounted) {
+      reportAtStart(t('errors.route-taken', { method: 'POST', path: settings.path }));
+    } else if (!receiver.ready) {
+      reportAtStart(t('errors.pii-key-missing'));
+    } else {
+      node.status({ fill: 'green', shape: 'ring', text: settings.path });
+    }
+
+    node.on('close', (_removed, done) => {
+      if (mount.mounted) mount.remove();
+      receiver.close().then(done, (error: unknown) => {
+        reportStoreError(error);
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType(type, ReceiverNode, { credentials: RECEIVER_CREDENTIALS });
+}
