@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { looseNumber, looseString } from '../loose';
+import { eventItem, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
+import type { PushProtocol } from '../receiver/protocol';
+import { isoInZone, parseWallClock, wallClockToEpoch } from '../time';
+
+/**
+ * Sinocare (三诺) IoT cloud CGM push: `{reservedCode, data}`, where `reservedCode "01"` carries one
+ * sensor glucose value (SPEC §5). Hospital deployments put the patient's identity in the same
+ * object, so those fields go to `subject` and nowhere else.
+ */
+
+const CGM_READING = '01';
+
+const SENSOR_STATES = new Map<string, string>([
+  ['0', 'waiting'],
+  ['1', 'initializing'],
+  ['2', 'uploading'],
+  ['4', 'finished'],
+]);
+
+/** `status`: "1" marks values produced while the sensor initializes. */
+const VALIDITY = new Map<string, boolean>([
+  ['0', true],
+  ['1', false],
+]);
+
+/** "yyyy-MM-dd HH:mm:ss" without a zone; the receiver's `tz` places it in time. */
+const wallClockText = z.string().transform((text, ctx) => {
+  const wall = parseWallClock(text);
+  if (!wall) {
+    ctx.addIssue({ code: 'custom', message: 'expected yyyy-MM-dd HH:mm:ss' });
+    return z.NEVER;
+  }
+  return wall;
+});
+
+const cgmData = z.looseObject({
+  testId: looseString.pipe(z.string().min(1)),
+  deviceSn: looseString.nullish(),
+  // the document gives no unit; CGM values arrive in mmol/L
+  testResult: looseNumber,
+  serialNo: looseNumber.nullish(),
+  testTime: wallClockText,
+  increMinute: looseNumber.nullish(),
+  cgmDay: looseNumber.nullish(),
+  status: looseString.nullish(),
+  cgmStatus: looseString.nullish(),
+  low: looseNumber.nullish(),
+  high: looseNumber.nullish(),
+  patientId: looseString.nullish(),
+  visitId: looseString.nullish(),
+  inSerialId: looseString.nullish(),
+  patientName: looseString.nullish(),
+  idCard: looseString.nullish(),
+  customerName: looseString.nullish(),
+});
+type CgmData = z.infer<typeof cgmData>;
+
+const cgmPush = z.object({ reservedCode: z.literal(CGM_READING), data: cgmData });
+
+const envelope = z.looseObject({ reservedCode: looseString, data: z.looseObject({}) });
+
+/**
+ * Only a CGM push has to match the CGM data schema; any other command is passed on as it came.
+ * The CGM schema reads the whole envelope so its issues carry paths from the body root.
+ */
+const sinocareBody = envelope.transform((push, ctx) => {
+  if (push.reservedCode !== CGM_READING) return { push };
+  const parsed = cgmPush.safeParse(push);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+    return z.NEVER;
+  }
+  return { push, cgm: parsed.data.data };
+});
+type SinocareBody = z.infer<typeof sinocareBody>;
+
+/** The entries the vendor filled in; undefined when there are none. */
+function present<T>(record: Record<string, T | null | undefined>): Record<string, T> | undefined {
+  const entries = Object.entries(record).filter(
+    (entry): entry is [string, T] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '',
+  );
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+function glucoseReading(data: CgmData, context: NormalizeContext): Reading {
+  const reading: Reading = {
+    id: `sinocare:${data.testId}`,
+    vendor: 'sinocare',
+    kind: 'glucose',
+    time: isoInZone(wallClockToEpoch(data.testTime, context.tz), context.tz),
+    values: { glucose: { value: data.testResult, unit: 'mmol/L' } },
+    context: present<string | number | boolean>({
+      specimen: 'interstitial',
+      serialNo: data.serialNo,
+      intervalMinutes: data.increMinute,
+      // the document marks only invalid values; an undocumented status is left out, not guessed
+      valid: VALIDITY.get(data.status || '0'),
+      sensorState: SENSOR_STATES.get(data.cgmStatus ?? ''),
+      sensorDays: data.cgmDay,
+      lowThreshold: data.low,
+      highThreshold: data.high,
+    }),
+    retry: false,
+    receivedAt: context.receivedAt,
+  };
+  const device = present({ sn: data.deviceSn });
+  if (device) reading.device = device;
+  const subject = present({
+    patientId: data.patientId,
+    visitId: data.visitId,
+    inSerialId: data.inSerialId,
+    name: data.patientName,
+    idCard: data.idCard,
+    organization: data.customerName,
+  });
+  if (subject) reading.subject = subject;
+  return reading;
+}
+
+function normalize(body: SinocareBody, context: NormalizeContext): PushItem[] {
+  if (!body.cgm) {
+    return [eventItem({ vendor: 'sinocare', event: 'unrecognized', data: body.push.data })];
+  }
+  return [readingItem(glucoseReading(body.cgm, context), body.cgm.testId)];
+}
+
+export const sinocareProtocol: PushProtocol<SinocareBody> = {
+  vendor: 'sinocare',
+  schema: sinocareBody,
+  normalize,
+  acceptedBody: { code: 0, msg: '' },
+  rejectedBody: (status, reason) => ({ code: status, msg: reason }),
+};
