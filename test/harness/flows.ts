@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './node-red';
+
+/**
+ * Flows as a user would wire them in the editor, written out as the node objects the editor
+ * deploys: a receiver, its two outputs into test sinks (named "<receiver id>/<sink>"), a Catch node and a Status node scoped to
+ * it, and for `ack: flow` a health-ack after the sink.
+ */
+
+export type Sink = 'readings' | 'events' | 'errors' | 'statuses' | 'acked';
+
+export interface ReceiverFlowOptions {
+  type: string;
+  path?: string;
+  /** Receiver properties (SPEC §2 names) and `credentials`. */
+  properties?: Record<string, unknown>;
+  /** How the flow treats the readings in `ack: flow` mode. */
+  sink?: 'store' | 'fail' | 'never-answer';
+  id?: string;
+}
+
+export function bodyFixture(vendor: string, name: string): any {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'bodies', vendor, `${name}.json`), 'utf8'));
+}
+
+export function receiverFlow(options: ReceiverFlowOptions): object[] {
+  const rx = options.id ?? 'rx';
+  const tab = `tab-${rx}`;
+  const sink = (name: Sink, wires: string[] = []): object => ({
+    id: `${rx}-${name}`, z: tab, type: 'test-sink', name: `${rx}/${name}`, wires: [wires],
+  });
+  const nodes: object[] = [
+    { id: tab, type: 'tab', label: `receiver ${rx}` },
+    // Catch and Status first: Node-RED creates nodes in this order, and a receiver reports a
+    // configuration problem while it is being created.
+    { id: `${rx}-catch`, z: tab, type: 'catch', scope: [rx], uncaught: false, wires: [[`${rx}-errors`]] },
+    sink('errors'),
+    { id: `${rx}-status`, z: tab, type: 'status', scope: [rx], wires: [[`${rx}-statuses`]] },
+    sink('statuses'),
+    {
+      id: rx, z: tab, type: options.type, name: '', path: options.path ?? '/push',
+      ...options.properties,
+      // As the editor does, every credential field is sent; an empty one deletes a stored value.
+      credentials: { key: '', piiKey: '', ...(options.properties?.credentials as object | undefined) },
+      wires: [[`${rx}-readings`], [`${rx}-events`]],
+    },
+  ];
+  switch (options.sink ?? 'store') {
+    case 'store':
+      // The sink stores, then health-ack answers the vendor (a no-op for ack: auto).
+      nodes.push(sink('readings', [`${rx}-ack`]), sink('events', [`${rx}-ack`]));
+      nodes.push({ id: `${rx}-ack`, z: tab, type: 'health-ack', name: '', wires: [[`${rx}-acked`]] }, sink('acked'));
+      break;
+    case 'fail':
+      // A sink that fails (a database that is down), caught and reported to health-ack.
+      nodes.push(sink('readings', [`${rx}-db`]), sink('events', [`${rx}-db`]));
+      nodes.push(
+        { id: `${rx}-db`, z: tab, type: 'function', name: 'database down', func: 'node.error("database down", msg); return null;', outputs: 1, wires: [[]] },
+        { id: `${rx}-db-catch`, z: tab, type: 'catch', scope: [`${rx}-db`], uncaught: false, wires: [[`${rx}-ack`]] },
+        { id: `${rx}-ack`, z: tab, type: 'health-ack', name: '', wires: [[`${rx}-acked`]] },
+        sink('acked'),
+      );
+      break;
+    case 'never-answer':
+      nodes.push(sink('readings'), sink('events'));
+      break;
+  }
+  return placed(nodes);
+}
+
+/** Gives flow nodes a position: Node-RED treats a node without x/y as a config node. */
+export function placed(nodes: object[]): object[] {
+  return nodes.map((node, index) =>
+    (node as { type: string }).type === 'tab' ? node : { x: 200, y: 40 + 40 * index, ...node },
+  );
+}

@@ -1,0 +1,201 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from './http';
+
+/**
+ * A real Node-RED process for the tests: its own user directory, settings file and port, our
+ * package installed into it (a link to this checkout, or an `npm pack` tarball), flows deployed
+ * through the admin API exactly as the editor does. Messages reach the test through the
+ * `test-sink` node (test/fixtures/nodes), which forwards what it receives over the IPC channel.
+ *
+ * HB_NODE_RED=5 runs Node-RED 5 (the `node-red-5` alias) instead of 4; the Node version is
+ * whatever runs the tests.
+ */
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const FIXTURE_NODES = path.join(ROOT, 'test', 'fixtures', 'nodes');
+
+export const NODE_RED_MAJOR = process.env.HB_NODE_RED === '5' ? 5 : 4;
+const NODE_RED_PACKAGE = NODE_RED_MAJOR === 5 ? 'node-red-5' : 'node-red';
+
+export interface SinkMessage {
+  /** The `name` of the test-sink node that received it. */
+  sink: string;
+  msg: Record<string, any>;
+}
+
+export interface StartOptions {
+  /** Extra settings (JSON-able); merged over the harness defaults. */
+  settings?: Record<string, unknown>;
+  /** Extra settings written as JavaScript (functions such as httpNodeMiddleware). */
+  settingsSource?: string;
+  /** Reuse a user directory (a restart); a new temporary one otherwise. */
+  userDir?: string;
+  /** false: do not link this checkout into the user directory (the package is installed). */
+  linkPackage?: boolean;
+  /** Console log level; `debug` by default so that log tests see as much as possible. */
+  logLevel?: string;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export class NodeRed {
+  readonly messages: SinkMessage[] = [];
+  private output = '';
+  private exited = false;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly userDir: string,
+    private readonly options: StartOptions,
+  ) {
+    const collect = (chunk: Buffer): void => {
+      this.output += chunk.toString('utf8');
+      this.notify();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    child.on('message', (message: any) => {
+      if (message?.type === 'sink') this.messages.push({ sink: message.sink, msg: message.msg });
+      this.notify();
+    });
+    child.on('exit', () => {
+      this.exited = true;
+      this.notify();
+    });
+  }
+
+  static async start(options: StartOptions = {}): Promise<NodeRed> {
+    const userDir = options.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hb-node-red-'));
+    const port = await freePort();
+    if (options.linkPackage !== false) {
+      const scope = path.join(userDir, 'node_modules', '@health-bridge');
+      fs.mkdirSync(scope, { recursive: true });
+      const link = path.join(scope, 'node-red-nodes');
+      if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, 'dir');
+    }
+    const settings = {
+      uiHost: '::',
+      uiPort: port,
+      flowFile: 'flows.json',
+      credentialSecret: 'health-bridge-test-credential-secret',
+      nodesDir: [FIXTURE_NODES],
+      logging: { console: { level: options.logLevel ?? 'debug', metrics: false, audit: false } },
+      telemetry: { enabled: false },
+      editorTheme: { tours: false },
+      ...options.settings,
+    };
+    const settingsFile = path.join(userDir, 'settings.js');
+    fs.writeFileSync(
+      settingsFile,
+      `module.exports = Object.assign(${JSON.stringify(settings, null, 2)}, {\n${options.settingsSource ?? ''}\n});\n`,
+    );
+    const redJs = path.join(ROOT, 'node_modules', NODE_RED_PACKAGE, 'red.js');
+    const child = fork(redJs, ['--userDir', userDir, '--settings', settingsFile], {
+      silent: true,
+      env: { ...process.env, NODE_RED_HOME: userDir },
+    });
+    const nodeRed = new NodeRed(child, port, userDir, options);
+    await nodeRed.waitFor(() => /Server now running/.test(nodeRed.output) || nodeRed.exited, 30_000, 'Node-RED start');
+    if (nodeRed.exited) throw new Error(`Node-RED exited while starting:\n${nodeRed.output}`);
+    // The server listens before the flows start; a deploy must not be confused with that start.
+    await nodeRed.waitFor(
+      () => /Server now running/.test(nodeRed.output) && /Started flows|Waiting for missing types/.test(nodeRed.output),
+      30_000,
+      'Node-RED flows started',
+    );
+    return nodeRed;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Everything the process printed so far (its log). */
+  get logs(): string {
+    return this.output;
+  }
+
+  /** Deploys `flow` (node objects, credentials inline as the editor sends them) and waits for it. */
+  async deploy(flow: object[], type: 'full' | 'nodes' | 'flows' = 'full'): Promise<void> {
+    const startedBefore = this.count(/Started (modified )?(flows|nodes)/g);
+    const response = await request(`${this.url}/flows`, {
+      method: 'POST',
+      body: JSON.stringify(flow),
+      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': type, 'Node-RED-API-Version': 'v1' },
+    });
+    if (response.status >= 300) throw new Error(`deploy failed: ${response.status} ${response.text}`);
+    await this.waitFor(() => this.count(/Started (modified )?(flows|nodes)/g) > startedBefore, 10_000, 'flows started');
+  }
+
+  /** Waits until `count` messages reached sinks (optionally one sink) and returns them. */
+  async waitForMessages(count: number, sink?: string, timeoutMs = 5000): Promise<SinkMessage[]> {
+    const matching = (): SinkMessage[] => this.messages.filter((m) => sink === undefined || m.sink === sink);
+    await this.waitFor(() => matching().length >= count, timeoutMs, `${count} message(s) at ${sink ?? 'any sink'}`);
+    return matching();
+  }
+
+  /** Lets in-flight messages land, then returns what a sink has (for "exactly N" checks). */
+  async settledMessages(sink?: string, quietMs = 300): Promise<SinkMessage[]> {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    return this.messages.filter((m) => sink === undefined || m.sink === sink);
+  }
+
+  clearMessages(): void {
+    this.messages.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGINT');
+    await this.waitFor(() => this.exited, 15_000, 'Node-RED exit').catch(() => this.child.kill('SIGKILL'));
+  }
+
+  /** Stops and starts Node-RED again on the same user directory (flows, credentials, context). */
+  async restart(): Promise<NodeRed> {
+    await this.stop();
+    return NodeRed.start({ ...this.options, userDir: this.userDir });
+  }
+
+  private count(pattern: RegExp): number {
+    return this.output.match(pattern)?.length ?? 0;
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!condition()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${what}\n--- Node-RED log (tail) ---\n${this.output.slice(-3000)}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+    });
+  }
+}
