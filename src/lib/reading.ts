@@ -75,3 +75,11 @@ export interface NormalizeContext {
   /** ISO time the push arrived. */
   receivedAt: string;
 }
+
+/** The entries a vendor filled in (not undefined, null or ""); undefined when there are none. */
+export function present<T>(record: Record<string, T | null | undefined>): Record<string, T> | undefined {
+  const entries = Object.entries(record).filter(
+    (entry): entry is [string, T] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '',
+  );
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}

@@ -99,9 +99,3 @@ export function parseWallClock(text: string): WallClock | undefined {
   }
   return wall;
 }
-
-/** A vendor's zone-less wall-clock text as ISO 8601 in `tz`; undefined when it does not parse. */
-export function wallClockTextToIso(text: string, tz: string): string | undefined {
-  const wall = parseWallClock(text);
-  return wall && isoInZone(wallClockToEpoch(wall, tz), tz);
-}

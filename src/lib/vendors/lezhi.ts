@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { looseNumber, looseString } from '../loose';
-import { eventItem, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject } from '../reading';
+import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone } from '../time';
 
@@ -118,14 +118,6 @@ const MEAL_PERIODS = new Map<number, string>([
   [15, 'after-exercise'],
   [16, 'random'],
 ]);
-
-/** The entries the vendor filled in; undefined when there are none. */
-function present<T>(record: Record<string, T | null | undefined>): Record<string, T> | undefined {
-  const entries = Object.entries(record).filter(
-    (entry): entry is [string, T] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '',
-  );
-  return entries.length ? Object.fromEntries(entries) : undefined;
-}
 
 /** `{[name]: {value, unit}}`, or nothing when there is no value to report. */
 function quantity(name: string, value: number | null | undefined, unit: string): Record<string, Quantity> {

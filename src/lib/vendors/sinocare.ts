@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { looseNumber, looseString } from '../loose';
-import { eventItem, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
+import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone, parseWallClock, wallClockToEpoch } from '../time';
 
@@ -75,14 +75,6 @@ const sinocareBody = envelope.transform((push, ctx) => {
   return { push, cgm: parsed.data.data };
 });
 type SinocareBody = z.infer<typeof sinocareBody>;
-
-/** The entries the vendor filled in; undefined when there are none. */
-function present<T>(record: Record<string, T | null | undefined>): Record<string, T> | undefined {
-  const entries = Object.entries(record).filter(
-    (entry): entry is [string, T] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '',
-  );
-  return entries.length ? Object.fromEntries(entries) : undefined;
-}
 
 function glucoseReading(data: CgmData, context: NormalizeContext): Reading {
   const reading: Reading = {
