@@ -1,0 +1,70 @@
+// Copies what Node-RED loads beside each compiled node file (editor .html, locales, icons) from
+// src/nodes to dist/nodes. Receivers share one form, one set of defaults, labels and help: those
+// live once in src/nodes/shared/ and are spliced into each receiver where it says
+//   <!-- @include receiver-form.html -->   (editor template or help text)
+//   // @include receiver-defaults.js       (inside registerType's defaults object)
+//   // @include receiver-credentials.js    (inside registerType's credentials object)
+//   // @include receiver-editor.js         (in the editor script, before registerType)
+// and a locale file that says "@include": ["receiver"] gets the top-level keys of
+// shared/locales/<lang>/receiver.json added beside its own. Node-RED gives each node file one i18n
+// namespace (its own locales/<lang>/<file>.json), so a shared string must sit in every receiver's
+// catalog under one fixed key: "health-bridge-receiver.label.path" resolves the same way in the
+// lezhi-in and sinocare-in editors (the shared form cannot know which type includes it) and in
+// RED._() at run time. The output is plain Node-RED files: nothing is resolved at run time.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const src = path.join(root, 'src', 'nodes');
+const shared = path.join(src, 'shared');
+const out = path.join(root, 'dist', 'nodes');
+
+function expandIncludes(text, dir) {
+  return text.replace(/^([ \t]*)(?:<!--|\/\/)\s*@include\s+([\w.-]+)\s*(?:-->)?[ \t]*$/gm, (_, indent, name) => {
+    const included = fs.readFileSync(path.join(dir, name), 'utf8').replace(/\s+$/, '');
+    return included.split('\n').map((line) => (line ? indent + line : line)).join('\n');
+  });
+}
+
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `over` wins; objects present in both are merged key by key. */
+function deepMerge(base, over) {
+  const result = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    result[key] = isObject(value) && isObject(result[key]) ? deepMerge(result[key], value) : value;
+  }
+  return result;
+}
+
+function mergeLocale(file, lang) {
+  const own = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const includes = own['@include'] ?? [];
+  delete own['@include'];
+  let merged = {};
+  for (const name of includes) {
+    const sharedFile = path.join(shared, 'locales', lang, `${name}.json`);
+    merged = deepMerge(merged, JSON.parse(fs.readFileSync(sharedFile, 'utf8')));
+  }
+  merged = deepMerge(merged, own);
+  return JSON.stringify(merged, null, 2) + '\n';
+}
+
+fs.mkdirSync(out, { recursive: true });
+for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+  if (entry.isFile() && entry.name.endsWith('.html')) {
+    fs.writeFileSync(path.join(out, entry.name), expandIncludes(fs.readFileSync(path.join(src, entry.name), 'utf8'), shared));
+  }
+}
+fs.cpSync(path.join(src, 'icons'), path.join(out, 'icons'), { recursive: true });
+for (const lang of fs.readdirSync(path.join(src, 'locales'))) {
+  const langOut = path.join(out, 'locales', lang);
+  fs.mkdirSync(langOut, { recursive: true });
+  for (const name of fs.readdirSync(path.join(src, 'locales', lang))) {
+    const file = path.join(src, 'locales', lang, name);
+    const text = name.endsWith('.json')
+      ? mergeLocale(file, lang)
+      : expandIncludes(fs.readFileSync(file, 'utf8'), path.join(shared, 'locales', lang));
+    fs.writeFileSync(path.join(langOut, name), text);
+  }
+}
