@@ -1,6 +1,7 @@
 // Copies what Node-RED loads beside each compiled node file (editor .html, locales, icons) from
 // src/nodes to dist/nodes. Receivers share one form, one set of defaults, labels and help: those
 // live once in src/nodes/shared/ and are spliced into each receiver where it says
+//   <!-- @include receiver-node.html type=lezhi-in icon=… -->   (a receiver's whole editor file)
 //   <!-- @include receiver-form.html -->   (editor template or help text)
 //   // @include receiver-defaults.js       (inside registerType's defaults object)
 //   // @include receiver-credentials.js    (inside registerType's credentials object)
@@ -20,10 +21,21 @@ const shared = path.join(src, 'shared');
 const out = path.join(root, 'dist', 'nodes');
 
 function expandIncludes(text, dir) {
-  return text.replace(/^([ \t]*)(?:<!--|\/\/)\s*@include\s+([\w.-]+)\s*(?:-->)?[ \t]*$/gm, (_, indent, name) => {
-    const included = fs.readFileSync(path.join(dir, name), 'utf8').replace(/\s+$/, '');
-    return included.split('\n').map((line) => (line ? indent + line : line)).join('\n');
-  });
+  return text.replace(
+    /^([ \t]*)(?:<!--|\/\/)\s*@include\s+([\w.-]+)((?:\s+[\w-]+=\S+)*)\s*(?:-->)?[ \t]*$/gm,
+    (_, indent, name, params) => {
+      // `key=value` pairs fill the included file's {{key}} placeholders (e.g. a receiver's type).
+      const values = Object.fromEntries(params.trim().split(/\s+/).filter(Boolean).map((pair) => pair.split('=')));
+      const included = fs
+        .readFileSync(path.join(dir, name), 'utf8')
+        .replace(/\s+$/, '')
+        .replace(/\{\{(\w+)\}\}/g, (placeholder, key) => values[key] ?? placeholder);
+      return expandIncludes(included, dir)
+        .split('\n')
+        .map((line) => (line ? indent + line : line))
+        .join('\n');
+    },
+  );
 }
 
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
