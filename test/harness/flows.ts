@@ -75,3 +75,27 @@ export function placed(nodes: object[]): object[] {
     (node as { type: string }).type === 'tab' ? node : { x: 200, y: 40 + 40 * index, ...node },
   );
 }
+
+/**
+ * An action node as a user wires it: a test-source ("<id>/in") into the node, its output into a
+ * test sink ("<id>/out"), and a Catch ("<id>/errors") and Status ("<id>/statuses") scoped to it.
+ * `configNodes` (accounts, with `credentials` inline) are deployed with it.
+ */
+export function actionFlow(node: { id: string; type: string } & Record<string, unknown>, configNodes: object[] = []): object[] {
+  const { id } = node;
+  const tab = `tab-${id}`;
+  const sink = (name: string): object => ({ id: `${id}-${name}`, z: tab, type: 'test-sink', name: `${id}/${name}`, wires: [[]] });
+  return [
+    ...placed([
+      { id: tab, type: 'tab', label: `action ${id}` },
+      { id: `${id}-catch`, z: tab, type: 'catch', scope: [id], uncaught: false, wires: [[`${id}-errors`]] },
+      sink('errors'),
+      { id: `${id}-status`, z: tab, type: 'status', scope: [id], wires: [[`${id}-statuses`]] },
+      sink('statuses'),
+      { id: `${id}-source`, z: tab, type: 'test-source', name: `${id}/in`, wires: [[id]] },
+      { ...node, z: tab, wires: [[`${id}-out`]] },
+      sink('out'),
+    ]),
+    ...configNodes,
+  ];
+}

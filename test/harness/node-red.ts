@@ -9,7 +9,8 @@ import { request } from './http';
  * A real Node-RED process for the tests: its own user directory, settings file and port, our
  * package installed into it (a link to this checkout, or an `npm pack` tarball), flows deployed
  * through the admin API exactly as the editor does. Messages reach the test through the
- * `test-sink` node (test/fixtures/nodes), which forwards what it receives over the IPC channel.
+ * `test-sink` node (test/fixtures/nodes), which forwards what it receives over the IPC channel;
+ * `inject` sends a message from a `test-source` node the same way in the other direction.
  *
  * HB_NODE_RED=5 runs Node-RED 5 (the `node-red-5` alias) instead of 4; the Node version is
  * whatever runs the tests.
@@ -25,6 +26,8 @@ export interface SinkMessage {
   /** The `name` of the test-sink node that received it. */
   sink: string;
   msg: Record<string, any>;
+  /** Node-RED's heap when the sink received it. */
+  heapUsed: number;
 }
 
 export interface StartOptions {
@@ -70,7 +73,7 @@ export class NodeRed {
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     child.on('message', (message: any) => {
-      if (message?.type === 'sink') this.messages.push({ sink: message.sink, msg: message.msg });
+      if (message?.type === 'sink') this.messages.push({ sink: message.sink, msg: message.msg, heapUsed: message.heapUsed });
       this.notify();
     });
     child.on('exit', () => {
@@ -153,6 +156,11 @@ export class NodeRed {
   async settledMessages(sink?: string, quietMs = 300): Promise<SinkMessage[]> {
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     return this.messages.filter((m) => sink === undefined || m.sink === sink);
+  }
+
+  /** Sends `msg` from the test-source node named `source`, as an inject node would. */
+  inject(source: string, msg: Record<string, unknown>): void {
+    this.child.send({ type: 'inject', source, msg });
   }
 
   clearMessages(): void {
