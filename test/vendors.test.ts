@@ -137,6 +137,20 @@ describe('vendor pushes as the flow receives them', function () {
       });
     });
 
+    it('refuses the envelope example of the Lezhi document, whose BP data is left empty, naming the missing values', async function () {
+      // The document's example: "data" is a placeholder ("根据具体业务确定", by business type).
+      const example = {
+        userId: 23341064, associatedId: '66104c5623342apsasad', dataTypeKey: 'BP', eventKey: 'dataPush', pushStatus: 1, data: {},
+      };
+      const response = await push(example);
+      assert.equal(response.status, 400);
+      assert.equal((response.json as any).code, 400);
+      const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
+      assert.deepEqual(caught?.msg.raw, example);
+      assert.match(caught?.msg.error.message, /data\.measurementDate/);
+      assert.match(caught?.msg.error.message, /data\.sys/);
+    });
+
     it('acknowledges the vendor retry (pushStatus 2) of a push it has, without emitting it', async function () {
       await push(bodyFixture('lezhi', 'weight'));
       const retry = await push(bodyFixture('lezhi', 'retry'));
