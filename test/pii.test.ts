@@ -82,6 +82,15 @@ describe('pii policy', function () {
     assert.equal(msg.raw.data.patientId, hmac('P-000123'));
   });
 
+  for (const mode of ['keep', 'mask']) {
+    it(`${mode}: Lezhi user identifiers stay as sent`, async function () {
+      const body = bodyFixture('lezhi', 'blood-pressure-user');
+      const msg = await receive(mode, body, 'lezhi-in');
+      assert.deepEqual(msg.payload.subject, { userId: 30518827, associatedId: 'hb-patient-0042' });
+      assert.equal(msg.raw.userId, 30518827);
+    });
+  }
+
   it('pseudonymize: Lezhi user identifiers become HMACs too', async function () {
     const body = bodyFixture('lezhi', 'blood-pressure-user');
     const msg = await receive('pseudonymize', body, 'lezhi-in');
