@@ -42,6 +42,7 @@ export class DedupMemory {
   private readonly expiries = new Map<string, number>();
   private readonly now: () => number;
   private saveTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   /** Settles once keys saved by an earlier run are back; checks wait for it. */
   readonly ready: Promise<void>;
 
@@ -74,8 +75,9 @@ export class DedupMemory {
     this.scheduleSave();
   }
 
-  /** Writes pending changes now and stops the save timer. */
+  /** Writes pending changes now; later changes (a push answered while closing) stay in memory. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.saveTimer) {
       clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
@@ -101,7 +103,7 @@ export class DedupMemory {
   }
 
   private scheduleSave(): void {
-    if (!this.options.store || this.saveTimer) return;
+    if (!this.options.store || this.saveTimer || this.closed) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       this.save().catch((error: unknown) => this.options.onStoreError?.(error));
