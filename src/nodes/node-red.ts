@@ -52,6 +52,11 @@ export interface NodeRedApi {
       constructor: (this: RuntimeNode, config: NodeConfig) => void,
       options?: { credentials?: Record<string, { type: 'text' | 'password' }> },
     ): void;
+    /** The running node (e.g. a config node) with this id, or null. */
+    getNode(id: string): unknown;
+  };
+  util: {
+    cloneMessage<T extends NodeMessage>(message: T): T;
   };
   settings: HttpNodeSettings & Record<string, unknown>;
   httpNode: HttpApp;

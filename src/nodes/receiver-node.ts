@@ -33,7 +33,13 @@ function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
   };
 }
 
-export function registerReceiver<Body>(RED: NodeRedApi, type: string, protocol: PushProtocol<Body>): void {
+/**
+ * A vendor's protocol, or a function that builds one for each node from its properties (e.g. a
+ * handshake token that lives in a config node the receiver selects).
+ */
+export type ProtocolSource<Body> = PushProtocol<Body> | ((config: NodeConfig, node: RuntimeNode) => PushProtocol<Body>);
+
+export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: ProtocolSource<Body>): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`${SHARED}.${key}`, params);
 
   function ReceiverNode(this: RuntimeNode, config: NodeConfig): void {
@@ -54,6 +60,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, protocol: 
       return;
     }
     const settings = parsed.data;
+    const protocol = typeof source === 'function' ? source(config, node) : source;
 
     const reportStoreError = (error: unknown): void => {
       const message = t('errors.dedup-store', { message: (error as Error).message });
@@ -75,11 +82,12 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, protocol: 
       accepted(counts) {
         node.status({ fill: 'green', shape: 'dot', text: countsText(counts) });
       },
+      verified() {
+        node.status({ fill: 'green', shape: 'ring', text: t('status.verified', { path: settings.path }) });
+      },
       rejected(rejection: Rejection, counts) {
         const reason = t(`errors.${rejection.code}`, rejection.params);
         node.status({ fill: 'red', shape: 'ring', text: t('status.rejected', { counts: countsText(counts), reason }) });
-        // A failure health-ack reported came from the flow itself: it has it already.
-        if (rejection.code === 'flow-failed') return;
         node.error(reason, {
           topic: `${protocol.vendor}/rejected`,
           payload: rejection.raw,
@@ -92,11 +100,12 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, protocol: 
 
     const mount = mountRoutes(RED.httpNode, RED.settings, settings.path, settings.maxBytes, {
       post: (req, res) => void receiver.handle(req, res),
+      ...(protocol.handshake && { get: (req, res) => receiver.handleHandshake(req, res) }),
     });
     if (!mount.mounted && mount.reason === 'disabled') {
       reportAtStart(t('errors.http-disabled'), 'warn', t('status.disabled'));
     } else if (!mount.mounted) {
-      reportAtStart(t('errors.route-taken', { method: 'POST', path: settings.path }));
+      reportAtStart(t('errors.route-taken', { method: mount.method, path: settings.path }));
     } else if (!receiver.ready) {
       reportAtStart(t('errors.pii-key-missing'));
     } else {

@@ -22,7 +22,10 @@ export type RejectionCode =
   | 'forbidden'
   | 'unauthorized'
   | 'not-json'
+  | 'encrypted'
   | 'schema'
+  | 'handshake-signature'
+  | 'handshake-unconfigured'
   | 'pii-key-missing'
   | 'flow-failed'
   | 'ack-timeout'
@@ -56,6 +59,8 @@ export interface ReceiverHooks {
   emit(readings: ReceiverMessage[], events: ReceiverMessage[]): void;
   rejected(rejection: Rejection, counts: ReceiverCounts): void;
   accepted(counts: ReceiverCounts): void;
+  /** A vendor's GET check of the callback URL was answered with success. */
+  verified?(): void;
 }
 
 /** The vendor-facing reason: short, and no detail that helps an attacker. */
@@ -64,7 +69,10 @@ const VENDOR_REASONS: Record<RejectionCode, string> = {
   forbidden: 'forbidden',
   unauthorized: 'unauthorized',
   'not-json': 'body is not JSON',
+  encrypted: 'encrypted push not supported: choose plaintext delivery',
   schema: 'invalid body',
+  'handshake-signature': 'forbidden',
+  'handshake-unconfigured': 'forbidden',
   'pii-key-missing': 'temporarily unavailable',
   'flow-failed': 'receiver failed to store the data',
   'ack-timeout': 'receiver timed out storing the data',
@@ -104,6 +112,27 @@ export class PushReceiver<Body> {
     }
   }
 
+  /**
+   * A vendor's GET check of the callback URL (PushProtocol.handshake): the same allow list and
+   * key as a push, then the vendor's own check of the query.
+   */
+  handleHandshake(req: HttpRequest, res: ServerResponse): void {
+    try {
+      const handshake = this.protocol.handshake;
+      if (!handshake) return this.refuse(res, { code: 'forbidden', status: 403, params: {} });
+      if (!this.settings.allowList.allows(req.ip ?? req.socket.remoteAddress)) {
+        return this.refuse(res, { code: 'forbidden', status: 403, params: {} });
+      }
+      if (!this.keyMatches(req)) return this.refuse(res, { code: 'unauthorized', status: 401, params: {} });
+      const result = handshake(new URL(req.url ?? '/', 'http://receiver').searchParams);
+      if (!result.ok) return this.refuse(res, { code: result.code, status: 403, params: {} });
+      this.hooks.verified?.();
+      answer(res, 200, result.body);
+    } catch (error) {
+      this.refuse(res, { code: 'internal', status: 500, params: { message: (error as Error).message } });
+    }
+  }
+
   /** Answers every push still waiting for health-ack with 503, so the vendor retries. */
   async close(): Promise<void> {
     for (const push of this.openPushes) push.cancel();
@@ -130,7 +159,15 @@ export class PushReceiver<Body> {
     try {
       parsed = JSON.parse(text);
     } catch {
+      if (this.protocol.isEncrypted?.(text, undefined)) {
+        return this.refuse(res, { code: 'encrypted', status: 400, params: { vendor: this.protocol.vendor }, raw: text });
+      }
       return this.refuse(res, { code: 'not-json', status: 400, params: {}, raw: text });
+    }
+    if (this.protocol.isEncrypted?.(text, parsed)) {
+      return this.refuse(res, {
+        code: 'encrypted', status: 400, params: { vendor: this.protocol.vendor }, raw: pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed),
+      });
     }
     const raw = pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed);
     let items: PushItem[];
@@ -225,6 +262,7 @@ export class PushReceiver<Body> {
       (item.output === 'reading' ? readings : events).push(message);
     });
     this.hooks.emit(readings, events);
+    this.protocol.emitted?.(items);
   }
 
   private keyMatches(req: HttpRequest): boolean {

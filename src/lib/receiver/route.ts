@@ -39,7 +39,10 @@ export interface HttpNodeSettings {
   httpNodeCors?: cors.CorsOptions;
 }
 
-export type MountResult = { mounted: true; remove(): void } | { mounted: false; reason: 'disabled' | 'taken' };
+export type MountResult =
+  | { mounted: true; remove(): void }
+  | { mounted: false; reason: 'disabled' }
+  | { mounted: false; reason: 'taken'; method: 'GET' | 'POST' };
 
 function routerStack(app: HttpApp): RouterLayer[] {
   // Express 4 creates `_router` lazily and throws from its `router` getter; Express 5 has no
@@ -97,8 +100,10 @@ export function mountRoutes(
   handlers: Partial<Record<'get' | 'post', RouteHandler>>,
 ): MountResult {
   if (settings.httpNodeRoot === false) return { mounted: false, reason: 'disabled' };
-  const methods = Object.keys(handlers) as Array<'get' | 'post'>;
-  if (methods.some((method) => isTaken(app, method, path))) return { mounted: false, reason: 'taken' };
+  // POST first: a push route is what a receiver is for, so a clash there is the one to report.
+  const methods = (['post', 'get'] as const).filter((method) => handlers[method]);
+  const taken = methods.find((method) => isTaken(app, method, path));
+  if (taken) return { mounted: false, reason: 'taken', method: taken === 'post' ? 'POST' : 'GET' };
 
   const middleware = settings.httpNodeMiddleware ?? [];
   const chain = Array.isArray(middleware) ? middleware : [middleware];
