@@ -6,8 +6,8 @@ import { createHmac } from 'node:crypto';
  */
 export type PiiMode = 'keep' | 'mask' | 'pseudonymize' | 'drop';
 
-/** Fields that name or reach a person, wherever they appear in a body. */
-const PERSONAL_FIELDS = new Set(['name', 'patientName', 'idCard', 'phone']);
+/** Fields that name or reach a person, wherever they appear in a body (`mobile`: Viatom's user_info). */
+const PERSONAL_FIELDS = new Set(['name', 'patientName', 'idCard', 'phone', 'mobile']);
 /** Fields that identify a person inside a vendor or hospital system. */
 const IDENTIFIER_FIELDS = new Set([
   'patientId', 'visitId', 'inSerialId', 'userId', 'associatedId', 'account_id', 'member_id',
@@ -21,7 +21,7 @@ export function maskPersonalValue(field: string, value: unknown): string {
   const keep = (head: number, tail: number): string =>
     chars.slice(0, head).join('') + stars(chars.length - head - tail) + chars.slice(chars.length - tail).join('');
   if (field === 'idCard' && (chars.length === 18 || chars.length === 15)) return keep(6, 4);
-  if (field === 'phone' && chars.length === 11) return keep(3, 4);
+  if ((field === 'phone' || field === 'mobile') && chars.length === 11) return keep(3, 4);
   if ((field === 'name' || field === 'patientName') && chars.length >= 2) return keep(1, 0);
   return stars(chars.length);
 }

@@ -1,0 +1,696 @@
+import { z } from 'zod';
+import { ApiError, endpointName, requestJson } from '../http-client';
+import { looseNumber, looseString } from '../loose';
+import {
+  eventItem, present, readingItem,
+  type HealthEvent, type Kind, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject,
+} from '../reading';
+import type { PushProtocol } from '../receiver/protocol';
+import { isoInZone, parseWallClock, wallClockToEpoch, type WallClock } from '../time';
+
+/**
+ * Viatom (乐普) open platform, both directions:
+ *
+ * - the push protocol (`viatomProtocol`): one envelope `{type, data_tag, account_id, member_id,
+ *   device_sn, data, user_info, create_time, update_time}` per push. `type 1` carries one
+ *   measurement record as the "ViHealth Query-Data API" describes it (`data = {data_type,
+ *   measure_time, measure_result, remark}`, values as `{value, unit}`), `type 2` tells that a user
+ *   authorized us, `type 3` that the authorization was cancelled (SPEC §5);
+ * - the open API client (`createViatomClient`): the authorization page URL and the cancellation,
+ *   with the headers `secret`, `access-token` and `language` on every call.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Push protocol
+// ---------------------------------------------------------------------------------------------
+
+export const VIATOM_PUSH_TYPES = { measurement: 1, authorized: 2, deauthorized: 3 } as const;
+
+/** Epoch milliseconds (10-digit epoch seconds are read as seconds), or a zone-less wall clock. */
+export type PushTime = { epochMs: number } | { wall: WallClock };
+
+const EARLIEST_MILLIS = 1e11; // 1973-03-03 in ms; anything smaller is epoch seconds
+
+/** `measure_time` / `create_time`: "1694676339000", 1694676339000 or "2022-12-29 16:33:40". */
+const pushTime = z.union([looseNumber, z.string()]).transform((value, ctx): PushTime => {
+  if (typeof value === 'number') {
+    const epochMs = value > 0 && value < EARLIEST_MILLIS ? value * 1000 : value;
+    if (value <= 0 || Number.isNaN(new Date(epochMs).getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'not a time' });
+      return z.NEVER;
+    }
+    return { epochMs };
+  }
+  const wall = parseWallClock(value);
+  if (!wall) {
+    ctx.addIssue({ code: 'custom', message: 'expected epoch milliseconds or yyyy-MM-dd HH:mm:ss' });
+    return z.NEVER;
+  }
+  return { wall };
+});
+
+const blankIsAbsent = (value: unknown): unknown => (value === '' || value === null ? undefined : value);
+const optionalTime = z.preprocess(blankIsAbsent, pushTime.optional());
+
+/** A value the record must have: `{value, unit}` with a number. */
+const requiredQuantity = z.looseObject({ value: looseNumber, unit: looseString.nullish() });
+/** A value the record may have; `{value: null}` (the vendor's examples have them) means none. */
+const optionalQuantity = z.looseObject({ value: looseNumber.nullish(), unit: looseString.nullish() }).nullish();
+type VendorQuantity = z.infer<typeof optionalQuantity>;
+
+/** `duration` is a bare number of seconds in the document; a `{value, unit}` is accepted too. */
+const duration = z.union([looseNumber, z.looseObject({ value: looseNumber.nullish(), unit: looseString.nullish() })]).nullish();
+type VendorDuration = z.infer<typeof duration>;
+
+const code = looseNumber.nullish();
+const text = looseString.nullish();
+
+/**
+ * Field names vary between Viatom's documents and device generations: where a record carries one
+ * of these aliases and not the documented name, the alias is read as the documented name.
+ */
+function withAliases(aliases: Record<string, string[]>) {
+  return (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const out: Record<string, unknown> = { ...value };
+    for (const [name, others] of Object.entries(aliases)) {
+      if (out[name] !== undefined && out[name] !== null) continue;
+      const alias = others.find((other) => out[other] !== undefined && out[other] !== null);
+      if (alias !== undefined) out[name] = out[alias];
+    }
+    return out;
+  };
+}
+
+const temperatureResult = z.preprocess(
+  withAliases({ temperature: ['temp', 'body_temperature'] }),
+  z.looseObject({ type: code, temperature: requiredQuantity }),
+);
+const spo2Result = z.preprocess(
+  withAliases({ spo2: ['SpO2', 'oxygen'], pr: ['pulse_rate', 'pulse'] }),
+  z.looseObject({
+    type: code,
+    duration,
+    spo2: requiredQuantity,
+    pr: optionalQuantity,
+    '90_duration': optionalQuantity,
+    drops: optionalQuantity,
+    spo2_min: optionalQuantity,
+    o2_score: optionalQuantity,
+    file_url: text,
+  }),
+);
+const bloodPressureResult = z.preprocess(
+  withAliases({ sbp: ['sys', 'systolic'], dia: ['dbp', 'diastolic'], pr: ['pulse', 'pulse_rate', 'hr'] }),
+  z.looseObject({
+    sbp: requiredQuantity,
+    dia: requiredQuantity,
+    pr: optionalQuantity,
+    pulse_pressure: optionalQuantity,
+    map: optionalQuantity,
+  }),
+);
+const glucoseResult = z.preprocess(
+  withAliases({ blood_gucose: ['blood_glucose', 'glucose', 'glu'] }),
+  z.looseObject({ type: code, blood_gucose: requiredQuantity }),
+);
+const ecgResult = z.preprocess(
+  withAliases({ hr: ['heart_rate'] }),
+  z.looseObject({
+    duration,
+    file_url: text,
+    hr: optionalQuantity,
+    ai_diagnose: z
+      .looseObject({ code, diagnose_info: text, report_file_url: text })
+      .nullish(),
+  }),
+);
+const heartRateResult = z.preprocess(
+  withAliases({ hr: ['heart_rate', 'pr'] }),
+  z.looseObject({ type: code, hr: requiredQuantity }),
+);
+const sleepStage = z.looseObject({ sleep_type: looseNumber, duration: looseNumber });
+const sleepResult = z
+  .looseObject({ duration, sleep: z.array(sleepStage).nullish() })
+  .refine((result) => durationSeconds(result.duration) !== undefined || (result.sleep?.length ?? 0) > 0, {
+    message: 'a sleep record needs a duration or sleep stages',
+    path: ['duration'],
+  });
+const lipidsResult = z
+  .preprocess(
+    withAliases({ chol: ['tc', 'cholesterol'], trig: ['tg', 'triglycerides'], hdl: ['hdl_c'], ldl: ['ldl_c'] }),
+    z.looseObject({
+      chol: optionalQuantity,
+      trig: optionalQuantity,
+      hdl: optionalQuantity,
+      ldl: optionalQuantity,
+      chol_hdl: optionalQuantity,
+    }),
+  )
+  .refine((r) => [r.chol, r.trig, r.hdl, r.ldl].some(hasValue), {
+    message: 'a lipid record needs one of chol, trig, hdl, ldl',
+    path: ['chol'],
+  });
+const bodyFatResult = z
+  .preprocess(
+    withAliases({ bfp: ['body_fat', 'fat_rate'] }),
+    z.looseObject({ device_type: code, weight: optionalQuantity, bfp: optionalQuantity, bmi: optionalQuantity }),
+  )
+  .refine((r) => [r.weight, r.bfp, r.bmi].some(hasValue), {
+    message: 'a body fat record needs one of weight, bfp, bmi',
+    path: ['weight'],
+  });
+
+/** `data_type` → the schema of its `measure_result`. 8 and 15 (fetal heart rate) are not mapped. */
+const MEASURE_RESULTS = {
+  1: temperatureResult,
+  2: spo2Result,
+  3: bloodPressureResult,
+  4: glucoseResult,
+  5: ecgResult,
+  6: heartRateResult,
+  7: sleepResult,
+  9: lipidsResult,
+  10: bodyFatResult,
+} as const;
+type MeasuredType = keyof typeof MEASURE_RESULTS;
+const isMeasuredType = (dataType: number): dataType is MeasuredType => Object.hasOwn(MEASURE_RESULTS, dataType);
+
+/** One measurement record; read from the body root so that issues carry paths like `data.measure_result.sbp.value`. */
+function measurementSchema<T extends MeasuredType>(dataType: T) {
+  return z.object({
+    data: z.looseObject({
+      data_type: looseNumber,
+      measure_time: optionalTime,
+      measure_result: MEASURE_RESULTS[dataType],
+      remark: z.unknown().optional(),
+    }),
+    create_time: optionalTime,
+  });
+}
+type MeasurementOf<T extends MeasuredType> = z.infer<ReturnType<typeof measurementSchema<T>>>;
+type Measurement = { [T in MeasuredType]: { dataType: T; record: MeasurementOf<T> } }[MeasuredType];
+
+const authorizationSchema = z.object({ data: z.looseObject({ phone: looseString.nullish() }) });
+
+/** The envelope every push shares; what is not mapped passes on as it came. */
+const envelope = z.looseObject({
+  type: looseNumber.pipe(z.number().int()),
+  data_tag: looseString.pipe(z.string().trim().min(1)),
+  account_id: looseString.nullish(),
+  member_id: looseString.nullish(),
+  /** The newer query API joins both ids as `account_id|member_id`. */
+  user_id: looseString.nullish(),
+  device_sn: looseString.nullish(),
+  data: z.unknown(),
+  user_info: z.unknown().optional(),
+  create_time: z.unknown().optional(),
+  update_time: z.unknown().optional(),
+});
+type Envelope = z.infer<typeof envelope>;
+
+/** Copies the issues of a nested parse onto the outer context (their paths are from the root). */
+function forward(ctx: z.RefinementCtx, error: z.ZodError): never {
+  for (const issue of error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER as never;
+}
+
+const viatomBody = envelope.transform((push, ctx) => {
+  if (push.type === VIATOM_PUSH_TYPES.authorized || push.type === VIATOM_PUSH_TYPES.deauthorized) {
+    const parsed = authorizationSchema.safeParse(push);
+    if (!parsed.success) return forward(ctx, parsed.error);
+    return { push };
+  }
+  if (push.type !== VIATOM_PUSH_TYPES.measurement) return { push };
+  const head = z.object({ data: z.looseObject({ data_type: looseNumber }) }).safeParse(push);
+  if (!head.success) return forward(ctx, head.error);
+  const dataType = head.data.data.data_type;
+  // a measurement of a type we do not map is passed on, never refused
+  if (!isMeasuredType(dataType)) return { push };
+  const parsed = measurementSchema(dataType).safeParse(push);
+  if (!parsed.success) return forward(ctx, parsed.error);
+  if (!parsed.data.data.measure_time && !parsed.data.create_time) {
+    ctx.addIssue({ code: 'custom', message: 'a measurement needs measure_time or create_time', path: ['data', 'measure_time'] });
+    return z.NEVER;
+  }
+  return { push, measurement: { dataType, record: parsed.data } as Measurement };
+});
+type ViatomBody = z.infer<typeof viatomBody>;
+
+// --- units ------------------------------------------------------------------------------------
+
+/** Viatom's unit spellings → UCUM. A unit not listed here is passed on as Viatom wrote it. */
+const UCUM_UNITS = new Map<string, string>([
+  ['mmhg', 'mm[Hg]'],
+  ['mm[hg]', 'mm[Hg]'],
+  ['kpa', 'kPa'],
+  ['bpm', '/min'],
+  ['/min', '/min'],
+  ['1/min', '/min'],
+  ['次/分', '/min'],
+  ['次/分钟', '/min'],
+  ['beats/min', '/min'],
+  ['cel', 'Cel'],
+  ['℃', 'Cel'],
+  ['°c', 'Cel'],
+  ['c', 'Cel'],
+  ['℉', '[degF]'],
+  ['°f', '[degF]'],
+  ['f', '[degF]'],
+  ['[degf]', '[degF]'],
+  ['%', '%'],
+  ['mmol/l', 'mmol/L'],
+  ['mg/dl', 'mg/dL'],
+  ['kg', 'kg'],
+  ['lb', '[lb_av]'],
+  ['lbs', '[lb_av]'],
+  ['kg/m2', 'kg/m2'],
+  ['kg/m²', 'kg/m2'],
+  ['kg/m^2', 'kg/m2'],
+  ['s', 's'],
+  ['sec', 's'],
+  ['秒', 's'],
+  ['min', 'min'],
+]);
+
+/** The UCUM unit of a vendor unit; `fallback` when the vendor gave none. */
+export function ucumUnit(unit: string | null | undefined, fallback: string): string {
+  const trimmed = (unit ?? '').trim();
+  if (trimmed === '') return fallback;
+  return UCUM_UNITS.get(trimmed.toLowerCase()) ?? trimmed;
+}
+
+function hasValue(quantity: VendorQuantity): boolean {
+  return quantity?.value !== undefined && quantity?.value !== null;
+}
+
+/** `{[name]: {value, unit}}`, or nothing when the record has no value for it. */
+function value(name: string, quantity: VendorQuantity, fallbackUnit: string): Record<string, Quantity> {
+  if (!quantity || quantity.value === null || quantity.value === undefined) return {};
+  return { [name]: { value: quantity.value, unit: ucumUnit(quantity.unit, fallbackUnit) } };
+}
+
+/** A secondary value for `context`: a quantity when it has a unit, a plain number when it has none. */
+function extra(quantity: VendorQuantity, fallbackUnit = ''): Quantity | number | undefined {
+  if (!quantity || quantity.value === null || quantity.value === undefined) return undefined;
+  const unit = ucumUnit(quantity.unit, fallbackUnit);
+  return unit === '' ? quantity.value : { value: quantity.value, unit };
+}
+
+function durationSeconds(field: VendorDuration): number | undefined {
+  if (field === null || field === undefined) return undefined;
+  if (typeof field === 'number') return field;
+  if (field.value === null || field.value === undefined) return undefined;
+  const unit = ucumUnit(field.unit, 's');
+  if (unit === 'min') return field.value * 60;
+  return field.value;
+}
+
+function durationValue(field: VendorDuration): Record<string, Quantity> {
+  const seconds = durationSeconds(field);
+  return seconds === undefined ? {} : { duration: { value: seconds, unit: 's' } };
+}
+
+// --- codes ------------------------------------------------------------------------------------
+
+const TEMPERATURE_MODES = new Map([[1, 'adult'], [2, 'child'], [3, 'ear'], [4, 'object']]);
+const SPO2_MODES = new Map([[1, 'spot-check'], [2, 'continuous']]);
+const MEAL_PERIODS = new Map([[0, 'fasting'], [1, 'before-meal'], [2, 'after-meal']]);
+const SLEEP_STAGES = new Map([[0, 'deep'], [1, 'light'], [2, 'rem'], [3, 'awake']]);
+
+const named = (names: Map<number, string>, codeValue: number | null | undefined): string | undefined =>
+  codeValue === null || codeValue === undefined ? undefined : names.get(codeValue);
+
+// --- normalization ----------------------------------------------------------------------------
+
+type ReadingCore = { kind: Kind; values: Record<string, Quantity>; context?: Record<string, unknown> };
+
+function readingCore(measured: Measurement): ReadingCore {
+  switch (measured.dataType) {
+    case 1: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'temperature',
+        values: value('temperature', r.temperature, 'Cel'),
+        context: present<string | number>({ mode: named(TEMPERATURE_MODES, r.type), modeCode: r.type }),
+      };
+    }
+    case 2: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'spo2',
+        values: { ...value('spo2', r.spo2, '%'), ...value('pulseRate', r.pr, '/min'), ...durationValue(r.duration) },
+        context: present<unknown>({
+          mode: named(SPO2_MODES, r.type),
+          modeCode: r.type,
+          lowestSpo2: extra(r.spo2_min, '%'),
+          below90Duration: extra(r['90_duration'], 's'),
+          drops: extra(r.drops),
+          o2Score: extra(r.o2_score),
+          fileUrl: r.file_url,
+        }),
+      };
+    }
+    case 3: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'blood_pressure',
+        values: {
+          ...value('systolic', r.sbp, 'mm[Hg]'),
+          ...value('diastolic', r.dia, 'mm[Hg]'),
+          ...value('pulse', r.pr, '/min'),
+          ...value('meanArterial', r.map, 'mm[Hg]'),
+        },
+        context: present<unknown>({ pulsePressure: extra(r.pulse_pressure, 'mm[Hg]') }),
+      };
+    }
+    case 4: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'glucose',
+        // the value is passed on in the unit Viatom names (mmol/L, or mg/dL when it says so)
+        values: value('glucose', r.blood_gucose, 'mmol/L'),
+        context: present<string | number>({
+          specimen: 'capillary',
+          mealPeriod: named(MEAL_PERIODS, r.type),
+          mealPeriodCode: r.type,
+        }),
+      };
+    }
+    case 5: {
+      const r = measured.record.data.measure_result;
+      const diagnosis = r.ai_diagnose;
+      return {
+        kind: 'ecg',
+        values: { ...value('heartRate', r.hr, '/min'), ...durationValue(r.duration) },
+        context: present<string | number>({
+          fileUrl: r.file_url,
+          diagnosis: diagnosis?.diagnose_info,
+          diagnosisCode: diagnosis?.code,
+          reportUrl: diagnosis?.report_file_url,
+        }),
+      };
+    }
+    case 6: {
+      const r = measured.record.data.measure_result;
+      return { kind: 'heart_rate', values: value('heartRate', r.hr, '/min') };
+    }
+    case 7: {
+      const r = measured.record.data.measure_result;
+      const stages = (r.sleep ?? []).map((stage) => ({
+        stage: SLEEP_STAGES.get(stage.sleep_type) ?? String(stage.sleep_type),
+        duration: stage.duration,
+      }));
+      const totals: Record<string, number> = {};
+      for (const stage of stages) totals[stage.stage] = (totals[stage.stage] ?? 0) + stage.duration;
+      const total = durationSeconds(r.duration) ?? stages.reduce((sum, stage) => sum + stage.duration, 0);
+      return {
+        kind: 'sleep',
+        values: { duration: { value: total, unit: 's' } },
+        context: stages.length ? { stageSeconds: totals, stages } : undefined,
+      };
+    }
+    case 9: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'blood_lipids',
+        values: {
+          ...value('cholesterol', r.chol, 'mmol/L'),
+          ...value('triglycerides', r.trig, 'mmol/L'),
+          ...value('hdl', r.hdl, 'mmol/L'),
+          ...value('ldl', r.ldl, 'mmol/L'),
+        },
+        context: present<unknown>({ cholesterolHdlRatio: extra(r.chol_hdl) }),
+      };
+    }
+    case 10: {
+      const r = measured.record.data.measure_result;
+      return {
+        kind: 'body_composition',
+        values: {
+          ...value('weight', r.weight, 'kg'),
+          ...value('bodyFat', r.bfp, '%'),
+          ...value('bmi', r.bmi, 'kg/m2'),
+        },
+        context: present<number>({ deviceType: r.device_type }),
+      };
+    }
+  }
+}
+
+function isoOf(time: PushTime, tz: string): string {
+  return isoInZone('epochMs' in time ? time.epochMs : wallClockToEpoch(time.wall, tz), tz);
+}
+
+/** `create_time` of a push, when it is a time; an event does without one. */
+function pushCreated(push: Envelope, tz: string): string | undefined {
+  const parsed = optionalTime.safeParse(push.create_time);
+  return parsed.success && parsed.data ? isoOf(parsed.data, tz) : undefined;
+}
+
+/** Who a push belongs to: Viatom's account and member ids (identifiers under the pii policy). */
+function subjectOf(push: Envelope): Subject | undefined {
+  return present({ account_id: push.account_id, member_id: push.member_id, userId: push.user_id });
+}
+
+function normalize(body: ViatomBody, context: NormalizeContext): PushItem[] {
+  const { push } = body;
+  const key = push.data_tag;
+  const device = present({ sn: push.device_sn });
+  const subject = subjectOf(push);
+  const shared = { ...(device && { device }), ...(subject && { subject }) };
+
+  if (push.type === VIATOM_PUSH_TYPES.authorized || push.type === VIATOM_PUSH_TYPES.deauthorized) {
+    const time = pushCreated(push, context.tz);
+    const event: HealthEvent = {
+      vendor: 'viatom',
+      event: push.type === VIATOM_PUSH_TYPES.authorized ? 'authorized' : 'deauthorized',
+      ...(time && { time }),
+      ...shared,
+      data: push.data,
+    };
+    return [eventItem(event, key)];
+  }
+  if (!body.measurement) {
+    const time = pushCreated(push, context.tz);
+    const event: HealthEvent = {
+      vendor: 'viatom',
+      event: 'unrecognized',
+      ...(time && { time }),
+      ...shared,
+      data: { type: push.type, data: push.data },
+    };
+    return [eventItem(event, key)];
+  }
+
+  const { record } = body.measurement;
+  const core = readingCore(body.measurement);
+  const when = record.data.measure_time ?? record.create_time;
+  const reading: Reading = {
+    id: `viatom:${key}`,
+    vendor: 'viatom',
+    kind: core.kind,
+    time: isoOf(when as PushTime, context.tz),
+    values: core.values,
+    ...shared,
+    ...(core.context && { context: core.context }),
+    retry: false,
+    receivedAt: context.receivedAt,
+  };
+  return [readingItem(reading, key)];
+}
+
+export const viatomProtocol: PushProtocol<ViatomBody> = {
+  vendor: 'viatom',
+  schema: viatomBody,
+  normalize,
+  // Viatom documents no answer; this mirrors its API envelope (SPEC §4)
+  acceptedBody: { code: 0, message: 'ok' },
+  rejectedBody: (status, reason) => ({ code: status, message: reason }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Phone numbers
+// ---------------------------------------------------------------------------------------------
+
+export type PhoneCheck = { ok: true; phone: string } | { ok: false; problem: 'phone-missing' | 'phone-malformed' };
+
+/**
+ * A mainland China mobile number as Viatom knows its users: 11 digits, 13x–19x. Spaces, dashes
+ * and a +86 / 86 / 0086 country prefix are accepted and removed.
+ */
+export function normalizePhone(input: unknown): PhoneCheck {
+  if (input === undefined || input === null || (typeof input === 'string' && input.trim() === '')) {
+    return { ok: false, problem: 'phone-missing' };
+  }
+  if (typeof input !== 'string' && typeof input !== 'number') return { ok: false, problem: 'phone-malformed' };
+  let digits = String(input).trim().replace(/[\s-]/g, '');
+  const prefixed = /^(?:\+86|0086|86)(\d{11})$/.exec(digits);
+  if (prefixed) digits = prefixed[1] as string;
+  return /^1[3-9]\d{9}$/.test(digits) ? { ok: true, phone: digits } : { ok: false, problem: 'phone-malformed' };
+}
+
+/** `153****5678`: what may be shown of a phone number (it is personal data). */
+export function maskPhone(phone: string): string {
+  return phone.length === 11 ? `${phone.slice(0, 3)}****${phone.slice(7)}` : '*'.repeat(phone.length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open API client
+// ---------------------------------------------------------------------------------------------
+
+export const VIATOM_DEFAULT_HOST = 'https://open.viatomtech.com.cn';
+export const VIATOM_LANGUAGES = ['zh-CN', 'en-US'] as const;
+export type ViatomLanguage = (typeof VIATOM_LANGUAGES)[number];
+
+export const VIATOM_PATHS = {
+  jumpPath: '/api/v1/open/auth/jump_path',
+  cancel: '/api/v1/open/auth/cancel',
+} as const;
+
+/** A problem found before or after a call that is not the vendor's answer (`code` names it). */
+export class ViatomError extends Error {
+  constructor(
+    readonly code: 'phone-missing' | 'phone-malformed' | 'credentials-missing' | 'unexpected-answer',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ViatomError';
+  }
+}
+
+/** Viatom answered with `code != 0`: its `message` and `reason`, with personal data and secrets removed. */
+export class ViatomApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly vendorMessage: string,
+    readonly reason: string,
+    readonly endpoint: string,
+  ) {
+    const detail = reason && reason !== vendorMessage ? ` (${reason.length > 200 ? `${reason.slice(0, 200)}…` : reason})` : '';
+    super(`${endpoint}: Viatom code ${code}: ${vendorMessage || 'no message'}${detail}`, {
+      cause: { code, message: vendorMessage, reason },
+    });
+    this.name = 'ViatomApiError';
+  }
+}
+
+/** The envelope of every Viatom API answer. */
+const apiReply = z.looseObject({
+  code: looseNumber,
+  message: looseString.nullish(),
+  reason: looseString.nullish(),
+  data: z.unknown().optional(),
+});
+const jumpPathData = z.looseObject({
+  jump_path: z.string().refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'not an http(s) URL'),
+});
+
+export const viatomAccountSchema = z
+  .object({
+    host: z.preprocess(
+      blankIsAbsent,
+      z
+        .string()
+        .trim()
+        .default(VIATOM_DEFAULT_HOST)
+        .refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'host must be an http(s) URL'),
+    ),
+    language: z.preprocess(blankIsAbsent, z.enum(VIATOM_LANGUAGES).default('zh-CN')),
+    timeout: z.preprocess(blankIsAbsent, z.coerce.number().finite().positive('timeout must be above 0').default(10)),
+  })
+  .transform((config) => ({
+    host: config.host.replace(/\/+$/, ''),
+    language: config.language,
+    timeoutMs: config.timeout * 1000,
+  }));
+export type ViatomAccountSettings = z.infer<typeof viatomAccountSchema>;
+
+export interface ViatomClientOptions {
+  /** `https://open.viatomtech.com.cn` unless Viatom gives another. */
+  host?: string;
+  language: ViatomLanguage;
+  secret: string | undefined;
+  accessToken: string | undefined;
+  timeoutMs: number;
+}
+
+export interface ViatomClient {
+  /** The page where a user logs in to ViHealth and authorizes us (`jump_path`). */
+  authorizeUrl(): Promise<{ url: string }>;
+  /** Cancels a user's authorization; Viatom then pushes a `type 3`. */
+  cancelAuthorization(phone: unknown): Promise<{ cancelled: true }>;
+}
+
+/** What a `viatom-account` config node offers the nodes that use it. */
+export interface ViatomAccountHandle {
+  /** A client with the account's current settings, or why there is none (invalid properties). */
+  viatomClient(): ViatomClient | Error;
+}
+
+/** Removes secrets and the phone number from text the vendor wrote, before it reaches an error. */
+function scrub(text: string, secrets: Array<string | undefined>, phone?: string): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
+  if (phone) out = out.split(phone).join(maskPhone(phone));
+  return out;
+}
+
+export function createViatomClient(options: ViatomClientOptions): ViatomClient {
+  const host = (options.host || VIATOM_DEFAULT_HOST).replace(/\/+$/, '');
+  const secrets = [options.secret, options.accessToken];
+
+  async function call(path: string, body: unknown, phone?: string): Promise<unknown> {
+    if (!options.secret || !options.accessToken) {
+      throw new ViatomError('credentials-missing', 'the Viatom account has no secret or no access token');
+    }
+    const url = `${host}${path}`;
+    const endpoint = `POST ${endpointName(url)}`;
+    // one attempt: a cancellation repeated after a lost answer is not ours to decide
+    const response = await requestJson({
+      method: 'POST',
+      url,
+      headers: { secret: options.secret, 'access-token': options.accessToken, language: options.language },
+      body,
+      timeoutMs: options.timeoutMs,
+    });
+    const reply = apiReply.safeParse(response.body);
+    if (reply.success && reply.data.code !== 0) {
+      throw new ViatomApiError(
+        reply.data.code,
+        scrub(reply.data.message ?? '', secrets, phone),
+        scrub(reply.data.reason ?? '', secrets, phone),
+        endpoint,
+      );
+    }
+    if (response.status >= 300) {
+      throw new ApiError(`${endpoint}: HTTP ${response.status}`, 'http', response.status);
+    }
+    if (!reply.success) {
+      throw new ViatomError('unexpected-answer', `${endpoint}: the answer is not a Viatom reply (no numeric code)`);
+    }
+    return reply.data.data;
+  }
+
+  return {
+    async authorizeUrl() {
+      const data = await call(VIATOM_PATHS.jumpPath, {});
+      const parsed = jumpPathData.safeParse(data);
+      if (!parsed.success) {
+        throw new ViatomError('unexpected-answer', `POST ${endpointName(`${host}${VIATOM_PATHS.jumpPath}`)}: the answer has no jump_path URL`);
+      }
+      return { url: parsed.data.jump_path };
+    },
+    async cancelAuthorization(input) {
+      const checked = normalizePhone(input);
+      if (!checked.ok) {
+        throw new ViatomError(
+          checked.problem,
+          checked.problem === 'phone-missing' ? 'no phone number to cancel' : 'the phone number is not an 11-digit mainland mobile number',
+        );
+      }
+      await call(VIATOM_PATHS.cancel, { phone: checked.phone }, checked.phone);
+      return { cancelled: true };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { describeIssues } from '../lib/receiver/config';
+import { createViatomClient, viatomAccountSchema, type ViatomAccountHandle } from '../lib/vendors/viatom';
+import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+
+/**
+ * The Viatom open-platform account (config node): host, language and timeout as properties, the
+ * `secret` and `access-token` Viatom issued as credentials. Nodes that call the platform
+ * (`viatom-auth`) get their client from here.
+ */
+
+export = function register(RED: NodeRedApi): void {
+  RED.nodes.registerType(
+    'viatom-account',
+    function ViatomAccount(this: RuntimeNode, config: NodeConfig) {
+      RED.nodes.createNode(this, config);
+      const node = this as RuntimeNode & ViatomAccountHandle;
+      const parsed = viatomAccountSchema.safeParse(config);
+      const problem = parsed.success
+        ? undefined
+        : new Error(RED._('viatom-account.errors.invalid-config', { issues: describeIssues(parsed.error) }));
+      node.viatomClient = () => {
+        if (!parsed.success) return problem as Error;
+        return createViatomClient({
+          ...parsed.data,
+          secret: node.credentials?.secret || undefined,
+          accessToken: node.credentials?.accessToken || undefined,
+        });
+      };
+    },
+    { credentials: { secret: { type: 'password' }, accessToken: { type: 'password' } } },
+  );
+};
