@@ -1,0 +1,353 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ApiError, endpointName, requestJson } from '../../http-client';
+import { looseNumber, looseString } from '../../loose';
+import type { Reading } from '../../reading';
+import { describeIssues } from '../../receiver/config';
+import { ExpeedError, vendorCodeError } from './errors';
+import { datapointElement, datapointReading, type DatapointElement } from './push';
+import { SettingResults } from './settings';
+import { dayIn } from './time';
+
+/**
+ * The Expeed platform as one account sees it (SPEC §5): the access token, cached until shortly
+ * before `expires_in`, refreshed once for all concurrent callers, kept with a per-day count of
+ * token calls in a small file so a restart neither fetches a new one nor forgets the budget; and
+ * the device API, which refreshes the token once and retries once when it reports it expired.
+ * The token URL carries `secret_key`: it is built here, sent, and never shown anywhere.
+ */
+
+export interface AccountOptions {
+  apiBase: string;
+  platformKey: string;
+  secretKey: string;
+  dailyTokenCap: number;
+  /** The token day and the zone of query times. */
+  tz: string;
+  timeoutMs: number;
+  /** Where the token and the day's count are kept; memory only without it. */
+  stateFile?: string;
+  /** A state file that cannot be written costs persistence, never a call: reported, not thrown. */
+  onStateError?(error: unknown): void;
+  now?(): number;
+}
+
+export interface AccessToken {
+  accessToken: string;
+  /** Epoch ms at which the vendor's `expires_in` runs out. */
+  expiresAt: number;
+}
+
+/** What the state file holds: nothing secret but the token itself. */
+const savedState = z.object({
+  version: z.literal(1),
+  apiBase: z.string(),
+  platformKey: z.string(),
+  day: z.string(),
+  tokenCalls: z.number().int().min(0),
+  token: z.object({ accessToken: z.string(), obtainedAt: z.number(), expiresAt: z.number() }).optional(),
+});
+type SavedState = z.infer<typeof savedState>;
+
+/** How long before `expires_in` runs out a token is replaced: a tenth of its life, at most 5 minutes. */
+export function refreshMargin(lifetimeMs: number): number {
+  return Math.min(300_000, Math.max(0, lifetimeMs) / 10);
+}
+
+const envelope = z.looseObject({
+  result_code: looseNumber,
+  result_message: z.unknown().optional(),
+  result_msg: z.unknown().optional(),
+});
+
+const tokenAnswer = z.looseObject({
+  access_token: looseString.pipe(z.string().min(1)),
+  expires_in: looseNumber.optional(),
+});
+const statusAnswer = z.looseObject({ device_status: looseNumber });
+const currentAnswer = z.looseObject({ data: datapointElement });
+const historyAnswer = z.looseObject({
+  data: z.array(datapointElement).nullish(),
+  cursor: z.union([z.string(), z.number()]).nullish(),
+});
+const settingAnswer = z.looseObject({ message_id: looseString.pipe(z.string().min(1)) });
+
+/** The vendor's message of an answer: `result_message` or `result_msg` (both occur). */
+function vendorMessage(body: z.infer<typeof envelope>): string {
+  const message = body.result_message ?? body.result_msg;
+  return typeof message === 'string' ? message : message === undefined ? '' : JSON.stringify(message);
+}
+
+export interface HistoryQuery {
+  ids?: string;
+  /** Vendor form (`2017-02-13T12-00-00-000`); start and end go together. */
+  start?: string;
+  end?: string;
+  limit?: number;
+  cursor?: string;
+  first?: 0 | 1;
+}
+
+export interface HistoryPage {
+  readings: Reading[];
+  /** The cursor the vendor returned (as text), to be passed back for the next page. */
+  cursor?: string;
+  /** True when paging stops here: no cursor, the cursor repeats, or the page is empty. */
+  last: boolean;
+}
+
+export interface DeviceStatus {
+  deviceId: string;
+  /** The query API: 1 = online. */
+  online: boolean;
+  status: number;
+}
+
+interface DeviceCall {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | undefined>;
+  deviceKey: string;
+  body?: unknown;
+}
+
+export class ExpeedAccount {
+  readonly settings = new SettingResults();
+  private state: SavedState;
+  private refreshing: Promise<AccessToken> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(private readonly options: AccountOptions) {
+    this.now = options.now ?? Date.now;
+    this.state = this.load();
+  }
+
+  get tz(): string {
+    return this.options.tz;
+  }
+
+  /** Token calls made today (the day as in `tz`). */
+  get tokenCallsToday(): number {
+    return this.state.day === dayIn(this.now(), this.options.tz) ? this.state.tokenCalls : 0;
+  }
+
+  /** A valid access token: the cached one, or one refresh shared by every concurrent caller. */
+  async token(): Promise<AccessToken> {
+    const cached = this.state.token;
+    if (cached && this.now() < cached.expiresAt - refreshMargin(cached.expiresAt - cached.obtainedAt)) {
+      return { accessToken: cached.accessToken, expiresAt: cached.expiresAt };
+    }
+    this.refreshing ??= this.fetchToken().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  async deviceStatus(deviceId: string, deviceKey: string): Promise<DeviceStatus> {
+    const path = `/v1/devices/device_status/${encodeURIComponent(deviceId)}`;
+    const body = this.validate(path, statusAnswer, await this.call({ method: 'GET', path, deviceKey }));
+    return { deviceId, online: body.device_status === 1, status: body.device_status };
+  }
+
+  async current(deviceId: string, deviceKey: string, ids: string): Promise<Reading> {
+    const path = `/v1/devices/${encodeURIComponent(deviceId)}/currentDatapoints`;
+    const receivedAt = new Date(this.now()).toISOString();
+    const body = this.validate(path, currentAnswer, await this.call({ method: 'GET', path, query: { id: ids || 'all' }, deviceKey }));
+    return datapointReading(deviceId, body.data, { tz: this.options.tz, receivedAt });
+  }
+
+  /** One page of history; `seen` holds the cursors already requested in this run. */
+  async historyPage(deviceId: string, deviceKey: string, query: HistoryQuery, seen: ReadonlySet<string> = new Set()): Promise<HistoryPage> {
+    const path = `/v1/devices/${encodeURIComponent(deviceId)}/datapoints`;
+    const receivedAt = new Date(this.now()).toISOString();
+    const answer = await this.call({
+      method: 'GET',
+      path,
+      deviceKey,
+      query: {
+        // `all` is the documented wildcard of currentDatapoints; history takes every point without `id`.
+        id: query.ids && query.ids !== 'all' ? query.ids : undefined,
+        start: query.start,
+        end: query.end,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        cursor: query.cursor,
+        first: query.first === undefined ? undefined : String(query.first),
+      },
+    });
+    const body = this.validate(path, historyAnswer, answer);
+    const elements: DatapointElement[] = body.data ?? [];
+    const cursor = body.cursor === null || body.cursor === undefined || body.cursor === '' ? undefined : String(body.cursor);
+    const last = elements.length === 0 || cursor === undefined || cursor === query.cursor || seen.has(cursor);
+    const context = { tz: this.options.tz, receivedAt };
+    return { readings: elements.map((element) => datapointReading(deviceId, element, context)), ...(cursor !== undefined && { cursor }), last };
+  }
+
+  /**
+   * Every page of a history query, one at a time: the next page is fetched only when the caller
+   * asks for it, so a year of data never sits in memory at once.
+   */
+  async *historyPages(deviceId: string, deviceKey: string, query: HistoryQuery): AsyncGenerator<HistoryPage> {
+    const seen = new Set<string>();
+    let cursor = query.cursor;
+    for (;;) {
+      if (cursor !== undefined) seen.add(cursor);
+      const page = await this.historyPage(deviceId, deviceKey, { ...query, ...(cursor !== undefined && { cursor }) }, seen);
+      yield page;
+      if (page.last) return;
+      cursor = page.cursor;
+    }
+  }
+
+  /** Posts a setting; the platform answers at once with the `message_id` its result push will carry. */
+  async setting(deviceId: string, deviceKey: string, settings: unknown): Promise<string> {
+    const path = `/v1/devices/${encodeURIComponent(deviceId)}/device_setting`;
+    const body = this.validate(path, settingAnswer, await this.call({ method: 'POST', path, deviceKey, body: settings }));
+    return body.message_id;
+  }
+
+  /** Waits for pending writes of the state file. */
+  async close(): Promise<void> {
+    this.settings.close();
+    await this.saving;
+  }
+
+  private url(path: string, query: Record<string, string | undefined> = {}): string {
+    const url = new URL(this.options.apiBase.replace(/\/+$/, '') + path);
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
+    return url.toString();
+  }
+
+  private async fetchToken(): Promise<AccessToken> {
+    if (!this.options.platformKey || !this.options.secretKey) throw new ExpeedError('no-credentials');
+    const now = this.now();
+    const day = dayIn(now, this.options.tz);
+    if (this.state.day !== day) this.state = { ...this.state, day, tokenCalls: 0 };
+    if (this.state.tokenCalls >= this.options.dailyTokenCap) {
+      throw new ExpeedError('token-cap', { cap: this.options.dailyTokenCap, day });
+    }
+    // Counted before the call: a call that fails or a crash mid-way still spent one of the day's.
+    this.state = { ...this.state, tokenCalls: this.state.tokenCalls + 1 };
+    await this.save();
+    const url = this.url('/v1/platform/token', { platform_key: this.options.platformKey, secret_key: this.options.secretKey });
+    const response = await this.send({ method: 'GET', url });
+    const code = response.result_code;
+    if (code === 1) throw new ExpeedError('token-rejected', { message: vendorMessage(response) });
+    const parsed = tokenAnswer.safeParse(response);
+    if (code !== 0 || !parsed.success) {
+      throw new ExpeedError('token-failed', { code, message: vendorMessage(response) || (parsed.error ? describeIssues(parsed.error) : '') });
+    }
+    const obtainedAt = this.now();
+    // The document's example and the usual lifetime: 7200 s when the answer leaves it out.
+    const lifetimeMs = (parsed.data.expires_in ?? 7200) * 1000;
+    const token = { accessToken: parsed.data.access_token, obtainedAt, expiresAt: obtainedAt + lifetimeMs };
+    this.state = { ...this.state, token };
+    await this.save();
+    return { accessToken: token.accessToken, expiresAt: token.expiresAt };
+  }
+
+  /** A device API call: `result_code 1` (token expired) refreshes the token once and retries once. */
+  private async call(call: DeviceCall): Promise<z.infer<typeof envelope>> {
+    const url = this.url(call.path, call.query);
+    let token = await this.token();
+    let answer = await this.send({ method: call.method, url, token: token.accessToken, deviceKey: call.deviceKey, body: call.body });
+    if (answer.result_code === 1) {
+      this.forget(token.accessToken);
+      token = await this.token();
+      answer = await this.send({ method: call.method, url, token: token.accessToken, deviceKey: call.deviceKey, body: call.body });
+    }
+    if (answer.result_code !== 0) throw vendorCodeError(answer.result_code, vendorMessage(answer));
+    return answer;
+  }
+
+  /** Drops a token the vendor called expired, unless a concurrent caller has replaced it already. */
+  private forget(accessToken: string): void {
+    if (this.state.token?.accessToken === accessToken) {
+      const { token: _expired, ...rest } = this.state;
+      this.state = rest;
+    }
+  }
+
+  private async send(call: { method: 'GET' | 'POST'; url: string; token?: string; deviceKey?: string; body?: unknown }): Promise<z.infer<typeof envelope>> {
+    const headers: Record<string, string> = {};
+    if (call.token !== undefined) headers.access_token = call.token;
+    if (call.deviceKey !== undefined) headers.device_key = call.deviceKey;
+    let response;
+    try {
+      response = await requestJson({ method: call.method, url: call.url, headers, body: call.body, timeoutMs: this.options.timeoutMs });
+    } catch (error) {
+      // ApiError messages name the endpoint without its query (the token URL's secret_key).
+      if (error instanceof ApiError) throw new ExpeedError('api', { message: error.message });
+      throw error;
+    }
+    const parsed = envelope.safeParse(response.body);
+    if (!parsed.success) {
+      const status = response.status >= 300 ? `HTTP ${response.status}; ` : '';
+      throw new ExpeedError('bad-answer', { endpoint: `${call.method} ${endpointName(call.url)}`, issues: status + describeIssues(parsed.error) });
+    }
+    return parsed.data;
+  }
+
+  private validate<T>(path: string, schema: z.ZodType<T>, body: unknown): T {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new ExpeedError('bad-answer', { endpoint: endpointName(this.url(path)), issues: describeIssues(parsed.error) });
+    }
+    return parsed.data;
+  }
+
+  private fresh(): SavedState {
+    return {
+      version: 1,
+      apiBase: this.options.apiBase,
+      platformKey: this.options.platformKey,
+      day: dayIn(this.now(), this.options.tz),
+      tokenCalls: 0,
+    };
+  }
+
+  private load(): SavedState {
+    const file = this.options.stateFile;
+    if (!file) return this.fresh();
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.options.onStateError?.(error);
+      return this.fresh();
+    }
+    try {
+      const saved = savedState.parse(JSON.parse(text));
+      // Another platform or key: its token is no good here. The count stays: it is the same account
+      // node, and a user who edits the key should not get a fresh budget by doing so.
+      if (saved.apiBase !== this.options.apiBase || saved.platformKey !== this.options.platformKey) {
+        const { token: _other, ...rest } = saved;
+        return { ...rest, apiBase: this.options.apiBase, platformKey: this.options.platformKey };
+      }
+      return saved;
+    } catch (error) {
+      this.options.onStateError?.(error);
+      return this.fresh();
+    }
+  }
+
+  /** Writes the state atomically (a temporary file renamed over it), readable by the owner only. */
+  private save(): Promise<void> {
+    const file = this.options.stateFile;
+    if (!file) return Promise.resolve();
+    const text = JSON.stringify(this.state);
+    this.saving = this.saving.then(async () => {
+      try {
+        await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+        const temporary = `${file}.${process.pid}.tmp`;
+        await fs.promises.writeFile(temporary, text, { mode: 0o600 });
+        await fs.promises.chmod(temporary, 0o600);
+        await fs.promises.rename(temporary, file);
+      } catch (error) {
+        this.options.onStateError?.(error);
+      }
+    });
+    return this.saving;
+  }
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { looseString } from '../../loose';
+import { describeIssues } from '../../receiver/config';
+import { isValidTimeZone } from '../../time';
+import { ExpeedError } from './errors';
+import type { HistoryQuery } from './account';
+import { queryTime } from './time';
+
+/**
+ * The properties of the Expeed nodes (SPEC §2) as the editor saves them (numbers as text, "" for
+ * the default), and the inputs a message may override.
+ */
+
+const blankIsDefault = (value: unknown): unknown =>
+  value === '' || value === null || value === undefined ? undefined : value;
+const numberProperty = (fallback: number) => z.preprocess(blankIsDefault, z.coerce.number().finite().default(fallback));
+const text = (fallback: string) => z.preprocess(blankIsDefault, z.string().trim().default(fallback));
+
+export const accountConfigSchema = z
+  .object({
+    apiBase: text('https://api.iot-expeed.com').refine((url) => /^https?:\/\/[^/?#]+/i.test(url), 'apiBase must be an http(s) URL'),
+    platformKey: text(''),
+    dailyTokenCap: numberProperty(150).pipe(z.number().int().min(0, 'dailyTokenCap must be 0 or more')),
+    tz: text('Asia/Shanghai').refine(isValidTimeZone, 'tz is not an IANA time zone'),
+    onlineValue: numberProperty(0).pipe(z.number().int()),
+    timeout: numberProperty(10).pipe(z.number().positive('timeout must be above 0')),
+    secretKey: z.preprocess(blankIsDefault, z.string().default('')),
+    handshakeToken: z.preprocess(blankIsDefault, z.string().optional()),
+  })
+  .transform((config) => ({ ...config, timeoutMs: config.timeout * 1000 }));
+export type AccountConfig = z.infer<typeof accountConfigSchema>;
+
+const flag = z.preprocess((value) => value === true || value === 'true' || value === 1 || value === '1', z.boolean());
+
+const limit = z.preprocess(blankIsDefault, z.coerce.number().int('limit must be a whole number').min(1, 'limit must be 1 to 6000').max(6000, 'limit must be 1 to 6000').default(100));
+const first = z.preprocess(blankIsDefault, z.coerce.number().pipe(z.union([z.literal(0), z.literal(1)])).default(0));
+
+export const queryConfigSchema = z.object({
+  operation: z.preprocess(blankIsDefault, z.enum(['status', 'current', 'history']).default('status')),
+  deviceId: text(''),
+  ids: text('all'),
+  limit,
+  first,
+  allPages: flag,
+  deviceKey: z.preprocess(blankIsDefault, z.string().default('')),
+});
+export type QueryConfig = z.infer<typeof queryConfigSchema>;
+
+export const setConfigSchema = z.object({
+  deviceId: text(''),
+  waitSeconds: numberProperty(30).pipe(z.number().min(0, 'waitSeconds must be 0 or more')),
+  deviceKey: z.preprocess(blankIsDefault, z.string().default('')),
+});
+export type SetConfig = z.infer<typeof setConfigSchema>;
+
+/** The device a message addresses: `msg.deviceId` / `msg.deviceKey` over the node's own. */
+export function deviceOf(config: { deviceId: string; deviceKey: string }, msg: Record<string, unknown>): { deviceId: string; deviceKey: string } {
+  const fromMessage = (value: unknown): string | undefined => {
+    const parsed = looseString.safeParse(value);
+    return parsed.success && parsed.data.trim() !== '' ? parsed.data.trim() : undefined;
+  };
+  const deviceId = fromMessage(msg.deviceId) ?? config.deviceId;
+  const deviceKey = fromMessage(msg.deviceKey) ?? config.deviceKey;
+  if (!deviceId) throw new ExpeedError('no-device-id');
+  if (!deviceKey) throw new ExpeedError('no-device-key');
+  return { deviceId, deviceKey };
+}
+
+/**
+ * The history query of one message: `msg.payload.{ids,start,end,limit,cursor,first}` over the
+ * node's properties; `start`/`end` as ISO, epoch ms or the vendor form, sent in the vendor form
+ * in the account's `tz`.
+ */
+export function historyQueryOf(config: QueryConfig, payload: unknown, tz: string): HistoryQuery {
+  const input = payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+  const time = (name: 'start' | 'end') =>
+    z.unknown().optional().transform((value, ctx) => {
+      if (value === undefined || value === null || value === '') return undefined;
+      const vendor = queryTime(value, tz);
+      if (vendor === undefined) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be ISO 8601, epoch ms or 2017-02-13T12-00-00-000` });
+        return z.NEVER;
+      }
+      return vendor;
+    });
+  const schema = z
+    .object({
+      ids: z.preprocess(blankIsDefault, z.union([z.string(), z.array(z.string()).transform((ids) => ids.join(','))]).default(config.ids)),
+      limit: z.preprocess(blankIsDefault, limit.default(config.limit)),
+      first: z.preprocess(blankIsDefault, first.default(config.first)),
+      start: time('start'),
+      end: time('end'),
+      cursor: z.preprocess(blankIsDefault, looseString.optional()),
+    })
+    .refine((query) => (query.start === undefined) === (query.end === undefined), {
+      message: 'start and end must be given together',
+      path: ['start'],
+    });
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ExpeedError('bad-input', { issues: describeIssues(parsed.error) });
+  const { ids, limit: pageSize, first: order, start, end, cursor } = parsed.data;
+  return {
+    ids: ids.replace(/\s+/g, '') || 'all',
+    limit: pageSize,
+    first: order,
+    ...(start !== undefined && { start }),
+    ...(end !== undefined && { end }),
+    ...(cursor !== undefined && { cursor }),
+  };
+}
+
+/**
+ * What an expeed-account node offers the other Expeed nodes (found with `RED.nodes.getNode`):
+ * the account, or why there is none.
+ */
+export interface ExpeedAccountHandle {
+  expeed?: import('./account').ExpeedAccount;
+  /** Why `expeed` is missing (invalid properties). */
+  configError?: string;
+  settings?: AccountConfig;
+  credentials?: Record<string, string | undefined>;
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeIssues } from '../lib/receiver/config';
+import { accountConfigSchema, ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+
+/**
+ * One Expeed (极动云) platform account: the access token every Expeed node of this account shares,
+ * the daily budget of token calls, and the setting results its expeed-in nodes hand to waiting
+ * expeed-set nodes. The token and the day's count live in
+ * `<userDir>/health-bridge/expeed-<id>.json` (mode 0600), so a restart costs no token call.
+ */
+
+type ExpeedAccountNode = RuntimeNode & ExpeedAccountHandle;
+
+export = function register(RED: NodeRedApi): void {
+  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
+
+  function ExpeedAccountConfig(this: ExpeedAccountNode, config: NodeConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const parsed = accountConfigSchema.safeParse({ ...config, ...node.credentials });
+    if (!parsed.success) {
+      node.configError = t('errors.invalid-config', { issues: describeIssues(parsed.error) });
+      setImmediate(() => node.error(node.configError));
+      return;
+    }
+    node.settings = parsed.data;
+    const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : undefined;
+    const stateFile = userDir
+      ? path.join(userDir, 'health-bridge', `expeed-${String(config.id).replace(/[^\w.-]/g, '_')}.json`)
+      : undefined;
+    let reported = false;
+    node.expeed = new ExpeedAccount({
+      apiBase: parsed.data.apiBase,
+      platformKey: parsed.data.platformKey,
+      secretKey: parsed.data.secretKey,
+      dailyTokenCap: parsed.data.dailyTokenCap,
+      tz: parsed.data.tz,
+      timeoutMs: parsed.data.timeoutMs,
+      stateFile,
+      onStateError(error) {
+        // Once per deploy: the token still works, only the restart cache and the count are at risk.
+        if (!reported) node.warn(t('errors.state-file', { message: (error as Error).message }));
+        reported = true;
+      },
+    });
+
+    node.on('close', (removed, done) => {
+      const account = node.expeed;
+      if (!account) return done();
+      account.close().then(() => {
+        // A deleted account leaves no token behind.
+        if (removed && stateFile) fs.rm(stateFile, { force: true }, () => done());
+        else done();
+      }, () => done());
+    });
+  }
+
+  RED.nodes.registerType('expeed-account', ExpeedAccountConfig, {
+    credentials: { secretKey: { type: 'password' }, handshakeToken: { type: 'password' } },
+  });
+};
