@@ -46,6 +46,28 @@ const VENDORS: VendorCase[] = [
     accepted: { code: 200 },
     isRefusal: (json) => typeof json?.code === 'number' && json.code !== 200,
   },
+  {
+    type: 'viatom-in',
+    vendor: 'viatom',
+    push: (n) => {
+      const body = bodyFixture('viatom', 'blood-pressure');
+      body.data_tag = `${body.data_tag}-${n}`;
+      return body;
+    },
+    malformed: { type: 1, data_tag: 'x1', data: { data_type: 3, measure_time: '1731974700000', measure_result: { sbp: { value: 'high', unit: 'mmHg' } } } },
+    accepted: { code: 0, message: 'ok' },
+    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.message === 'string' && json.message !== '',
+  },
+  {
+    type: 'expeed-in',
+    vendor: 'expeed',
+    // No device_key: the receiver keeps it out of msg.raw, and these cases compare raw with the body.
+    push: (n) => ({ msg_type: '2', device_id: 'dev-1', data: [{ timestamp: '2017-02-13T12-00-00-000', value1: n }] }),
+    malformed: { msg_type: '2', device_id: 'dev-1', data: [{ value1: 1 }] },
+    accepted: { result_code: 0, result_message: 'ok' },
+    isRefusal: (json) =>
+      typeof json?.result_code === 'number' && json.result_code !== 0 && typeof json.result_message === 'string' && json.result_message !== '',
+  },
 ];
 
 const TWO_MIB = 2 * 1024 * 1024;
@@ -201,6 +223,10 @@ for (const vendor of VENDORS) {
         assertRefused(await postJson(url(), body), 500);
         assertRefused(await postJson(url(), body), 500);
         assert.equal((await nodeRed.waitForMessages(2, at('readings'))).length, 2);
+        // The receiver's own Catch node hears of each failed push too, with the body to keep.
+        const caught = await nodeRed.waitForMessages(2, at('errors'));
+        assert.deepEqual(caught.map((m) => m.msg.statusCode), [500, 500]);
+        assert.deepEqual(caught[0]?.msg.raw, body);
       });
 
       it('answers 503 at ackTimeout when nothing acknowledges, and emits the retry again', async function () {
