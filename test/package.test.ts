@@ -43,7 +43,11 @@ describe('the npm package', function () {
     const types = (nodes.json as Array<{ module: string; types: string[] }>)
       .filter((set) => set.module === '@health-bridge/node-red-nodes')
       .flatMap((set) => set.types);
-    for (const type of ['sinocare-in', 'lezhi-in', 'health-ack']) assert.ok(types.includes(type), `${type} in ${types}`);
+    const expected = [
+      'lezhi-in', 'sinocare-in', 'viatom-in', 'viatom-account', 'viatom-auth',
+      'expeed-in', 'expeed-account', 'expeed-token', 'expeed-query', 'expeed-set', 'health-ack',
+    ];
+    assert.deepEqual([...types].sort(), [...expected].sort());
 
     await nodeRed.deploy(receiverFlow({ type: 'sinocare-in', path: '/sinocare' }));
     assert.equal((await postJson(`${nodeRed.url}/sinocare`, bodyFixture('sinocare', 'document-example'))).status, 200);
