@@ -50,7 +50,7 @@ describe('expeed nodes against the Expeed emulator', function () {
   });
   beforeEach(async function () {
     cloud = await ExpeedCloud.start({ platformKey: PLATFORM_KEY, secretKey: SECRET_KEY, devices: [DEVICE, OFFLINE] });
-    nodeRed.clearMessages();
+    await nodeRed.clearMessages();
   });
   afterEach(async function () {
     await cloud?.close();
@@ -68,7 +68,7 @@ describe('expeed nodes against the Expeed emulator', function () {
       assert.deepEqual(new Set(out.map((m) => m.msg.payload.online)), new Set([true]));
 
       nodeRed = await nodeRed.restart();
-      nodeRed.clearMessages();
+      await nodeRed.clearMessages();
       nodeRed.inject('q/in', { payload: 'after restart' });
       await nodeRed.waitForMessages(1, 'q/out');
       assert.equal(cloud.tokenCalls, 1, 'the token kept in the user directory is used after the restart');
@@ -141,7 +141,7 @@ describe('expeed nodes against the Expeed emulator', function () {
       assert.match(String(status?.text), /150/);
 
       nodeRed = await nodeRed.restart();
-      nodeRed.clearMessages();
+      await nodeRed.clearMessages();
       nodeRed.inject('q/in', { payload: 152 });
       await nodeRed.waitForMessages(1, 'q/errors');
       assert.equal(cloud.tokenCalls, 150, 'the count of the day survives the restart');
@@ -385,7 +385,7 @@ describe('expeed nodes against the Expeed emulator', function () {
       assert.equal(out?.msg.payload.success, true);
 
       await nodeRed.deploy([...receiver(), ...actionFlow(setter({ waitSeconds: 0 }), [account(cloud)])]);
-      nodeRed.clearMessages();
+      await nodeRed.clearMessages();
       cloud.settingResultDelayMs = null;
       nodeRed.inject('s/in', { payload: { temp: 21 } });
       const [accepted] = await nodeRed.waitForMessages(1, 's/out');

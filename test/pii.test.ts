@@ -33,8 +33,8 @@ describe('pii policy', function () {
   after(async function () {
     await nodeRed?.stop();
   });
-  beforeEach(function () {
-    nodeRed.clearMessages();
+  beforeEach(async function () {
+    await nodeRed.clearMessages();
   });
 
   async function receive(pii: string, body: unknown, type = 'sinocare-in'): Promise<Record<string, any>> {

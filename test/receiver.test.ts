@@ -84,8 +84,8 @@ for (const vendor of VENDORS) {
     after(async function () {
       await nodeRed?.stop();
     });
-    beforeEach(function () {
-      nodeRed.clearMessages();
+    beforeEach(async function () {
+      await nodeRed.clearMessages();
     });
 
     const url = (query = ''): string => `${nodeRed.url}/push${query}`;
@@ -177,6 +177,7 @@ for (const vendor of VENDORS) {
         assert.equal(caught[0]?.msg.statusCode, 413);
         // Node-RED is still there and answering.
         assert.equal((await postJson(url(), nextPush())).status, 200);
+        await nodeRed.waitForMessages(1, at('readings'));
       });
     }
 
@@ -292,7 +293,7 @@ for (const vendor of VENDORS) {
         const flow = receiverFlow({ type: vendor.type, properties: { name: `deploy ${i}`, ackTimeout: 3 + (i % 2) } });
         await nodeRed.deploy(flow, i % 2 ? 'nodes' : 'full');
       }
-      nodeRed.clearMessages();
+      await nodeRed.clearMessages();
       const response = await postJson(url(), nextPush());
       assert.equal(response.status, 200);
       assert.deepEqual(response.json, vendor.accepted);

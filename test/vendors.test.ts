@@ -18,8 +18,8 @@ describe('vendor pushes as the flow receives them', function () {
   after(async function () {
     await nodeRed?.stop();
   });
-  beforeEach(function () {
-    nodeRed.clearMessages();
+  beforeEach(async function () {
+    await nodeRed.clearMessages();
     startedAt = Date.now();
   });
 
@@ -163,7 +163,7 @@ describe('vendor pushes as the flow receives them', function () {
       const [fromRetry] = await readings();
       assert.equal(fromRetry?.msg.payload.retry, true);
       await deploy('lezhi-in');
-      nodeRed.clearMessages();
+      await nodeRed.clearMessages();
       await push(bodyFixture('lezhi', 'weight'));
       const [original] = await readings();
       assert.equal(original?.msg.payload.id, fromRetry?.msg.payload.id);

@@ -31,7 +31,7 @@ describe('viatom: authorization against the Viatom cloud', function () {
     await nodeRed?.stop();
   });
   beforeEach(async function () {
-    nodeRed.clearMessages();
+    await nodeRed.clearMessages();
     cloud = createViatomCloud({
       secret: SECRET,
       accessToken: ACCESS_TOKEN,
@@ -220,8 +220,8 @@ describe('viatom-in: Viatom pushes as the flow receives them', function () {
   after(async function () {
     await nodeRed?.stop();
   });
-  beforeEach(function () {
-    nodeRed.clearMessages();
+  beforeEach(async function () {
+    await nodeRed.clearMessages();
     startedAt = Date.now();
   });
 

@@ -59,6 +59,8 @@ export class NodeRed {
   private output = '';
   private exited = false;
   private readonly listeners = new Set<() => void>();
+  private readonly barriersPassed = new Set<number>();
+  private nextBarrier = 0;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -74,6 +76,7 @@ export class NodeRed {
     child.stderr?.on('data', collect);
     child.on('message', (message: any) => {
       if (message?.type === 'sink') this.messages.push({ sink: message.sink, msg: message.msg, heapUsed: message.heapUsed });
+      if (message?.type === 'barrier') this.barriersPassed.add(message.id);
       this.notify();
     });
     child.on('exit', () => {
@@ -163,7 +166,15 @@ export class NodeRed {
     this.child.send({ type: 'inject', source, msg });
   }
 
-  clearMessages(): void {
+  /**
+   * Forgets the messages received so far, after a round trip over the IPC channel so that a
+   * message the previous test caused but did not wait for cannot arrive after the clear.
+   */
+  async clearMessages(): Promise<void> {
+    const id = this.nextBarrier++;
+    this.child.send({ type: 'barrier', id });
+    await this.waitFor(() => this.barriersPassed.has(id), 5000, 'IPC barrier');
+    this.barriersPassed.delete(id);
     this.messages.length = 0;
   }
 
