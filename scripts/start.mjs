@@ -1,13 +1,26 @@
-// `npm start`: Node-RED with this checkout's nodes and the quick-start flow on
-// http://127.0.0.1:1880 (PORT overrides the port). The user directory is .demo/: your changes to
-// the flow are kept there across restarts; delete .demo/ to start over.
+// `npm start`: Node-RED with this checkout's nodes on http://127.0.0.1:1880 (PORT overrides it),
+// every example flow deployed, and the vendor sandbox pushing into them, so that readings show up
+// in the debug sidebar and in .demo/health-bridge-data/ within a minute.
+//   npm start -- --no-sandbox   (or HEALTH_BRIDGE_SANDBOX=0) starts Node-RED alone, for real pushes.
+// The user directory is .demo/: your changes to the flows are kept there across restarts; delete
+// .demo/ to start over with the examples.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const require = createRequire(import.meta.url);
+const { startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
+const { examplesForSandbox } = require(path.join(root, 'dist', 'sandbox', 'example-flows.js'));
+
+const withSandbox = !process.argv.includes('--no-sandbox') && process.env.HEALTH_BRIDGE_SANDBOX !== '0';
 const userDir = path.join(root, '.demo');
 const port = Number(process.env.PORT ?? 1880);
+const nodeRedUrl = `http://127.0.0.1:${port}`;
+// The examples call the sandbox's APIs on 1881; with another PORT the sandbox moves along.
+const sandboxPort = port + 1;
+const dataDir = path.join(userDir, 'health-bridge-data');
 
 const scope = path.join(userDir, 'node_modules', '@health-bridge');
 fs.mkdirSync(scope, { recursive: true });
@@ -18,24 +31,76 @@ const settings = {
   uiHost: '127.0.0.1',
   uiPort: port,
   flowFile: 'flows.json',
-  // Credentials in the demo are sample values; a real installation sets its own secret.
+  // The file nodes of the examples write relative to the user directory.
+  fileWorkingDirectory: userDir,
+  // Credentials in the demo are sandbox values; a real installation sets its own secret.
   credentialSecret: 'health-bridge-demo',
   telemetry: { enabled: false },
   editorTheme: { tours: false },
   contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem' } },
 };
 fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-
-const flowFile = path.join(userDir, 'flows.json');
-if (!fs.existsSync(flowFile)) {
-  const flow = fs.readFileSync(path.join(root, 'examples', 'quick-start.json'), 'utf8');
-  fs.writeFileSync(flowFile, flow.replaceAll('127.0.0.1:1880', `127.0.0.1:${port}`));
-}
+const firstStart = !fs.existsSync(path.join(userDir, 'flows.json'));
 
 const nodeRed = spawn(
   process.execPath,
   [path.join(root, 'node_modules', 'node-red', 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')],
   { stdio: 'inherit' },
 );
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => nodeRed.kill(signal));
+let sandbox;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    nodeRed.kill(signal);
+    void sandbox?.stop();
+  });
+}
 nodeRed.on('exit', (code) => process.exit(code ?? 0));
+
+async function adminApiUp() {
+  for (;;) {
+    try {
+      if ((await fetch(`${nodeRedUrl}/flows`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** Deploys the examples with the sandbox's sample credentials, as the editor would. */
+async function deployExamples() {
+  const response = await fetch(`${nodeRedUrl}/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`)),
+  });
+  if (!response.ok) throw new Error(`deploying the examples failed: ${response.status} ${await response.text()}`);
+  console.log(`[health-bridge] deployed the example flows; open ${nodeRedUrl} to see them`);
+}
+
+/** Says once where the first readings landed, so a newcomer knows where to look. */
+function announceReadings() {
+  const timer = setInterval(() => {
+    const files = fs.existsSync(dataDir) ? fs.readdirSync(dataDir).filter((f) => f.startsWith('readings-')) : [];
+    if (files.length === 0) return;
+    clearInterval(timer);
+    console.log(`[health-bridge] readings written: ${files.map((f) => path.join(path.relative(root, dataDir), f)).join(', ')} (and in the debug sidebar)`);
+  }, 500);
+  timer.unref();
+}
+
+await adminApiUp();
+if (firstStart) await deployExamples();
+if (withSandbox) {
+  const base = (vendor) => [`${nodeRedUrl}/${vendor}`, `${nodeRedUrl}/hospital/${vendor}`];
+  sandbox = await startSandbox({
+    nodeRedUrl,
+    port: sandboxPort,
+    targets: { sinocare: base('sinocare'), lezhi: base('lezhi'), viatom: base('viatom'), expeed: [`${nodeRedUrl}/expeed`] },
+    hospitalFailEvery: 20,
+    log: (line) => console.log(`[sandbox] ${line}`),
+  });
+  announceReadings();
+} else {
+  console.log('[health-bridge] no sandbox: point the vendors at this Node-RED (README: "What each vendor must be told")');
+}

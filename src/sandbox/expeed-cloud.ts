@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { pushJson, sendJson, startCloudServer, type CloudRequest, type CloudServer, type PushResult } from './cloud-server';
+import { pushJson, sendJson, startCloudServer, type CloudHandler, type CloudRequest, type CloudServer, type PushResult } from './cloud-server';
 
 /**
  * The Expeed (极动云) platform as its "第三方平台接入接口文档" describes it, for tests and demos:
@@ -91,23 +91,25 @@ export class ExpeedCloud {
   private messageCounter = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  private constructor(
-    private readonly server: CloudServer,
-    private readonly options: ExpeedCloudOptions,
-  ) {
+  /** Hand this to `startCloudServer` to serve the platform beside other emulators on one port. */
+  readonly handler: CloudHandler = (request, res) => this.handle(request, res);
+  private server: CloudServer | undefined;
+
+  constructor(private readonly options: ExpeedCloudOptions) {
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 7200;
     this.seriesLength = options.seriesLength ?? 1000;
     this.seriesEnd = options.seriesEnd ?? Date.UTC(2023, 11, 31, 16, 0, 0);
   }
 
+  /** The platform on a server of its own. */
   static async start(options: ExpeedCloudOptions): Promise<ExpeedCloud> {
-    let cloud: ExpeedCloud | undefined;
-    const server = await startCloudServer((request, res) => cloud!.handle(request, res), options.port);
-    cloud = new ExpeedCloud(server, options);
+    const cloud = new ExpeedCloud(options);
+    cloud.server = await startCloudServer(cloud.handler, options.port);
     return cloud;
   }
 
   get url(): string {
+    if (!this.server) throw new Error('this Expeed cloud shares a server: use that server\'s URL');
     return this.server.url;
   }
 
@@ -172,7 +174,7 @@ export class ExpeedCloud {
 
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
-    await this.server.close();
+    await this.server?.close();
   }
 
   private device(id: string): EmulatedDevice | undefined {

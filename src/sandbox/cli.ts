@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { DEFAULT_SANDBOX_PORT, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, startSandbox } from './sandbox';
+import { SAMPLE_VIATOM_PHONE, SANDBOX_VENDORS, type SandboxVendor } from './traffic';
+
+const USAGE = `health-bridge-sandbox: the Lezhi, Sinocare, Viatom and Expeed clouds, emulated, pushing to your Node-RED
+
+Usage: health-bridge-sandbox [options]
+
+  --node-red <url>     Node-RED's base URL (with httpNodeRoot)         default http://127.0.0.1:1880
+  --vendors <list>     which clouds push, comma-separated              default sinocare,lezhi,viatom,expeed
+  --<vendor> <urls>    receiver URL(s) of one vendor, comma-separated  default <node-red>/<vendor>
+  --interval <s>       seconds between two pushes of one vendor        default 3
+  --count <n>          stop after n pushes per vendor
+  --duration <s>       stop after this many seconds
+  --port <port>        port of the emulated Viatom/Expeed/hospital APIs default ${DEFAULT_SANDBOX_PORT}
+  --duplicate-every <n>  every n-th push is sent twice, as clouds do   default 6 (0: never)
+  --hospital-fail-every <n>  the hospital API fails every n-th call   default 0 (never)
+  --help
+
+Every push prints one line: what it is (no personal data), the path and the answer.`;
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function positiveNumber(name: string, text: string | undefined, allowZero = false): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) fail(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${text}"`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        'node-red': { type: 'string', default: 'http://127.0.0.1:1880' },
+        vendors: { type: 'string', default: SANDBOX_VENDORS.join(',') },
+        sinocare: { type: 'string' },
+        lezhi: { type: 'string' },
+        viatom: { type: 'string' },
+        expeed: { type: 'string' },
+        interval: { type: 'string' },
+        count: { type: 'string' },
+        duration: { type: 'string' },
+        port: { type: 'string' },
+        'duplicate-every': { type: 'string' },
+        'hospital-fail-every': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const vendors = values.vendors.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const vendor of vendors) {
+    if (!SANDBOX_VENDORS.includes(vendor as SandboxVendor)) fail(`unknown vendor "${vendor}"`);
+  }
+  const targets: Partial<Record<SandboxVendor, string[]>> = {};
+  for (const vendor of SANDBOX_VENDORS) {
+    const urls = values[vendor];
+    if (urls !== undefined) targets[vendor] = urls.split(',').map((url) => url.trim());
+  }
+  const port = positiveNumber('port', values.port, true);
+  const interval = positiveNumber('interval', values.interval);
+  const duration = positiveNumber('duration', values.duration);
+
+  const sandbox = await startSandbox({
+    nodeRedUrl: values['node-red'],
+    targets,
+    vendors: vendors as SandboxVendor[],
+    port,
+    intervalMs: interval === undefined ? undefined : interval * 1000,
+    count: positiveNumber('count', values.count),
+    durationMs: duration === undefined ? undefined : duration * 1000,
+    duplicateEvery: positiveNumber('duplicate-every', values['duplicate-every'], true),
+    hospitalFailEvery: positiveNumber('hospital-fail-every', values['hospital-fail-every'], true),
+  });
+  console.log(
+    [
+      `Configure the example flows' accounts for the sandbox (sample values, not secrets):`,
+      `  viatom-account  host ${sandbox.apiUrl}  secret ${SANDBOX_CREDENTIALS.viatom.secret}  accessToken ${SANDBOX_CREDENTIALS.viatom.accessToken}`,
+      `  expeed-account  apiBase ${sandbox.apiUrl}  platformKey ${SANDBOX_CREDENTIALS.expeed.platformKey}  secretKey ${SANDBOX_CREDENTIALS.expeed.secretKey}  handshakeToken ${SANDBOX_CREDENTIALS.expeed.handshakeToken}`,
+      `  Expeed devices  ${SANDBOX_DEVICES.map((d) => `${d.id} (deviceKey ${d.key})`).join(', ')}`,
+      `  Viatom user who authorized: phone ${SAMPLE_VIATOM_PHONE}; hospital API: ${sandbox.apiUrl}${HOSPITAL_PATH}`,
+    ].join('\n'),
+  );
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void sandbox.stop().then(() => process.exit(0)));
+  }
+  await sandbox.finished;
+  const answered = sandbox.deliveries.filter((d) => d.status >= 200 && d.status < 300).length;
+  console.log(`sandbox done: ${sandbox.deliveries.length} deliveries, ${answered} acknowledged, ${sandbox.hospitalReceived.length} stored by the hospital API`);
+  await sandbox.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(`sandbox: ${(error as Error).message}`);
+  process.exit(1);
+});

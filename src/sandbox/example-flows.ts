@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_SANDBOX_PORT, SANDBOX_CREDENTIALS, SANDBOX_DEVICES } from './sandbox';
+
+/**
+ * The example flows of the package (examples/*.json) made ready for the sandbox: the accounts get
+ * the sandbox's sample credentials and the Expeed nodes their device keys, in the form the editor
+ * deploys them (credentials inline), so `npm start` and the tests deploy them through the admin API
+ * as they are. Exported flows never carry credentials, which is why this step exists.
+ */
+
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export const EXAMPLES_DIR = path.resolve(__dirname, '..', '..', 'examples');
+
+export function readExample(file: string): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as FlowNode[];
+}
+
+export function exampleFiles(): string[] {
+  return fs.readdirSync(EXAMPLES_DIR).filter((file) => file.endsWith('.json')).sort();
+}
+
+/** Every example, with sandbox credentials, pointing at the sandbox's APIs on `apiUrl`. */
+export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`): FlowNode[] {
+  const examplesApi = `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`;
+  return exampleFiles().flatMap((file) =>
+    readExample(file).map((node) => {
+      const pointed = Object.fromEntries(
+        Object.entries(node).map(([name, value]) => [name, typeof value === 'string' ? value.replaceAll(examplesApi, apiUrl) : value]),
+      ) as FlowNode;
+      switch (node.type) {
+        case 'viatom-account':
+          return { ...pointed, credentials: { ...SANDBOX_CREDENTIALS.viatom } };
+        case 'expeed-account':
+          return {
+            ...pointed,
+            platformKey: SANDBOX_CREDENTIALS.expeed.platformKey,
+            credentials: { secretKey: SANDBOX_CREDENTIALS.expeed.secretKey, handshakeToken: SANDBOX_CREDENTIALS.expeed.handshakeToken },
+          };
+        case 'expeed-query':
+        case 'expeed-set': {
+          const device = SANDBOX_DEVICES.find((d) => d.id === node.deviceId);
+          return device ? { ...pointed, credentials: { deviceKey: device.key } } : pointed;
+        }
+        default:
+          return pointed;
+      }
+    }),
+  );
+}

@@ -1,0 +1,236 @@
+import type { ServerResponse } from 'node:http';
+import { pushJson, sendJson, startCloudServer, type CloudRequest, type CloudServer } from './cloud-server';
+import { ExpeedCloud } from './expeed-cloud';
+import { expeedScript, lezhiScript, SAMPLE_VIATOM_PHONE, SANDBOX_VENDORS, sinocareScript, viatomScript, type PlannedPush, type SandboxDevice, type SandboxVendor, type VendorScript } from './traffic';
+import { createViatomCloud } from './viatom-cloud';
+
+/**
+ * The vendor sandbox: all four clouds at once against a Node-RED the user points it at. It pushes
+ * each vendor's traffic to that vendor's receiver path(s), retries a push the way the clouds do
+ * when a receiver fails it (5xx, 503 at ackTimeout, no connection), sends the exact duplicates and
+ * retries real clouds send, answers the Viatom and Expeed APIs, and stands in for a hospital's HTTP
+ * API that the example flows deliver readings to. It prints one line per push.
+ */
+
+/** The sample credentials the emulated clouds accept. Not secrets: they only open the sandbox. */
+export const SANDBOX_CREDENTIALS = {
+  viatom: { secret: 'sandbox-viatom-secret', accessToken: 'sandbox-viatom-access-token' },
+  expeed: { platformKey: 'sandbox-platform-key', secretKey: 'sandbox-secret-key', handshakeToken: 'sandbox-handshake-token' },
+};
+
+export const SANDBOX_DEVICES: readonly SandboxDevice[] = [
+  { id: 'thermo-01', key: 'sandbox-device-key-01', sn: 'EXP-T-0001' },
+  { id: 'thermo-02', key: 'sandbox-device-key-02', sn: 'EXP-T-0002' },
+];
+
+export const DEFAULT_SANDBOX_PORT = 1881;
+/** Where the example flows deliver readings, as a hospital's API would take them. */
+export const HOSPITAL_PATH = '/hospital/readings';
+
+export interface SandboxOptions {
+  /** Node-RED's base URL; each vendor pushes to `<nodeRedUrl>/<vendor>` unless `targets` says otherwise. */
+  nodeRedUrl: string;
+  /** Full receiver URLs per vendor (several: every push goes to each). */
+  targets?: Partial<Record<SandboxVendor, string[]>>;
+  vendors?: readonly SandboxVendor[];
+  /** Port of the emulated APIs (Viatom, Expeed, the hospital) on 127.0.0.1; 0 picks a free one. */
+  port?: number;
+  /** Time between two pushes of one vendor. */
+  intervalMs?: number;
+  /** Stop after this many pushes per vendor (duplicates and retries not counted). */
+  count?: number;
+  /** Stop after this long. */
+  durationMs?: number;
+  /** Every n-th push of a vendor is sent twice, as the clouds do; 0 never. */
+  duplicateEvery?: number;
+  /** Every n-th delivery to the hospital API fails with 503, to show ack: flow at work; 0 never. */
+  hospitalFailEvery?: number;
+  retryDelayMs?: number;
+  maxRetries?: number;
+  /** How long to wait for Node-RED before giving up. */
+  waitForNodeRedMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Delivery {
+  push: PlannedPush;
+  target: string;
+  /** 0 for the push itself; n for the cloud's n-th retry after a failure. */
+  attempt: number;
+  /** A copy the cloud sent although the first one succeeded. */
+  duplicate: boolean;
+  /** HTTP status, or 0 when there was no answer. */
+  status: number;
+}
+
+export interface Sandbox {
+  /** Base URL of the emulated APIs: the Viatom host, the Expeed apiBase, the hospital API. */
+  apiUrl: string;
+  readonly deliveries: Delivery[];
+  /** Bodies the hospital API stored (and the ones it failed, not here). */
+  readonly hospitalReceived: unknown[];
+  readonly expeed: ExpeedCloud;
+  /** Resolves when every vendor has sent `count` pushes or `durationMs` ran out. */
+  finished: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const clock = (): string => new Date().toTimeString().slice(0, 8);
+
+async function waitForServer(url: string, timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    try {
+      await fetch(new URL('/', url));
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`Node-RED did not answer at ${url}: ${(error as Error).message}`);
+      if (!said) log(`${clock()}  waiting for Node-RED at ${new URL('/', url).href} …`);
+      said = true;
+      await sleep(500);
+    }
+  }
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const vendors = options.vendors ?? SANDBOX_VENDORS;
+  const base = options.nodeRedUrl.replace(/\/+$/, '');
+  const targets = (vendor: SandboxVendor): string[] => options.targets?.[vendor] ?? [`${base}/${vendor}`];
+  const intervalMs = options.intervalMs ?? 3000;
+  const duplicateEvery = options.duplicateEvery ?? 6;
+  const hospitalFailEvery = options.hospitalFailEvery ?? 0;
+  const retryDelayMs = options.retryDelayMs ?? 2000;
+  const maxRetries = options.maxRetries ?? 3;
+
+  const viatom = createViatomCloud({ ...SANDBOX_CREDENTIALS.viatom, callbackUrl: targets('viatom')[0], authorizedPhones: [SAMPLE_VIATOM_PHONE] });
+  const expeed = new ExpeedCloud({ ...SANDBOX_CREDENTIALS.expeed, devices: [...SANDBOX_DEVICES], seriesEnd: Date.now() });
+  const hospitalReceived: unknown[] = [];
+  let hospitalCalls = 0;
+  const hospital = (request: CloudRequest, res: ServerResponse): boolean => {
+    if (request.url.pathname !== HOSPITAL_PATH || request.method !== 'POST') return false;
+    hospitalCalls++;
+    const reading = request.body as { kind?: unknown; vendor?: unknown } | undefined;
+    const what = `${String(reading?.vendor ?? '?')} ${String(reading?.kind ?? 'body')}`;
+    if (hospitalFailEvery > 0 && hospitalCalls % hospitalFailEvery === 0) {
+      log(`${clock()}  hospital   refused ${what} with 503 (a hospital outage, to show ack: flow: the vendor will retry)`);
+      sendJson(res, 503, { error: 'try again later' });
+      return true;
+    }
+    hospitalReceived.push(request.body);
+    log(`${clock()}  hospital   stored ${what}`);
+    sendJson(res, 201, { stored: true });
+    return true;
+  };
+  const server: CloudServer = await startCloudServer(
+    async (request, res) => (await viatom.handler(request, res)) || (await expeed.handler(request, res)) || hospital(request, res),
+    options.port ?? DEFAULT_SANDBOX_PORT,
+  );
+  log(`${clock()}  sandbox    Viatom and Expeed APIs and the hospital API on ${server.url}`);
+
+  const deliveries: Delivery[] = [];
+  let stopped = false;
+  const wake = new Set<() => void>();
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        wake.delete(done);
+        resolve();
+      }
+      wake.add(done);
+    });
+
+  async function deliver(push: PlannedPush, target: string, duplicate: boolean): Promise<void> {
+    const path = new URL(target).pathname;
+    for (let attempt = 0; attempt <= maxRetries && !stopped; attempt++) {
+      const body = attempt === 0 && !duplicate ? push.body : push.retryBody;
+      let status = 0;
+      let detail = '';
+      try {
+        const result = await pushJson(target, body);
+        status = result.status;
+        // The vendor envelope says why; an HTML error page (a 404 of Node-RED) would only be noise.
+        if (status >= 400 && result.text.startsWith('{')) detail = ` ${result.text.replace(/\s+/g, ' ').slice(0, 100)}`;
+      } catch (error) {
+        detail = ` no answer (${(error as Error).message})`;
+      }
+      deliveries.push({ push, target, attempt, duplicate, status });
+      const note = duplicate ? ' (the cloud sends it again)' : attempt > 0 ? ` (retry ${attempt})` : '';
+      log(`${clock()}  ${push.vendor.padEnd(9)}  ${push.summary}${note} → ${path} ${status || 'failed'}${detail}`);
+      // A refusal (4xx) is final: the receiver will not take this body however often it comes.
+      if (status > 0 && status < 500) return;
+      if (attempt < maxRetries) await pause(retryDelayMs);
+    }
+  }
+
+  async function run(vendor: SandboxVendor, script: VendorScript): Promise<void> {
+    for (let n = 1; !stopped && (options.count === undefined || n <= options.count); n++) {
+      const push = script.next(Date.now());
+      await Promise.all(targets(vendor).map((target) => deliver(push, target, false)));
+      if (duplicateEvery > 0 && n % duplicateEvery === 0 && !stopped) {
+        await Promise.all(targets(vendor).map((target) => deliver(push, target, true)));
+      }
+      if (options.count === undefined || n < options.count) await pause(intervalMs);
+    }
+  }
+
+  const scripts: Record<SandboxVendor, () => VendorScript> = {
+    sinocare: sinocareScript,
+    lezhi: lezhiScript,
+    viatom: viatomScript,
+    expeed: () => expeedScript(SANDBOX_DEVICES),
+  };
+
+  async function registerExpeed(): Promise<boolean> {
+    const url = targets('expeed')[0]!;
+    for (let attempt = 0; !stopped && attempt < 30; attempt++) {
+      const result = await expeed.register(url, SANDBOX_CREDENTIALS.expeed.handshakeToken).catch((error: Error) => ({ accepted: false, status: 0, text: error.message }));
+      if (result.accepted) {
+        log(`${clock()}  expeed     ${new URL(url).pathname} answered the URL check (handshake) with the nonce: registered`);
+        return true;
+      }
+      if (attempt === 0) log(`${clock()}  expeed     URL check of ${new URL(url).pathname}: ${result.status || 'no answer'}; trying again every second`);
+      await pause(1000);
+    }
+    log(`${clock()}  expeed     ${new URL(url).pathname} never passed the URL check: no Expeed pushes`);
+    return false;
+  }
+
+  const finished = (async () => {
+    await waitForServer(targets(vendors[0] ?? 'sinocare')[0]!, options.waitForNodeRedMs ?? 120_000, log);
+    const runs = vendors.map(async (vendor) => {
+      if (vendor === 'expeed' && !(await registerExpeed())) return;
+      await run(vendor, scripts[vendor]());
+    });
+    if (options.durationMs !== undefined) {
+      const timer = setTimeout(() => {
+        stopped = true;
+        for (const done of wake) done();
+      }, options.durationMs);
+      await Promise.all(runs);
+      clearTimeout(timer);
+    } else {
+      await Promise.all(runs);
+    }
+    await viatom.settled();
+  })();
+
+  return {
+    apiUrl: server.url,
+    deliveries,
+    hospitalReceived,
+    expeed,
+    finished,
+    async stop() {
+      stopped = true;
+      for (const done of wake) done();
+      await finished.catch(() => undefined);
+      await expeed.close();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { request } from './harness/http';
+import { freePort, NodeRed } from './harness/node-red';
+import { installPackedPackage } from './harness/package';
+
+/**
+ * The example flows as a user meets them: the tarball installed into a fresh Node-RED, every file
+ * of its examples/ imported and deployed (with the sandbox's sample credentials, as `npm start`
+ * does), and the sandbox of the same installed package pushing into them. What is checked is what
+ * the user would look at: the JSON-lines files, what the hospital API stored, the rejected pushes.
+ */
+
+type FlowNode = { id: string; type: string; z?: string; d?: boolean };
+type Vendor = 'sinocare' | 'lezhi' | 'viatom' | 'expeed';
+
+const OUR_ACTION_AND_RECEIVER_TYPES = [
+  'lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in', 'viatom-auth', 'expeed-token', 'expeed-query', 'expeed-set', 'health-ack',
+];
+const HOSPITAL_VENDORS: Vendor[] = ['sinocare', 'lezhi', 'viatom'];
+
+function readJsonLines(file: string): any[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the example flows, installed from the tarball and driven by the sandbox', function () {
+  this.timeout(240_000);
+  let nodeRed: NodeRed;
+  let userDir: string;
+  let packageDir: string;
+  let sandbox: any;
+
+  before(async function () {
+    ({ userDir, packageDir } = installPackedPackage());
+    nodeRed = await NodeRed.start({ userDir, linkPackage: false, settings: { fileWorkingDirectory: userDir }, logLevel: 'info' });
+  });
+  after(async function () {
+    await sandbox?.stop();
+    await nodeRed?.stop();
+  });
+
+  const examples = (): Array<{ file: string; nodes: FlowNode[] }> =>
+    fs.readdirSync(path.join(packageDir, 'examples'))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => ({ file, nodes: JSON.parse(fs.readFileSync(path.join(packageDir, 'examples', file), 'utf8')) as FlowNode[] }));
+
+  it('uses only node types this Node-RED knows, and every node of the package appears in an example', async function () {
+    const nodeSets = (await request(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } })).json as Array<{ types: string[]; enabled: boolean }>;
+    const known = new Set(['tab', ...nodeSets.filter((set) => set.enabled).flatMap((set) => set.types)]);
+    const all = examples();
+    assert.ok(all.length >= 5, 'one example per vendor and the hospital bridge');
+    for (const { file, nodes } of all) {
+      const unknown = nodes.filter((node) => !known.has(node.type)).map((node) => node.type);
+      assert.deepEqual(unknown, [], `${file} uses unknown node types`);
+      const firstOnTab = nodes.filter((node) => node.z !== undefined).sort((a: any, b: any) => a.y - b.y)[0];
+      assert.equal(firstOnTab?.type, 'comment', `${file} starts with a comment that says what to change`);
+    }
+    const used = new Set(all.flatMap(({ nodes }) => nodes.map((node) => node.type)));
+    assert.deepEqual(OUR_ACTION_AND_RECEIVER_TYPES.filter((type) => !used.has(type)), []);
+  });
+
+  it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading, and the rejected pushes are kept', async function () {
+    const { startSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'sandbox.js'));
+    const { examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
+    const sandboxPort = await freePort();
+    await nodeRed.deploy(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`));
+    assert.doesNotMatch(nodeRed.logs, /Waiting for missing types/);
+
+    const lines: string[] = [];
+    const target = (vendor: Vendor, hospital: boolean): string => `${nodeRed.url}${hospital ? '/hospital' : ''}/${vendor}`;
+    sandbox = await startSandbox({
+      nodeRedUrl: nodeRed.url,
+      port: sandboxPort,
+      targets: {
+        sinocare: [target('sinocare', false), target('sinocare', true)],
+        lezhi: [target('lezhi', false), target('lezhi', true)],
+        viatom: [target('viatom', false), target('viatom', true)],
+        expeed: [target('expeed', false)],
+      },
+      count: 16,
+      intervalMs: 20,
+      duplicateEvery: 5,
+      hospitalFailEvery: 7,
+      retryDelayMs: 100,
+      log: (line: string) => lines.push(line),
+    });
+    await sandbox.finished;
+
+    // What the sandbox meant to send to the hospital bridge, from its own plan (not from our nodes).
+    const firstSends = sandbox.deliveries.filter((d: any) => d.attempt === 0 && !d.duplicate && d.target.includes('/hospital/'));
+    const expectedKinds = new Map<string, number>();
+    for (const { push } of firstSends) {
+      if (push.outcome === 'readings') expectedKinds.set(push.kind, (expectedKinds.get(push.kind) ?? 0) + push.readings);
+    }
+    const expectedReadings = [...expectedKinds.values()].reduce((a, b) => a + b, 0);
+    // Copies included: a refused push the vendor sends twice is refused (and kept) twice.
+    const refused = sandbox.deliveries.filter((d: any) => d.push.outcome === 'refused' && d.target.includes('/hospital/'));
+    assert.ok(refused.length >= 1, 'the traffic includes a push the receiver must refuse');
+    assert.ok(sandbox.deliveries.some((d: any) => d.duplicate), 'the traffic includes duplicates');
+    assert.ok(sandbox.deliveries.some((d: any) => d.attempt > 0), 'the hospital failures caused vendor retries');
+
+    // The hospital API stored every reading exactly once, despite its failures and the duplicates.
+    await until(() => sandbox.hospitalReceived.length >= expectedReadings, 10_000, `${expectedReadings} readings at the hospital`).catch((error) => {
+      throw new Error(`${error.message}: ${sandbox.hospitalReceived.length} came\n${lines.join('\n')}\n${nodeRed.logs.slice(-5000)}`);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stored = sandbox.hospitalReceived as Array<{ id: string; kind: string; vendor: string }>;
+    assert.equal(stored.length, expectedReadings);
+    assert.equal(new Set(stored.map((r) => r.id)).size, expectedReadings, 'no reading stored twice');
+    for (const [kind, count] of expectedKinds) {
+      assert.equal(stored.filter((r) => r.kind === kind).length, count, `${kind} readings at the hospital`);
+    }
+
+    // Every delivery ended with success, except the refused ones (400, not retried).
+    const last = new Map<string, any>();
+    for (const d of sandbox.deliveries) last.set(`${d.target}|${JSON.stringify(d.push.body)}|${d.duplicate}`, d);
+    for (const d of last.values()) {
+      assert.equal(d.status, d.push.outcome === 'refused' ? 400 : 200, `${d.push.vendor} ${d.push.summary} → ${d.target}`);
+    }
+
+    // One JSON-lines file per kind, each reading in it (a reading whose hospital delivery failed
+    // is written again on the vendor's retry: the same id, as the example's comment says).
+    const dataDir = path.join(userDir, 'health-bridge-data');
+    for (const [kind, count] of expectedKinds) {
+      const written = readJsonLines(path.join(dataDir, `readings-${kind}.jsonl`));
+      assert.deepEqual(new Set(written.map((r) => r.kind)), new Set([kind]));
+      assert.equal(new Set(written.map((r) => r.id)).size, count, `distinct ${kind} readings in the file`);
+    }
+
+    // Every push answered with an error is kept with its status, reason and raw body: the refused
+    // one for good (400), and those that failed at the hospital (500, pushed again by the vendor).
+    const rejected = readJsonLines(path.join(dataDir, 'rejected.jsonl'));
+    const refusedForGood = rejected.filter((entry) => entry.statusCode === 400);
+    assert.equal(refusedForGood.length, refused.length);
+    for (const entry of refusedForGood) {
+      assert.equal(entry.vendor, 'sinocare');
+      assert.equal(entry.raw.data.testResult, 'HI');
+      assert.match(entry.reason, /testResult/);
+    }
+    const failedAtTheHospital = sandbox.deliveries.filter((d: any) => d.status === 500).length;
+    assert.ok(failedAtTheHospital > 0);
+    assert.equal(rejected.filter((entry) => entry.statusCode === 500).length, failedAtTheHospital);
+    assert.equal(rejected.length, refused.length + failedAtTheHospital);
+    const events = readJsonLines(path.join(dataDir, 'events.jsonl'));
+    assert.ok(events.some((e) => e.vendor === 'viatom' && e.event === 'authorized'));
+
+    // Expeed's pushes reached its example (after the URL handshake) and were all acknowledged.
+    const expeed = sandbox.deliveries.filter((d: any) => d.push.vendor === 'expeed');
+    assert.equal(expeed.filter((d: any) => !d.duplicate).length, 16);
+    assert.deepEqual(new Set(expeed.map((d: any) => d.status)), new Set([200]));
+
+    // One line per push, and none names the patient.
+    assert.ok(lines.some((line) => /sinocare +glucose .* → \/hospital\/sinocare 200/.test(line)));
+    const output = lines.join('\n');
+    for (const personal of ['王小明', '110101199001010011', '13800138000', 'P0000001']) assert.ok(!output.includes(personal), 'no personal data in the sandbox output');
+    for (const vendor of HOSPITAL_VENDORS) assert.ok(lines.some((line) => line.includes(`/hospital/${vendor} 200`)), vendor);
+  });
+
+  it('the sandbox command of the installed package pushes to a Node-RED and prints a line per push', async function () {
+    const bin = path.join(userDir, 'node_modules', '.bin', 'health-bridge-sandbox');
+    const { stdout } = await promisify(execFile)(
+      bin,
+      ['--node-red', nodeRed.url, '--vendors', 'lezhi', '--count', '3', '--interval', '0.05', '--port', String(await freePort())],
+      { timeout: 60_000 },
+    );
+    assert.equal(stdout.split('\n').filter((line) => /lezhi +.* → \/lezhi 200$/.test(line)).length, 3);
+    assert.match(stdout, /sandbox done: 3 deliveries, 3 acknowledged/);
+    const refused = await promisify(execFile)(bin, ['--vendors', 'fitbit']).catch((error: { code: number; stderr: string }) => error);
+    assert.equal((refused as { code: number }).code, 2);
+    assert.match((refused as { stderr: string }).stderr, /unknown vendor "fitbit"/);
+  });
+});

@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './node-red';
+
+/** The package as a user gets it: `npm pack` once per test run, installed into user directories. */
+
+export interface PackedPackage {
+  tarball: string;
+  /** Paths inside the tarball, relative to its package/ folder. */
+  files: string[];
+}
+
+let packed: PackedPackage | undefined;
+
+export function packPackage(): PackedPackage {
+  if (packed) return packed;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-pack-'));
+  const [result] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  packed = { tarball: path.join(work, path.basename(result!.filename)), files: result!.files.map((f) => f.path) };
+  return packed;
+}
+
+/** A plain Node-RED user directory with the tarball installed as `npm install <tarball>` does. */
+export function installPackedPackage(): { userDir: string; packageDir: string } {
+  const { tarball } = packPackage();
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-user-'));
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--omit=dev', tarball], { cwd: userDir, stdio: 'ignore' });
+  return { userDir, packageDir: path.join(userDir, 'node_modules', '@health-bridge', 'node-red-nodes') };
+}
