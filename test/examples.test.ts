@@ -168,6 +168,41 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     for (const vendor of HOSPITAL_VENDORS) assert.ok(lines.some((line) => line.includes(`/hospital/${vendor} 200`)), vendor);
   });
 
+  it('the inject buttons of the Viatom and Expeed examples work against the sandbox, as the debug sidebar shows', async function () {
+    // What the editor does: a click on an inject button is POST /inject/<id>; the debug sidebar
+    // listens on the comms websocket.
+    const WebSocket = require('ws');
+    const socket = new WebSocket(`${nodeRed.url.replace('http', 'ws')}/comms`);
+    const shown: Array<{ name: string; msg: string }> = [];
+    socket.on('message', (data: Buffer) => {
+      for (const event of [JSON.parse(data.toString())].flat()) if (event.topic === 'debug') shown.push(event.data);
+    });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ subscribe: 'debug' }));
+    try {
+      const press = async (injectId: string, debugName: string): Promise<any> => {
+        const before = shown.length;
+        assert.equal((await request(`${nodeRed.url}/inject/${injectId}`, { method: 'POST' })).status, 200);
+        await until(() => shown.slice(before).some((event) => event.name === debugName), 10_000, `"${debugName}" in the debug sidebar`);
+        return JSON.parse(shown.slice(before).find((event) => event.name === debugName)!.msg);
+      };
+      const page = await press('viatom.ask', 'open this URL');
+      assert.match(page.url, /^http:\/\/127\.0\.0\.1:\d+\/auth\/#\/\?sign=/);
+      assert.deepEqual(await press('viatom.cancelask', 'cancelled'), { cancelled: true });
+      await until(() => shown.some((event) => event.name === 'authorization events' && /deauthorized/.test(event.msg)), 10_000, 'the deauthorization push');
+      assert.equal((await press('expeed.statusask', 'status')).online, true);
+      const history = await press('expeed.historyask', 'history page');
+      assert.equal(history.length, 100);
+      assert.deepEqual(new Set(history.map((r: any) => r.kind)), new Set(['datapoint']));
+      const setting = await press('expeed.setask', 'setting result');
+      assert.equal(setting.success, true);
+      assert.match((await press('expeed.tokenask', 'use with http request')).accessToken, /^[0-9a-f]{32}$/);
+      assert.equal(shown.filter((event) => event.name === 'errors').length, 0, shown.filter((event) => event.name === 'errors').map((e) => e.msg).join('\n'));
+    } finally {
+      socket.close();
+    }
+  });
+
   it('the sandbox command of the installed package pushes to a Node-RED and prints a line per push', async function () {
     const bin = path.join(userDir, 'node_modules', '.bin', 'health-bridge-sandbox');
     const { stdout } = await promisify(execFile)(
