@@ -25,8 +25,8 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
-/** Offset of `tz` from UTC at the instant `epochMs`, in minutes. */
-function offsetMinutes(epochMs: number, tz: string): number {
+/** Offset of `tz` from UTC at the instant `epochMs`, in minutes, asked of Intl (slow: ~µs). */
+function exactOffsetMinutes(epochMs: number, tz: string): number {
   const part = offsetFormatter(tz)
     .formatToParts(new Date(epochMs))
     .find((p) => p.type === 'timeZoneName')?.value;
@@ -35,6 +35,35 @@ function offsetMinutes(epochMs: number, tz: string): number {
   if (!match) return 0;
   const minutes = Number(match[2]) * 60 + Number(match[3]);
   return match[1] === '-' ? -minutes : minutes;
+}
+
+const QUARTER_HOUR_MS = 15 * 60_000;
+/** Per zone, per quarter hour: the offset, or null when it changes inside that quarter hour. */
+const offsetsByQuarterHour = new Map<string, Map<number, number | null>>();
+/** Quarter hours remembered per zone (a month and a half); then the cache starts over. */
+const OFFSET_CACHE_LIMIT = 4096;
+
+/**
+ * Offset of `tz` from UTC at `epochMs`, in minutes. Cached per quarter hour because Intl costs
+ * more than the rest of a reading together (a history read converts a timestamp per point); a
+ * quarter hour whose two ends disagree holds a change, and its instants are asked exactly.
+ */
+function offsetMinutes(epochMs: number, tz: string): number {
+  const quarter = Math.floor(epochMs / QUARTER_HOUR_MS);
+  let zone = offsetsByQuarterHour.get(tz);
+  if (!zone) {
+    zone = new Map();
+    offsetsByQuarterHour.set(tz, zone);
+  }
+  let offset = zone.get(quarter);
+  if (offset === undefined) {
+    const atStart = exactOffsetMinutes(quarter * QUARTER_HOUR_MS, tz);
+    const atEnd = exactOffsetMinutes((quarter + 1) * QUARTER_HOUR_MS - 1, tz);
+    offset = atStart === atEnd ? atStart : null;
+    if (zone.size >= OFFSET_CACHE_LIMIT) zone.clear();
+    zone.set(quarter, offset);
+  }
+  return offset ?? exactOffsetMinutes(epochMs, tz);
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

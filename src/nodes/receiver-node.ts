@@ -1,4 +1,5 @@
 import { DedupMemory, type KeyValueStore } from '../lib/dedup';
+import { LatestOnly } from '../lib/latest-only';
 import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, receiverConfigSchema } from '../lib/receiver/config';
 import { PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
@@ -13,6 +14,8 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 
 /** Locale prefix of the strings all receivers share (src/nodes/shared/locales). */
 const SHARED = 'health-bridge-receiver';
+/** The counts in a receiver's status change on every push; redraw them at most this often. */
+const STATUS_INTERVAL_MS = 250;
 
 export const RECEIVER_CREDENTIALS = {
   key: { type: 'password' },
@@ -74,19 +77,21 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       onStoreError: reportStoreError,
     });
     const countsText = (counts: ReceiverCounts): string => t('status.counts', { ...counts });
+    const countsStatus = new LatestOnly<ReceiverCounts>((counts) => node.status({ fill: 'green', shape: 'dot', text: countsText(counts) }), STATUS_INTERVAL_MS);
 
     const receiver = new PushReceiver(protocol, settings, dedup, {
       emit(readings, events) {
         node.send([readings, events]);
       },
       accepted(counts) {
-        node.status({ fill: 'green', shape: 'dot', text: countsText(counts) });
+        countsStatus.push({ ...counts });
       },
       verified() {
         node.status({ fill: 'green', shape: 'ring', text: t('status.verified', { path: settings.path }) });
       },
       rejected(rejection: Rejection, counts) {
         const reason = t(`errors.${rejection.code}`, rejection.params);
+        countsStatus.cancel();
         node.status({ fill: 'red', shape: 'ring', text: t('status.rejected', { counts: countsText(counts), reason }) });
         node.error(reason, {
           topic: `${protocol.vendor}/rejected`,
@@ -113,6 +118,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
     }
 
     node.on('close', (_removed, done) => {
+      countsStatus.cancel();
       if (mount.mounted) mount.remove();
       receiver.close().then(done, (error: unknown) => {
         reportStoreError(error);

@@ -4,6 +4,7 @@ import { canonicalJson, sha256Hex } from '../../canonical-json';
 import { isNumericText, looseNumber, looseString } from '../../loose';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading } from '../../reading';
 import type { HandshakeResult, PushProtocol } from '../../receiver/protocol';
+import { parseWallClock } from '../../time';
 import { vendorTimeToIso } from './time';
 
 /**
@@ -14,7 +15,7 @@ import { vendorTimeToIso } from './time';
 
 /** A data point as Expeed sends it, pushed or queried: a wall-clock `timestamp` and the device's values. */
 export const datapointElement = z.looseObject({
-  timestamp: z.string().refine((text) => vendorTimeToIso(text, 'UTC') !== undefined, 'expected 2017-02-13T12-00-00-000'),
+  timestamp: z.string().refine((text) => parseWallClock(text) !== undefined, 'expected 2017-02-13T12-00-00-000'),
 });
 export type DatapointElement = z.infer<typeof datapointElement>;
 
