@@ -6,6 +6,9 @@
 //   // @include receiver-defaults.js       (inside registerType's defaults object)
 //   // @include receiver-credentials.js    (inside registerType's credentials object)
 //   // @include receiver-editor.js         (in the editor script, before registerType)
+// (an include line that still holds an unset {{placeholder}} is left out, so that
+//   // @include receiver-account-defaults.js account={{account}}
+// in receiver-node.html adds an account only to a receiver included with account=…),
 // and a locale file that says "@include": ["receiver"] gets the top-level keys of
 // shared/locales/<lang>/receiver.json added beside its own. Node-RED gives each node file one i18n
 // namespace (its own locales/<lang>/<file>.json), so a shared string must sit in every receiver's
@@ -26,6 +29,9 @@ function expandIncludes(text, dir) {
     (_, indent, name, params) => {
       // `key=value` pairs fill the included file's {{key}} placeholders (e.g. a receiver's type).
       const values = Object.fromEntries(params.trim().split(/\s+/).filter(Boolean).map((pair) => pair.split('=')));
+      if (Object.values(values).some((value) => /^\{\{\w+\}\}$/.test(value))) {
+        return '';
+      }
       const included = fs
         .readFileSync(path.join(dir, name), 'utf8')
         .replace(/\s+$/, '')

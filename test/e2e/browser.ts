@@ -1,0 +1,313 @@
+// The callbacks given to evaluate() run in the page: they are typed against the DOM.
+/// <reference lib="dom" />
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+/**
+ * Debian's Chromium driven by playwright-core, and the Node-RED editor as a user works it: drag
+ * from the palette, double-click, type, click Done, wire ports, deploy. Everything is found
+ * through what the user sees (labels, dialogs, badges on the canvas); no assertion waits a fixed
+ * time: each waits for the page to reach the state it expects.
+ */
+
+/** CHROMIUM names another binary; .ci/run installs Debian's package, which puts it here. */
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export const SCREENSHOTS = path.resolve(__dirname, '..', '..', '..', 'test', 'e2e', 'screenshots');
+
+export class Browser {
+  /** Uncaught exceptions in the editor: an editor script of ours that throws lands here. */
+  readonly pageErrors: string[] = [];
+
+  private constructor(
+    private readonly context: BrowserContext,
+    readonly page: Page,
+    private readonly profile: string,
+  ) {
+    page.on('pageerror', (error) => this.pageErrors.push(error.stack ?? error.message));
+  }
+
+  static async launch(): Promise<Browser> {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM)`);
+    }
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      // Tall enough that the longest edit dialog (a receiver's) fits in one screenshot.
+      viewport: { width: 1280, height: 1200 },
+      locale: 'en-US',
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    // Leaving an editor with undeployed changes asks first; the tests mean to leave.
+    page.on('dialog', (dialog) => void (dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss()));
+    // Every wait is for a state the page must reach; when it does not, fail within seconds.
+    page.setDefaultTimeout(10_000);
+    return new Browser(context, page, profile);
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+    fs.rmSync(this.profile, { recursive: true, force: true });
+  }
+}
+
+export interface TextCheck {
+  key: string;
+  shown: string;
+}
+
+export class Editor {
+  constructor(
+    readonly page: Page,
+    readonly url: string,
+  ) {}
+
+  async open(): Promise<void> {
+    await this.page.goto(this.url);
+    await this.paletteNode('health-ack').waitFor();
+  }
+
+  /** Reloads the editor (a new session: everything comes from the server again). */
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.paletteNode('health-ack').waitFor();
+  }
+
+  paletteNode(type: string): Locator {
+    return this.page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+  }
+
+  /** The label on the palette node, as shown (Node-RED breaks long labels into lines). */
+  async paletteLabel(type: string): Promise<string> {
+    return (await this.paletteNode(type).locator('.red-ui-palette-label').innerText()).replace(/\s+/g, ' ').trim();
+  }
+
+  /** The palette category (its container) a node type is shown in. */
+  async paletteCategory(type: string): Promise<string> {
+    return this.paletteNode(type).evaluate((element) => element.closest('.red-ui-palette-category')?.id ?? '');
+  }
+
+  /** The canvas node's group element. */
+  node(id: string): Locator {
+    return this.page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"]`);
+  }
+
+  async nodeIds(): Promise<string[]> {
+    return this.page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').evaluateAll((nodes) => nodes.map((node) => node.id));
+  }
+
+  /** Drags `type` from the palette (found with the palette's filter) onto the canvas at x, y. */
+  async addNode(type: string, x: number, y: number): Promise<string> {
+    const before = new Set(await this.nodeIds());
+    const filter = this.page.locator('#red-ui-palette-search input');
+    await filter.fill(type);
+    await this.paletteNode(type).dragTo(this.page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
+    await filter.fill('');
+    const added = (await this.nodeIds()).filter((id) => !before.has(id));
+    if (added.length !== 1) throw new Error(`dropping ${type} added ${added.length} nodes`);
+    return added[0]!;
+  }
+
+  /** Types into a field and leaves it, as a user does: Node-RED validates on change. */
+  async type(input: Locator, text: string): Promise<void> {
+    await input.fill(text);
+    await input.press('Tab');
+  }
+
+  async label(id: string): Promise<string> {
+    return (await this.node(id).locator('.red-ui-flow-node-label-text').allTextContents()).join(' ');
+  }
+
+  /** Whether a badge (an annotation: `red-ui-flow-node-error`, ours …) shows on the node. */
+  async hasBadge(id: string, badgeClass: string): Promise<boolean> {
+    const badge = this.node(id).locator(`g.${badgeClass}`);
+    if ((await badge.count()) === 0) return false;
+    return !(await badge.evaluate((element) => element.classList.contains('hide')));
+  }
+
+  /** Node-RED's red triangle: the node fails its definition's validation. */
+  isMarkedInvalid(id: string): Promise<boolean> {
+    return this.hasBadge(id, 'red-ui-flow-node-error');
+  }
+
+  /** The edit dialog of the node, opened by a double click. */
+  async edit(id: string): Promise<Locator> {
+    await this.node(id).dblclick();
+    const tray = this.page.locator('.red-ui-tray').filter({ has: this.page.locator('#node-dialog-ok') });
+    await tray.locator('#dialog-form').waitFor();
+    return tray;
+  }
+
+  async done(): Promise<void> {
+    await this.page.locator('#node-dialog-ok').click();
+    await this.page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+  }
+
+  async cancel(): Promise<void> {
+    await this.page.locator('#node-dialog-cancel').click();
+    await this.page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+  }
+
+  /** The config node's dialog, opened from the node dialog's "+" beside a config select. */
+  async addConfigNode(property: string): Promise<Locator> {
+    await this.page.locator(`#node-input-btn-${property}-add`).click();
+    const tray = this.page.locator('.red-ui-tray').filter({ has: this.page.locator('#node-config-dialog-ok') });
+    await tray.locator('#node-config-dialog-edit-form').waitFor();
+    return tray;
+  }
+
+  async configDone(): Promise<void> {
+    await this.page.locator('#node-config-dialog-ok').click();
+    await this.page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+  }
+
+  async configCancel(): Promise<void> {
+    await this.page.locator('#node-config-dialog-cancel').click();
+    await this.page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
+  }
+
+  /** The selected config node's dialog, opened with the pencil beside its select. */
+  async editConfigNode(property: string): Promise<Locator> {
+    await this.page.locator(`#node-input-btn-${property}-edit`).click();
+    const tray = this.page.locator('.red-ui-tray').filter({ has: this.page.locator('#node-config-dialog-ok') });
+    await tray.locator('#node-config-dialog-edit-form').waitFor();
+    return tray;
+  }
+
+  /** Picks a type (`str`, `env`, …) from a typed input's menu. */
+  async chooseType(typedInput: Locator, type: string): Promise<void> {
+    await typedInput.locator('.red-ui-typedInput-type-select').click();
+    await this.page.locator(`.red-ui-typedInput-options a[value="${type}"]`).locator('visible=true').click();
+  }
+
+  /** Waits until the badge shows (or is hidden): our badge follows wiring changes on its own. */
+  async waitForBadge(id: string, badgeClass: string, shown: boolean): Promise<void> {
+    await this.node(id)
+      .locator(shown ? `g.${badgeClass}:not(.hide)` : `g.${badgeClass}.hide`)
+      .waitFor({ state: 'attached' });
+  }
+
+  /** Menu > Import > Examples: the entries listed under a module. */
+  async exampleNames(module: string): Promise<string[]> {
+    const dialog = await this.openExamples(module);
+    const names = await dialog
+      .locator('.red-ui-treeList-label', { has: this.page.getByText(module, { exact: true }) })
+      .locator('xpath=following-sibling::*')
+      .locator('.red-ui-treeList-label-text')
+      .allInnerTexts();
+    await this.page.locator('#red-ui-clipboard-dialog-cancel').click();
+    return names.map((name) => name.trim());
+  }
+
+  /**
+   * Imports one example from Menu > Import > Examples and returns the types the editor does not
+   * know among the nodes it drew (a dashed "unknown" node on the canvas).
+   */
+  async importExample(module: string, name: string): Promise<string[]> {
+    const dialog = await this.openExamples(module);
+    await dialog.locator('.red-ui-treeList-label-text').getByText(name, { exact: true }).click();
+    await this.page.locator('#red-ui-clipboard-dialog-ok').click();
+    await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+    // An example without a tab of its own hangs on the mouse until it is dropped.
+    await this.page.locator('#red-ui-workspace-chart').click({ position: { x: 20, y: 20 } });
+    const drawn = this.page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group');
+    await drawn.first().waitFor();
+    return this.page
+      .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(rect.red-ui-flow-node-unknown)')
+      .locator('.red-ui-flow-node-label-text')
+      .allInnerTexts();
+  }
+
+  private async openExamples(module: string): Promise<Locator> {
+    await this.page.locator('#red-ui-header-button-sidemenu').click();
+    await this.page.locator('#menu-item-import').click();
+    const dialog = this.page.locator('#red-ui-clipboard-dialog');
+    await dialog.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples').click();
+    const moduleEntry = dialog.locator('.red-ui-treeList-label', { has: this.page.getByText(module, { exact: true }) });
+    const expanded = moduleEntry.locator('xpath=following-sibling::*').locator('.red-ui-treeList-label-text').first();
+    if (!(await expanded.isVisible())) await moduleEntry.click();
+    await expanded.waitFor();
+    return dialog;
+  }
+
+  /** Drags a wire from output `port` of one node to the input of another. */
+  async wire(fromId: string, port: number, toId: string): Promise<void> {
+    const links = this.page.locator('#red-ui-workspace-chart g.red-ui-flow-link');
+    const before = await links.count();
+    await this.node(fromId)
+      .locator('g.red-ui-flow-port-output')
+      .nth(port)
+      .dragTo(this.node(toId).locator('g.red-ui-flow-port-input'));
+    await this.page.waitForFunction(
+      ([selector, count]) => document.querySelectorAll(selector as string).length > (count as number),
+      ['#red-ui-workspace-chart g.red-ui-flow-link', before] as const,
+    );
+  }
+
+  async deploy(): Promise<void> {
+    await this.page.locator('#red-ui-header-button-deploy').click();
+    await this.page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+    await this.page.locator('#red-ui-header-button-deploy.disabled').waitFor();
+  }
+
+  async openSidebarTab(tab: 'help' | 'debug' | 'info'): Promise<Locator> {
+    await this.page.locator(`#red-ui-tab-${tab}-link-button`).click();
+    return this.page.locator('#red-ui-sidebar-content');
+  }
+
+  /** The help sidebar's text for one node, chosen in its tree under our module. */
+  async help(title: string): Promise<Locator> {
+    await this.openSidebarTab('help');
+    const sidebar = this.page.locator('.red-ui-sidebar-help-stack');
+    const tree = sidebar.locator('.red-ui-treeList').first();
+    const entry = tree.locator('.red-ui-treeList-label', { has: this.page.getByText(title, { exact: true }) });
+    if (!(await entry.isVisible())) {
+      await tree.locator('.red-ui-treeList-label', { hasText: '@health-bridge/node-red-nodes' }).click();
+    }
+    await entry.click();
+    // The panel holds the title and, below it, the node's help text.
+    const panel = sidebar.locator('.red-ui-help', { has: this.page.locator('h1.red-ui-help-title') });
+    await panel.locator('h1.red-ui-help-title', { hasText: title }).waitFor();
+    return panel.locator('.red-ui-help');
+  }
+
+  /** Menu > Settings > View > Language, then a reload, as the editor asks. */
+  async switchLanguage(locale: string): Promise<void> {
+    await this.page.locator('#red-ui-header-button-sidemenu').click();
+    await this.page.locator('#menu-item-user-settings').click();
+    await this.page.locator('#user-settings-editor-language').selectOption(locale);
+    await this.page.locator('#node-dialog-ok').click();
+    await this.page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    await this.reload();
+  }
+
+  /**
+   * Every `data-i18n` text inside `scope` with what the page shows for it. Node-RED shows the key
+   * itself when a translation is missing, so a caller can compare the two.
+   */
+  static async translations(scope: Locator): Promise<TextCheck[]> {
+    return scope.locator('[data-i18n]').evaluateAll((elements) =>
+      elements.flatMap((element) =>
+        (element.getAttribute('data-i18n') ?? '').split(';').map((directive) => {
+          const match = /^(?:\[(\w+)\])?(.+)$/.exec(directive.trim())!;
+          const [, target, key] = match;
+          const shown =
+            target === 'placeholder' || target === 'title'
+              ? (element.getAttribute(target) ?? '')
+              : (element.textContent ?? '').trim();
+          return { key: key!, shown };
+        }),
+      ),
+    );
+  }
+}
+
+export function screenshotPath(name: string): string {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  return path.join(SCREENSHOTS, `${name}.png`);
+}

@@ -1,0 +1,463 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Locator, Response } from 'playwright-core';
+import { bodyFixture } from '../harness/flows';
+import { postJson, request } from '../harness/http';
+import { ROOT } from '../harness/node-red';
+import { Browser, Editor, screenshotPath } from './browser';
+import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
+
+/**
+ * The editor as a user meets it, in Debian's Chromium against a real Node-RED with the packed
+ * tarball installed: the palette, every edit dialog (saved as a screenshot in
+ * test/e2e/screenshots/), validation, the callback URL, the ack: flow warning, credentials, a flow
+ * built and deployed in the editor, Import > Examples, and the help, in English and Chinese.
+ */
+
+type Kind = 'receiver' | 'action' | 'config';
+
+interface NodeSpec {
+  type: string;
+  kind: Kind;
+  /** The dialog's fields (SPEC §2 properties), as `node-input-<field>` / `node-config-input-<field>`. */
+  fields: string[];
+  /** Credentials: password inputs. */
+  credentials: string[];
+  /** Fields that are typed inputs (string or env variable). */
+  typed?: string[];
+  /** The config node type its `account` must select. */
+  account?: string;
+  /** What the user fills in so that the node is valid. */
+  fill?: Record<string, string>;
+  /** Its label once filled in, in English: on the canvas, or in the account select. */
+  label: string;
+  /** Its help says what to set up at the vendor. */
+  vendorSetup: boolean;
+}
+
+const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
+const RECEIVER_CREDENTIALS = ['key', 'piiKey'];
+
+const NODES: NodeSpec[] = [
+  { type: 'sinocare-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'cgm' }, label: 'sinocare-in /cgm', vendorSetup: true },
+  { type: 'lezhi-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'lezhi' }, label: 'lezhi-in /lezhi', vendorSetup: true },
+  { type: 'viatom-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'viatom' }, label: 'viatom-in /viatom', vendorSetup: true },
+  {
+    type: 'expeed-in', kind: 'receiver', fields: ['account', ...RECEIVER_FIELDS], credentials: RECEIVER_CREDENTIALS,
+    account: 'expeed-account', fill: { path: 'expeed' }, label: 'expeed-in /expeed', vendorSetup: true,
+  },
+  { type: 'viatom-auth', kind: 'action', fields: ['name', 'account', 'operation'], credentials: [], account: 'viatom-account', label: 'get authorization URL', vendorSetup: true },
+  { type: 'expeed-token', kind: 'action', fields: ['name', 'account'], credentials: [], account: 'expeed-account', label: 'expeed token', vendorSetup: false },
+  {
+    type: 'expeed-query', kind: 'action', fields: ['name', 'account', 'operation', 'deviceId', 'deviceKey', 'ids', 'limit', 'first', 'allPages'],
+    credentials: ['deviceKey'], typed: ['deviceId'], account: 'expeed-account', label: 'expeed status', vendorSetup: false,
+  },
+  {
+    type: 'expeed-set', kind: 'action', fields: ['name', 'account', 'deviceId', 'deviceKey', 'waitSeconds'],
+    credentials: ['deviceKey'], typed: ['deviceId'], account: 'expeed-account', label: 'expeed set', vendorSetup: true,
+  },
+  { type: 'health-ack', kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
+  {
+    type: 'viatom-account', kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],
+    credentials: ['secret', 'accessToken'], typed: ['host'], label: 'viatom account', vendorSetup: true,
+  },
+  {
+    type: 'expeed-account', kind: 'config',
+    fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'timeout'],
+    credentials: ['secretKey', 'handshakeToken'], typed: ['apiBase', 'platformKey'], fill: { platformKey: 'pk-hospital' },
+    label: 'pk-hospital', vendorSetup: true,
+  },
+];
+const CANVAS_NODES = NODES.filter((spec) => spec.kind !== 'config');
+const spec = (type: string): NodeSpec => NODES.find((candidate) => candidate.type === type)!;
+
+/** A secret per credential field; none of them may ever reach the browser again. */
+const SECRETS: Record<string, string> = {};
+const secret = (field: string): string => (SECRETS[field] ??= `${field}-${crypto.randomBytes(6).toString('hex')}`);
+
+/** Where the dialog tests put each node: three to a row. */
+const position = (index: number): { x: number; y: number } => ({ x: 100 + (index % 3) * 260, y: 60 + Math.floor(index / 3) * 70 });
+
+/** The input a user types a field's value into: the typed input's own, where it has one. */
+function textInput(form: Locator, node: NodeSpec, prefix: string, field: string): Locator {
+  return node.typed?.includes(field)
+    ? form.locator(`#${prefix}-${field} + .red-ui-typedInput-container input.red-ui-typedInput-input`)
+    : form.locator(`#${prefix}-${field}`);
+}
+
+/**
+ * What every dialog must show: a label for each field, a control for it (a password input for a
+ * credential, a typed input where the spec says), and no text Node-RED could not translate (it
+ * shows the key itself then).
+ */
+async function checkDialog(form: Locator, node: NodeSpec, prefix: string): Promise<void> {
+  for (const field of node.fields) {
+    const label = form.locator(`label[for="${prefix}-${field}"]`);
+    assert.equal(await label.isVisible(), true, `${node.type}: label of ${field} shown`);
+    assert.notEqual((await label.textContent())?.trim(), '', `${node.type}: label of ${field} has text`);
+    assert.equal(await form.locator(`#${prefix}-${field}`).count(), 1, `${node.type}: control of ${field}`);
+  }
+  for (const field of node.credentials) {
+    assert.equal(await form.locator(`#${prefix}-${field}`).getAttribute('type'), 'password', `${node.type}: ${field} is a password input`);
+  }
+  for (const field of node.typed ?? []) {
+    // Node-RED hides the original input and shows the typed input beside it.
+    const typed = form.locator(`#${prefix}-${field} + .red-ui-typedInput-container`);
+    assert.equal(await typed.isVisible(), true, `${node.type}: ${field} is a typed input`);
+  }
+  for (const { key, shown } of await Editor.translations(form)) {
+    const bare = key.replace(/^[\w@/-]+:/, '');
+    assert.ok(shown !== '' && shown !== key && shown !== bare, `${node.type}: "${key}" is translated (shows "${shown}")`);
+  }
+}
+
+describe('the editor in Chromium (English and Chinese)', function () {
+  this.timeout(60_000);
+  let installed: Installed;
+  let browser: Browser;
+  let editor: Editor;
+  /** Each canvas node the dialog tests added, by type. */
+  const placed = new Map<string, string>();
+  const catalog = (lang: string, type: string): any =>
+    JSON.parse(fs.readFileSync(path.join(installed.packageDir, 'dist', 'nodes', 'locales', lang, `${type}.json`), 'utf8'))[type];
+
+  before(async function () {
+    this.timeout(180_000);
+    installed = await startInstalledNodeRed();
+    browser = await Browser.launch();
+    editor = new Editor(browser.page, installed.nodeRed.url);
+    await editor.open();
+  });
+
+  after(async function () {
+    await browser?.close();
+    await installed?.cleanup();
+  });
+
+  afterEach(async function () {
+    // A failed test may leave a dialog open; the next one starts from the bare canvas.
+    for (const cancel of ['#node-config-dialog-cancel', '#node-dialog-cancel']) {
+      const button = editor.page.locator(cancel);
+      if (await button.isVisible()) await button.click();
+    }
+    assert.deepEqual(browser.pageErrors, [], 'the editor threw');
+  });
+
+  it('shows every node of the package in one palette category, "health bridge", with its label and vendor icon', async function () {
+    for (const { type } of CANVAS_NODES) {
+      const node = editor.paletteNode(type);
+      assert.equal(await node.count(), 1, `${type} in the palette`);
+      assert.equal(await editor.paletteCategory(type), 'red-ui-palette-container-health_bridge', `${type} category`);
+      assert.equal(await editor.paletteLabel(type), catalog('en-US', type).paletteLabel);
+      const icon = await node.locator('.red-ui-palette-icon').evaluate((element) => getComputedStyle(element).backgroundImage);
+      assert.match(icon, /icons\/@health-bridge\/node-red-nodes\/health-bridge-[a-z]+\.svg/, `${type} icon`);
+    }
+    const header = editor.page.locator('#red-ui-palette-header-health_bridge');
+    assert.equal((await header.textContent())?.trim(), 'health bridge');
+    for (const { type } of NODES.filter((candidate) => candidate.kind === 'config')) {
+      assert.equal(await editor.paletteNode(type).count(), 0, `${type} is a config node, not in the palette`);
+    }
+  });
+
+  it('serves one icon per vendor, white on transparent, under names no other module uses', async function () {
+    const listing = (await request(`${installed.nodeRed.url}/icons`, { headers: { accept: 'application/json' } })).json as Record<string, string[]>;
+    const ours = listing['@health-bridge/node-red-nodes'] ?? [];
+    assert.deepEqual(
+      [...ours].sort(),
+      ['health-bridge-ack.svg', 'health-bridge-expeed.svg', 'health-bridge-lezhi.svg', 'health-bridge-sinocare.svg', 'health-bridge-viatom.svg'],
+    );
+    for (const [module, icons] of Object.entries(listing)) {
+      if (module === '@health-bridge/node-red-nodes') continue;
+      assert.deepEqual(icons.filter((icon) => ours.includes(icon)), [], `${module} has an icon of the same name`);
+    }
+    for (const icon of ours) {
+      const svg = (await request(`${installed.nodeRed.url}/icons/@health-bridge/node-red-nodes/${icon}`)).text;
+      const colours = [...svg.matchAll(/(?:fill|stroke)="([^"]+)"/g)].map((match) => match[1]!.toLowerCase());
+      assert.ok(colours.length > 0, `${icon} draws something`);
+      assert.deepEqual(colours.filter((colour) => !['#fff', '#ffffff', 'white', 'none'].includes(colour)), [], `${icon} colours`);
+      assert.doesNotMatch(svg, /<rect[^>]*width="40"[^>]*height="60"|background/, `${icon} has no background`);
+    }
+  });
+
+  for (const [index, node] of CANVAS_NODES.entries()) {
+    const needs = [node.kind === 'receiver' && 'a path', node.account && 'an account'].filter(Boolean).join(' and ');
+    it(`${node.type}: ${needs ? `marked invalid without ${needs}; ` : ''}its dialog shows every field, labelled and translated`, async function () {
+      const { x, y } = position(index);
+      const id = await editor.addNode(node.type, x, y);
+      placed.set(node.type, id);
+      assert.equal(await editor.isMarkedInvalid(id), needs !== '', 'a new node is marked invalid exactly when it needs input');
+
+      const dialog = await editor.edit(id);
+      const form = dialog.locator('#dialog-form');
+      if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('history');
+      await checkDialog(form, node, 'node-input');
+      if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('status');
+
+      if (node.account) await chooseAccount(node.account);
+      if (node.kind === 'receiver') await checkReceiverDialog(form, node);
+      else for (const field of node.credentials) await editor.type(form.locator(`#node-input-${field}`), secret(field));
+      await dialog.screenshot({ path: screenshotPath(`${node.type}.en-US`) });
+      await editor.done();
+
+      assert.equal(await editor.isMarkedInvalid(id), false, 'valid once filled in');
+      assert.equal(await editor.label(id), node.label);
+    });
+  }
+
+  /**
+   * The account select: Node-RED leaves it at "none" for a new node, so the user picks the account
+   * an earlier node created, or the first node of a vendor creates one with the "+" button.
+   */
+  async function chooseAccount(type: string): Promise<void> {
+    const select = editor.page.locator('#node-input-account');
+    assert.equal(await select.inputValue(), '_ADD_', 'no account is chosen for a new node');
+    const accounts = await select.locator('option:not([value="_ADD_"])').evaluateAll((options) =>
+      options.map((option) => (option as HTMLOptionElement).value),
+    );
+    if (accounts.length > 0) {
+      await select.selectOption(accounts[0]!);
+      return;
+    }
+    const config = spec(type);
+    const dialog = await editor.addConfigNode('account');
+    const form = dialog.locator('#node-config-dialog-edit-form');
+    await checkDialog(form, config, 'node-config-input');
+    for (const [field, value] of Object.entries(config.fill ?? {})) await editor.type(textInput(form, config, 'node-config-input', field), value);
+    for (const field of config.credentials) await editor.type(form.locator(`#node-config-input-${field}`), secret(field));
+    await dialog.screenshot({ path: screenshotPath(`${type}.en-US`) });
+    await editor.configDone();
+    assert.notEqual(await select.inputValue(), '_ADD_', `the new ${type} is selected`);
+    assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
+  }
+
+  /** Path validation, the callback URL, and the rows that ack: flow and pseudonymize reveal. */
+  async function checkReceiverDialog(form: Locator, node: NodeSpec): Promise<void> {
+    const pathInput = form.locator('#node-input-path');
+    const url = form.locator('#health-bridge-receiver-url');
+    assert.equal(await pathInput.getAttribute('placeholder'), `/${node.type.replace(/-in$/, '')}`);
+    assert.equal(await pathInput.evaluate((input) => input.classList.contains('input-error')), true, 'an empty path is marked');
+    assert.equal(await url.inputValue(), '');
+
+    await editor.type(pathInput, node.fill!.path!);
+    assert.equal(await url.inputValue(), `${installed.nodeRed.url}${HTTP_NODE_ROOT}/${node.fill!.path}`, 'the full callback URL');
+    assert.equal(await pathInput.evaluate((input) => input.classList.contains('input-error')), false);
+    const keyTip = form.locator('#health-bridge-receiver-key-tip');
+    assert.equal(await keyTip.isVisible(), false);
+    await editor.type(form.locator('#node-input-key'), secret('key'));
+    assert.equal(await keyTip.isVisible(), true, 'with a key, the dialog says to append it');
+
+    for (const [select, value, row] of [['ack', 'flow', 'ackTimeout'], ['pii', 'pseudonymize', 'piiKey']] as const) {
+      const label = form.locator(`label[for="node-input-${row}"]`);
+      assert.equal(await label.isVisible(), false, `${row} hidden by default`);
+      await form.locator(`#node-input-${select}`).selectOption(value);
+      assert.equal(await label.isVisible(), true, `${row} shown for ${select}: ${value}`);
+    }
+    await editor.type(form.locator('#node-input-piiKey'), secret('piiKey'));
+    await form.locator('#node-input-ack').selectOption('auto');
+    await form.locator('#node-input-pii').selectOption('keep');
+  }
+
+  it('warns in the dialog and with a badge on the canvas while a receiver in ack: flow lacks a health-ack after an output', async function () {
+    const rx = await editor.addNode('lezhi-in', 100, 300);
+    const sink = await editor.addNode('function', 330, 300);
+    const ack = await editor.addNode('health-ack', 560, 300);
+    await editor.wire(rx, 0, sink);
+    const badge = 'health-bridge-receiver-no-ack';
+
+    let dialog = await editor.edit(rx);
+    await editor.type(dialog.locator('#node-input-path'), 'lezhi-acked');
+    const warning = dialog.locator('#health-bridge-receiver-no-ack');
+    assert.equal(await warning.isVisible(), false, 'ack: auto needs no health-ack');
+    await dialog.locator('#node-input-ack').selectOption('flow');
+    assert.match(await warning.innerText(), /No health-ack node follows this receiver/);
+    await dialog.screenshot({ path: screenshotPath('lezhi-in.ack-flow-warning.en-US') });
+    await editor.done();
+    await editor.waitForBadge(rx, badge, true);
+
+    // The readings reach health-ack through the sink; the events output is still open.
+    await editor.wire(sink, 0, ack);
+    await editor.page.locator('#red-ui-workspace').screenshot({ path: screenshotPath('canvas.ack-flow-warning.en-US') });
+    dialog = await editor.edit(rx);
+    assert.match(await warning.innerText(), /No health-ack node follows output 2 \(events\)/);
+    assert.doesNotMatch(await warning.innerText(), /output 1/);
+    await editor.cancel();
+    await editor.waitForBadge(rx, badge, true);
+
+    await editor.wire(rx, 1, ack);
+    await editor.waitForBadge(rx, badge, false);
+    dialog = await editor.edit(rx);
+    assert.equal(await warning.isVisible(), false, 'every output reaches health-ack');
+    await editor.cancel();
+  });
+
+  it('takes a Device ID from an environment variable through its typed input', async function () {
+    const id = placed.get('expeed-query')!;
+    let dialog = await editor.edit(id);
+    const typed = dialog.locator('#node-input-deviceId + .red-ui-typedInput-container');
+    await editor.chooseType(typed, 'env');
+    await editor.type(typed.locator('input.red-ui-typedInput-input'), 'EXPEED_DEVICE');
+    await editor.done();
+    assert.equal(await editor.label(id), 'expeed status ${EXPEED_DEVICE}');
+
+    dialog = await editor.edit(id);
+    assert.equal(await typed.locator('.red-ui-typedInput-type-select').getAttribute('title'), 'env variable');
+    assert.equal(await typed.locator('input.red-ui-typedInput-input').inputValue(), 'EXPEED_DEVICE');
+    await editor.cancel();
+  });
+
+  it('deploys a flow built in the editor: a Sinocare push to the callback URL shows in the debug sidebar', async function () {
+    const rx = await editor.addNode('sinocare-in', 100, 450);
+    const debug = await editor.addNode('debug', 330, 450);
+    await editor.wire(rx, 0, debug);
+    const dialog = await editor.edit(rx);
+    await editor.type(dialog.locator('#node-input-path'), 'sinocare-e2e');
+    const callbackUrl = await dialog.locator('#health-bridge-receiver-url').inputValue();
+    await editor.done();
+    await editor.deploy();
+
+    const deployed = (await request(`${installed.nodeRed.url}/flows`, { headers: { accept: 'application/json' } })).json as Array<Record<string, unknown>>;
+    for (const { type } of NODES) assert.ok(deployed.some((node) => node.type === type), `${type} deployed`);
+    assert.equal(deployed.find((node) => node.id === placed.get('expeed-query'))?.deviceId, '${EXPEED_DEVICE}');
+
+    const answer = await postJson(callbackUrl, bodyFixture('sinocare', 'document-example'));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json, { code: 0, msg: '' });
+    const sidebar = await editor.openSidebarTab('debug');
+    const message = sidebar.locator('.red-ui-debug-msg', { hasText: 'sinocare/glucose' });
+    await message.waitFor();
+    assert.match(await message.innerText(), /sinocare:23434335345/);
+  });
+
+  it('never sends a credential back to the browser: after a reload the dialogs show placeholders', async function () {
+    const bodies: Array<Promise<string>> = [];
+    const record = (response: Response): void => {
+      bodies.push(response.text().catch(() => ''));
+    };
+    editor.page.on('response', record);
+    await editor.reload();
+    const shown: Record<string, string> = {};
+    for (const type of ['sinocare-in', 'expeed-query', 'expeed-set', 'viatom-auth']) {
+      const node = spec(type);
+      const dialog = await editor.edit(placed.get(type)!);
+      for (const field of node.credentials) shown[`${type}.${field}`] = await dialog.locator(`#node-input-${field}`).inputValue();
+      if (node.account) {
+        const config = spec(node.account);
+        const configDialog = await editor.editConfigNode('account');
+        for (const field of config.credentials) {
+          const input = configDialog.locator(`#node-config-input-${field}`);
+          assert.equal(await input.getAttribute('type'), 'password');
+          shown[`${config.type}.${field}`] = await input.inputValue();
+        }
+        await editor.configCancel();
+      }
+      await editor.cancel();
+    }
+    editor.page.off('response', record);
+
+    const expected = ['sinocare-in.key', 'sinocare-in.piiKey', 'expeed-query.deviceKey', 'expeed-set.deviceKey',
+      'expeed-account.secretKey', 'expeed-account.handshakeToken', 'viatom-account.secret', 'viatom-account.accessToken'];
+    for (const field of expected) assert.equal(shown[field], '__PWRD__', `${field}: a placeholder, not the secret`);
+    const received = (await Promise.all(bodies)).join('\n');
+    assert.ok(bodies.length > 10, 'the reload was recorded');
+    for (const [field, value] of Object.entries(SECRETS)) {
+      assert.equal(received.includes(value), false, `the ${field} secret came back to the browser`);
+    }
+  });
+
+  for (const node of NODES) {
+    it(`shows the help of ${node.type} in English: ${helpSections('en-US', node).join(', ')}`, async function () {
+      await checkHelp('en-US', node);
+    });
+  }
+
+  it('lists every example of the package under Import > Examples, and each imports without unknown nodes', async function () {
+    const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((file) => file.endsWith('.json')).map((file) => file.replace(/\.json$/, ''));
+    assert.ok(examples.length > 0, 'the package has examples');
+    const listed = await editor.exampleNames('@health-bridge/node-red-nodes');
+    assert.deepEqual([...listed].sort(), [...examples].sort());
+    for (const example of examples) {
+      const unknown = await editor.importExample('@health-bridge/node-red-nodes', example);
+      assert.deepEqual(unknown, [], `${example}: node types the editor does not know`);
+    }
+  });
+
+  describe('in Chinese (zh-CN), chosen in the editor\'s settings', function () {
+    /** Each account's dialog is looked at once, from the first node that selects it. */
+    const configDialogsSeen = new Set<string>();
+
+    before(async function () {
+      await editor.switchLanguage('zh-CN');
+    });
+
+    it('shows the palette in Chinese', async function () {
+      for (const { type } of CANVAS_NODES) {
+        assert.equal(await editor.paletteLabel(type), catalog('zh-CN', type).paletteLabel);
+      }
+    });
+
+    for (const node of CANVAS_NODES) {
+      it(`shows the dialog of ${node.type} in Chinese`, async function () {
+        const dialog = await editor.edit(placed.get(node.type)!);
+        const form = dialog.locator('#dialog-form');
+        if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('history');
+        await checkDialog(form, node, 'node-input');
+        await checkChinese(form, node.type);
+        await dialog.screenshot({ path: screenshotPath(`${node.type}.zh-CN`) });
+        if (node.account && !configDialogsSeen.has(node.account)) {
+          configDialogsSeen.add(node.account);
+          const config = spec(node.account);
+          const configDialog = await editor.editConfigNode('account');
+          const configForm = configDialog.locator('#node-config-dialog-edit-form');
+          await checkDialog(configForm, config, 'node-config-input');
+          await checkChinese(configForm, config.type);
+          await configDialog.screenshot({ path: screenshotPath(`${config.type}.zh-CN`) });
+          await editor.configCancel();
+        }
+        await editor.cancel();
+      });
+    }
+
+    for (const node of NODES) {
+      it(`shows the help of ${node.type} in Chinese: ${helpSections('zh-CN', node).join('、')}`, async function () {
+        await checkHelp('zh-CN', node);
+      });
+    }
+  });
+
+  /** The help's h3 sections in Node-RED's style, per language. */
+  function helpSections(lang: 'en-US' | 'zh-CN', node: NodeSpec): string[] {
+    const names = lang === 'en-US'
+      ? { properties: 'Properties', inputs: 'Inputs', outputs: 'Outputs', details: 'Details' }
+      : { properties: '属性', inputs: '输入', outputs: '输出', details: '详细' };
+    if (node.kind === 'config') return [names.properties, names.details];
+    if (node.kind === 'receiver') return [names.outputs, names.details];
+    return [names.inputs, names.outputs, names.details];
+  }
+
+  async function checkHelp(lang: 'en-US' | 'zh-CN', node: NodeSpec): Promise<void> {
+    const help = await editor.help(catalog(lang, node.type).paletteLabel);
+    const sections = (await help.locator('h3').allInnerTexts()).map((text) => text.trim());
+    assert.deepEqual(sections, helpSections(lang, node));
+    const subsections = (await help.locator('h4').allInnerTexts()).map((text) => text.trim());
+    const setup = lang === 'en-US' ? /^Setting up (at|on) / : /^在.+配置$/;
+    assert.equal(subsections.some((title) => setup.test(title)), node.vendorSetup, `vendor setup section: ${subsections.join(' | ')}`);
+    if (node.kind === 'receiver') {
+      assert.ok(subsections.includes(lang === 'en-US' ? 'Answering the vendor' : '向厂商应答'), 'the shared receiver help is included');
+    }
+    const text = await help.innerText();
+    // More than a stub (a Chinese sentence takes fewer characters than its English one).
+    assert.ok(text.length > (lang === 'en-US' ? 400 : 200), `more than a line of help: ${text.length} characters`);
+    assert.equal(/[\u4e00-\u9fff]{6,}/.test(text), lang === 'zh-CN', 'written in the chosen language');
+    assert.doesNotMatch(await help.innerHTML(), /@include/);
+  }
+
+  /** Labels and tips in Chinese: more than a few CJK characters in the dialog's own text. */
+  async function checkChinese(form: Locator, type: string): Promise<void> {
+    const labels = await form.locator('label').allInnerTexts();
+    const chinese = labels.filter((label) => /[\u4e00-\u9fff]/.test(label));
+    assert.ok(chinese.length >= labels.length - 1, `${type}: labels in Chinese: ${labels.join(' | ')}`);
+  }
+
+});
