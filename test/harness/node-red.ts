@@ -116,14 +116,21 @@ export class NodeRed {
       env: { ...process.env, NODE_RED_HOME: userDir },
     });
     const nodeRed = new NodeRed(child, port, userDir, options);
-    await nodeRed.waitFor(() => /Server now running/.test(nodeRed.output) || nodeRed.exited, 30_000, 'Node-RED start');
-    if (nodeRed.exited) throw new Error(`Node-RED exited while starting:\n${nodeRed.output}`);
-    // The server listens before the flows start; a deploy must not be confused with that start.
-    await nodeRed.waitFor(
-      () => /Server now running/.test(nodeRed.output) && /Started flows|Waiting for missing types/.test(nodeRed.output),
-      30_000,
-      'Node-RED flows started',
-    );
+    try {
+      await nodeRed.waitFor(() => /Server now running/.test(nodeRed.output) || nodeRed.exited, 30_000, 'Node-RED start');
+      if (nodeRed.exited) throw new Error(`Node-RED exited while starting:\n${nodeRed.output}`);
+      // The server listens before the flows start; a deploy must not be confused with that start.
+      // (Both lines are info: a logLevel above info would make this wait time out.)
+      await nodeRed.waitFor(
+        () => /Server now running/.test(nodeRed.output) && /Started flows|Waiting for missing types/.test(nodeRed.output),
+        30_000,
+        'Node-RED flows started',
+      );
+    } catch (error) {
+      // A Node-RED left running would keep mocha from ever exiting.
+      child.kill('SIGKILL');
+      throw error;
+    }
     return nodeRed;
   }
 
