@@ -2,7 +2,8 @@
 // src/nodes to dist/nodes. Receivers share one form, one set of defaults, labels and help: those
 // live once in src/nodes/shared/ and are spliced into each receiver where it says
 //   <!-- @include receiver-node.html type=lezhi-in icon=… -->   (a receiver's whole editor file)
-//   <!-- @include receiver-form.html -->   (editor template or help text)
+//   <!-- @include receiver-form.html -->   (editor template or help text; help includes come
+//                                          from shared/locales/<lang>/, e.g. receiver-help.html)
 //   // @include receiver-defaults.js       (inside registerType's defaults object)
 //   // @include receiver-credentials.js    (inside registerType's credentials object)
 //   // @include receiver-editor.js         (in the editor script, before registerType)
