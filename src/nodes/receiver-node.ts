@@ -103,10 +103,13 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       },
     });
 
-    const mount = mountRoutes(RED.httpNode, RED.settings, settings.path, settings.maxBytes, {
-      post: (req, res) => void receiver.handle(req, res),
-      ...(protocol.handshake && { get: (req, res) => receiver.handleHandshake(req, res) }),
-    });
+    const get = (req: Parameters<typeof receiver.handleGet>[0], res: Parameters<typeof receiver.handleGet>[1]): void => receiver.handleGet(req, res);
+    const mount = mountRoutes(
+      RED.httpNode, RED.settings, settings.path, settings.maxBytes,
+      { post: (req, res) => void receiver.handle(req, res), ...(protocol.handshake && { get }) },
+      // A GET probe is a courtesy where the path is free; another node's GET route there is the user's choice.
+      protocol.handshake ? {} : { get },
+    );
     if (!mount.mounted && mount.reason === 'disabled') {
       reportAtStart(t('errors.http-disabled'), 'warn', t('status.disabled'));
     } else if (!mount.mounted) {

@@ -6,6 +6,7 @@ import type { DedupMemory } from '../dedup';
 import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
 import { readBody } from './body';
+import { decodeBody, MAX_DEPTH, parseJson } from './json-text';
 import { describeIssues, type ReceiverSettings } from './config';
 import type { PushProtocol } from './protocol';
 
@@ -22,6 +23,7 @@ export type RejectionCode =
   | 'forbidden'
   | 'unauthorized'
   | 'not-json'
+  | 'too-deep'
   | 'encrypted'
   | 'schema'
   | 'handshake-signature'
@@ -69,6 +71,7 @@ const VENDOR_REASONS: Record<RejectionCode, string> = {
   forbidden: 'forbidden',
   unauthorized: 'unauthorized',
   'not-json': 'body is not JSON',
+  'too-deep': 'body nested too deeply',
   encrypted: 'encrypted push not supported: choose plaintext delivery',
   schema: 'invalid body',
   'handshake-signature': 'forbidden',
@@ -113,18 +116,22 @@ export class PushReceiver<Body> {
   }
 
   /**
-   * A vendor's GET check of the callback URL (PushProtocol.handshake): the same allow list and
-   * key as a push, then the vendor's own check of the query.
+   * A GET on the receiver's path: a vendor's check of the callback URL (PushProtocol.handshake),
+   * behind the same allow list and key as a push, or a plain probe answered 200.
    */
-  handleHandshake(req: HttpRequest, res: ServerResponse): void {
+  handleGet(req: HttpRequest, res: ServerResponse): void {
     try {
-      const handshake = this.protocol.handshake;
-      if (!handshake) return this.refuse(res, { code: 'forbidden', status: 403, params: {} });
       if (!this.settings.allowList.allows(req.ip ?? req.socket.remoteAddress)) {
         return this.refuse(res, { code: 'forbidden', status: 403, params: {} });
       }
+      const query = queryOf(req);
+      query.delete('key');
+      const handshake = this.protocol.handshake;
+      // A GET without parameters is someone checking that the URL answers (a vendor console, a
+      // load balancer, the user's browser): not a push, not a failed handshake, nothing to report.
+      if (!handshake || query.size === 0) return answer(res, 200, 'ok');
       if (!this.keyMatches(req)) return this.refuse(res, { code: 'unauthorized', status: 401, params: {} });
-      const result = handshake(new URL(req.url ?? '/', 'http://receiver').searchParams);
+      const result = handshake(query);
       if (!result.ok) return this.refuse(res, { code: result.code, status: 403, params: {} });
       this.hooks.verified?.();
       answer(res, 200, result.body);
@@ -145,7 +152,7 @@ export class PushReceiver<Body> {
       res.setHeader('Connection', 'close');
       return this.refuse(res, { code: 'too-large', status: 413, params: { max: this.settings.maxBytes } });
     }
-    const text = body.bytes.toString('utf8').replace(/^\uFEFF/, '');
+    const text = decodeBody(body.bytes, req.headers['content-type']);
     if (!this.settings.allowList.allows(req.ip ?? req.socket.remoteAddress)) {
       return this.refuse(res, { code: 'forbidden', status: 403, params: {}, raw: this.rawForRejection(text) });
     }
@@ -155,15 +162,17 @@ export class PushReceiver<Body> {
     const pii = this.pii;
     if (!pii) return this.refuse(res, { code: 'pii-key-missing', status: 503, params: {} });
 
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
+    const json = parseJson(text);
+    if (!json.ok && json.reason === 'too-deep') {
+      return this.refuse(res, { code: 'too-deep', status: 400, params: { max: MAX_DEPTH }, raw: text });
+    }
+    if (!json.ok) {
       if (this.protocol.isEncrypted?.(text, undefined)) {
         return this.refuse(res, { code: 'encrypted', status: 400, params: { vendor: this.protocol.vendor }, raw: text });
       }
       return this.refuse(res, { code: 'not-json', status: 400, params: {}, raw: text });
     }
+    const parsed = json.value;
     if (this.protocol.isEncrypted?.(text, parsed)) {
       return this.refuse(res, {
         code: 'encrypted', status: 400, params: { vendor: this.protocol.vendor }, raw: pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed),
@@ -269,21 +278,15 @@ export class PushReceiver<Body> {
     if (!this.keyDigest) return true;
     const header = req.headers['x-health-bridge-key'];
     const presented =
-      (Array.isArray(header) ? header[0] : header) ??
-      new URL(req.url ?? '/', 'http://receiver').searchParams.get('key') ??
-      undefined;
+      (Array.isArray(header) ? header[0] : header) ?? queryOf(req).get('key') ?? undefined;
     return presented !== undefined && timingSafeEqual(digest(presented), this.keyDigest);
   }
 
   /** A refused body as the flow may see it: parsed and PII-filtered where possible. */
   private rawForRejection(text: string): unknown {
     if (!this.pii) return undefined;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return this.pii(this.protocol.redactRaw ? this.protocol.redactRaw(parsed) : parsed);
-    } catch {
-      return text;
-    }
+    const json = parseJson(text);
+    return json.ok ? this.pii(this.protocol.redactRaw ? this.protocol.redactRaw(json.value) : json.value) : text;
   }
 
   private refuse(res: ServerResponse, rejection: Rejection): void {
@@ -291,6 +294,16 @@ export class PushReceiver<Body> {
     this.hooks.rejected(rejection, this.counts);
     answer(res, rejection.status, this.protocol.rejectedBody(rejection.status, VENDOR_REASONS[rejection.code]));
   }
+}
+
+/**
+ * The query of a request, where a second `?` starts a parameter too: a vendor that appends its own
+ * parameters to a registered URL that already has `?key=…` may do it with `?` (Expeed, SPEC §5).
+ */
+function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '/';
+  const start = url.indexOf('?');
+  return new URLSearchParams(start < 0 ? '' : url.slice(start + 1).replace(/\?/g, '&'));
 }
 
 function worstOf(outcomes: AckOutcome[]): AckOutcome {

@@ -98,12 +98,16 @@ export function mountRoutes(
   path: string,
   bodyLimit: number,
   handlers: Partial<Record<'get' | 'post', RouteHandler>>,
+  /** Mounted where nobody else answers the method yet, and silently left out otherwise. */
+  optional: Partial<Record<'get', RouteHandler>> = {},
 ): MountResult {
   if (settings.httpNodeRoot === false) return { mounted: false, reason: 'disabled' };
   // POST first: a push route is what a receiver is for, so a clash there is the one to report.
-  const methods = (['post', 'get'] as const).filter((method) => handlers[method]);
-  const taken = methods.find((method) => isTaken(app, method, path));
+  const required = (['post', 'get'] as const).filter((method) => handlers[method]);
+  const taken = required.find((method) => isTaken(app, method, path));
   if (taken) return { mounted: false, reason: 'taken', method: taken === 'post' ? 'POST' : 'GET' };
+  const extra = (['get'] as const).filter((method) => !handlers[method] && optional[method] && !isTaken(app, method, path));
+  const methods = [...required, ...extra];
 
   const middleware = settings.httpNodeMiddleware ?? [];
   const chain = Array.isArray(middleware) ? middleware : [middleware];
@@ -112,7 +116,7 @@ export function mountRoutes(
 
   const ours = new Set<unknown>();
   for (const method of methods) {
-    const handler = handlers[method] as RouteHandler;
+    const handler = (handlers[method] ?? optional[method as 'get']) as RouteHandler;
     ours.add(handler);
     app[method](path, ...before, handler);
   }
