@@ -1,74 +1,14 @@
 import assert from 'node:assert/strict';
-import { bodyFixture, receiverFlow, type Sink } from './harness/flows';
+import { receiverFlow, type Sink } from './harness/flows';
 import { request, postJson, type HttpResponse } from './harness/http';
 import { NodeRed } from './harness/node-red';
+import { VENDORS } from './harness/vendor-cases';
 
 /**
  * What every receiver promises, told for each vendor against a real Node-RED over real HTTP:
  * the vendor always gets an answer in its own envelope, the flow gets each reading once, and
  * nothing the vendor sends is lost without the flow hearing of it.
  */
-
-interface VendorCase {
-  type: string;
-  vendor: string;
-  /** A valid push; `n` makes a different reading of the same shape. */
-  push(n: number): any;
-  /** A push that is JSON but not this vendor's format. */
-  malformed: unknown;
-  accepted: unknown;
-  /** True for the vendor's envelope with a non-success code. */
-  isRefusal(json: any): boolean;
-}
-
-const VENDORS: VendorCase[] = [
-  {
-    type: 'sinocare-in',
-    vendor: 'sinocare',
-    push: (n) => {
-      const body = bodyFixture('sinocare', 'document-example');
-      body.data.testId = `${body.data.testId}${n}`;
-      return body;
-    },
-    malformed: { reservedCode: '01', data: { testId: 'x1', testResult: 'high' } },
-    accepted: { code: 0, msg: '' },
-    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.msg === 'string' && json.msg !== '',
-  },
-  {
-    type: 'lezhi-in',
-    vendor: 'lezhi',
-    push: (n) => {
-      const body = bodyFixture('lezhi', 'weight');
-      body.data.measureEpochMilli = Number(body.data.measureEpochMilli) + n * 1000;
-      return body;
-    },
-    malformed: { eventKey: 'dataPush', dataTypeKey: 'dWeight', pushStatus: 1, data: { weight: 'heavy' } },
-    accepted: { code: 200 },
-    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 200,
-  },
-  {
-    type: 'viatom-in',
-    vendor: 'viatom',
-    push: (n) => {
-      const body = bodyFixture('viatom', 'blood-pressure');
-      body.data_tag = `${body.data_tag}-${n}`;
-      return body;
-    },
-    malformed: { type: 1, data_tag: 'x1', data: { data_type: 3, measure_time: '1731974700000', measure_result: { sbp: { value: 'high', unit: 'mmHg' } } } },
-    accepted: { code: 0, message: 'ok' },
-    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.message === 'string' && json.message !== '',
-  },
-  {
-    type: 'expeed-in',
-    vendor: 'expeed',
-    // No device_key: the receiver keeps it out of msg.raw, and these cases compare raw with the body.
-    push: (n) => ({ msg_type: '2', device_id: 'dev-1', data: [{ timestamp: '2017-02-13T12-00-00-000', value1: n }] }),
-    malformed: { msg_type: '2', device_id: 'dev-1', data: [{ value1: 1 }] },
-    accepted: { result_code: 0, result_message: 'ok' },
-    isRefusal: (json) =>
-      typeof json?.result_code === 'number' && json.result_code !== 0 && typeof json.result_message === 'string' && json.result_message !== '',
-  },
-];
 
 const TWO_MIB = 2 * 1024 * 1024;
 

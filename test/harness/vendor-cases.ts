@@ -1,0 +1,99 @@
+import { bodyFixture } from './flows';
+
+/**
+ * One case per push vendor for the tests every receiver must pass (receiver.test.ts,
+ * going-live.test.ts, receiver-properties.test.ts): a valid push, a body that is JSON but not the
+ * vendor's format, and how the vendor's success and refusal envelopes look.
+ */
+
+export interface VendorCase {
+  type: string;
+  vendor: string;
+  /** A valid push; `n` makes a different reading of the same shape. */
+  push(n: number): any;
+  /** A push that is JSON but not this vendor's format. */
+  malformed: unknown;
+  accepted: unknown;
+  /** True for the vendor's envelope with a non-success code. */
+  isRefusal(json: any): boolean;
+  /**
+   * A valid push as text whose Java `Long` id (SPEC §4) is the bare integer literal `digits`, and
+   * where that id shows in the message the flow gets.
+   */
+  longId: { text(digits: string): string; seenIn(msg: any): unknown };
+}
+
+const LONG = '"__long__"';
+/** JSON text of `body` with the placeholder "__long__" written as a bare integer literal. */
+const withLiteral = (body: unknown, digits: string): string => JSON.stringify(body).replace(LONG, digits);
+
+export const VENDORS: VendorCase[] = [
+  {
+    type: 'sinocare-in',
+    vendor: 'sinocare',
+    push: (n) => {
+      const body = bodyFixture('sinocare', 'document-example');
+      body.data.testId = `${body.data.testId}${n}`;
+      return body;
+    },
+    malformed: { reservedCode: '01', data: { testId: 'x1', testResult: '5.6' } },
+    accepted: { code: 0, msg: '' },
+    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.msg === 'string' && json.msg !== '',
+    longId: {
+      text: (digits) => withLiteral({ ...bodyFixture('sinocare', 'document-example'), data: { ...bodyFixture('sinocare', 'document-example').data, testId: '__long__' } }, digits),
+      seenIn: (msg) => msg.payload.id,
+    },
+  },
+  {
+    type: 'lezhi-in',
+    vendor: 'lezhi',
+    push: (n) => {
+      const body = bodyFixture('lezhi', 'weight');
+      body.data.measureEpochMilli = Number(body.data.measureEpochMilli) + n * 1000;
+      return body;
+    },
+    malformed: { eventKey: 'dataPush', dataTypeKey: 'dWeight', pushStatus: 1, data: 'heavy' },
+    accepted: { code: 200 },
+    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 200,
+    longId: {
+      text: (digits) => withLiteral({ ...bodyFixture('lezhi', 'blood-pressure-user'), userId: '__long__' }, digits),
+      seenIn: (msg) => msg.payload.subject?.userId,
+    },
+  },
+  {
+    type: 'viatom-in',
+    vendor: 'viatom',
+    push: (n) => {
+      const body = bodyFixture('viatom', 'blood-pressure');
+      body.data_tag = `${body.data_tag}-${n}`;
+      return body;
+    },
+    malformed: { type: 1, data_tag: 'x1', data: 'blood pressure' },
+    accepted: { code: 0, message: 'ok' },
+    isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.message === 'string' && json.message !== '',
+    longId: {
+      text: (digits) => withLiteral({ ...bodyFixture('viatom', 'blood-pressure'), data_tag: '__long__' }, digits),
+      seenIn: (msg) => msg.payload.id,
+    },
+  },
+  {
+    type: 'expeed-in',
+    vendor: 'expeed',
+    // No device_key: the receiver keeps it out of msg.raw, and these cases compare raw with the body.
+    push: (n) => ({ msg_type: '2', device_id: 'dev-1', data: [{ timestamp: '2017-02-13T12-00-00-000', value1: n }] }),
+    malformed: { msg_type: '2', device_id: 'dev-1', data: [{ value1: 1 }] },
+    accepted: { result_code: 0, result_message: 'ok' },
+    isRefusal: (json) =>
+      typeof json?.result_code === 'number' && json.result_code !== 0 && typeof json.result_message === 'string' && json.result_message !== '',
+    longId: {
+      text: (digits) => withLiteral({ msg_type: 2, device_id: '__long__', data: [{ timestamp: '2017-02-13T12-00-00-000', temp: 36.6 }] }, digits),
+      seenIn: (msg) => msg.payload.device?.id,
+    },
+  },
+];
+
+/** True for the vendor's success envelope (its exact fields are the vendor's tests' business). */
+export function isAcceptance(vendor: VendorCase, json: unknown): boolean {
+  const expected = vendor.accepted as Record<string, unknown>;
+  return typeof json === 'object' && json !== null && Object.entries(expected).every(([k, v]) => (json as Record<string, unknown>)[k] === v);
+}
