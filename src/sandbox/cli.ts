@@ -18,7 +18,7 @@ Usage: health-bridge-sandbox [options]
   --hospital-fail-every <n>  the hospital API fails every n-th call   default 0 (never)
   --retries <n>        pushes again on an answer that is not success   default 3 (0: never)
                        (any 4xx/5xx, another code, no answer), as the clouds do
-  --retry-delay <s>    seconds before a push is sent again              default 2
+  --retry-delay <s>    seconds before a push is sent again             default 2
   --help
 
 Every push prints one line: what it is (no personal data), the path and the answer.`;
