@@ -71,7 +71,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     assert.deepEqual(OUR_ACTION_AND_RECEIVER_TYPES.filter((type) => !used.has(type)), []);
   });
 
-  it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading, and the rejected pushes are kept', async function () {
+  it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading (a CGM "HI" too, flagged high), and the failed pushes are kept', async function () {
     const { startSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'sandbox.js'));
     const { examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
     const sandboxPort = await freePort();
@@ -105,9 +105,9 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       if (push.outcome === 'readings') expectedKinds.set(push.kind, (expectedKinds.get(push.kind) ?? 0) + push.readings);
     }
     const expectedReadings = [...expectedKinds.values()].reduce((a, b) => a + b, 0);
-    // Copies included: a refused push the vendor sends twice is refused (and kept) twice.
-    const refused = sandbox.deliveries.filter((d: any) => d.push.outcome === 'refused' && d.target.includes('/hospital/'));
-    assert.ok(refused.length >= 1, 'the traffic includes a push the receiver must refuse');
+    // A CGM value over the sensor's range ("HI") is a reading too (SPEC §3), not a refusal.
+    const outOfRange = firstSends.filter((d: any) => d.push.vendor === 'sinocare' && d.push.body.data.testResult === 'HI');
+    assert.ok(outOfRange.length >= 1, 'the traffic includes a CGM value of "HI"');
     assert.ok(sandbox.deliveries.some((d: any) => d.duplicate), 'the traffic includes duplicates');
     assert.ok(sandbox.deliveries.some((d: any) => d.attempt > 0), 'the hospital failures caused vendor retries');
 
@@ -122,12 +122,19 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     for (const [kind, count] of expectedKinds) {
       assert.equal(stored.filter((r) => r.kind === kind).length, count, `${kind} readings at the hospital`);
     }
+    const high = stored.filter((r: any) => r.vendor === 'sinocare' && r.context?.resultText === 'HI');
+    assert.equal(high.length, outOfRange.length, 'every CGM "HI" reached the hospital');
+    for (const reading of high as any[]) {
+      assert.equal(reading.context.outOfRange, 'high');
+      assert.deepEqual(reading.values, {});
+    }
 
-    // Every delivery ended with success, except the refused ones (400, not retried).
+    // Every delivery ended with success (the sandbox pushes any other answer again).
     const last = new Map<string, any>();
     for (const d of sandbox.deliveries) last.set(`${d.target}|${JSON.stringify(d.push.body)}|${d.duplicate}`, d);
     for (const d of last.values()) {
-      assert.equal(d.status, d.push.outcome === 'refused' ? 400 : 200, `${d.push.vendor} ${d.push.summary} → ${d.target}`);
+      assert.equal(d.status, 200, `${d.push.vendor} ${d.push.summary} → ${d.target}`);
+      assert.equal(d.acknowledged, true, `${d.push.vendor} ${d.push.summary} → ${d.target}`);
     }
 
     // One JSON-lines file per kind, each reading in it (a reading whose hospital delivery failed
@@ -139,20 +146,14 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       assert.equal(new Set(written.map((r) => r.id)).size, count, `distinct ${kind} readings in the file`);
     }
 
-    // Every push answered with an error is kept with its status, reason and raw body: the refused
-    // one for good (400), and those that failed at the hospital (500, pushed again by the vendor).
+    // Every push answered with an error is kept with its status, reason and raw body: here those
+    // that failed at the hospital (500, pushed again by the vendor). No push is refused (400).
     const rejected = readJsonLines(path.join(dataDir, 'rejected.jsonl'));
-    const refusedForGood = rejected.filter((entry) => entry.statusCode === 400);
-    assert.equal(refusedForGood.length, refused.length);
-    for (const entry of refusedForGood) {
-      assert.equal(entry.vendor, 'sinocare');
-      assert.equal(entry.raw.data.testResult, 'HI');
-      assert.match(entry.reason, /testResult/);
-    }
+    assert.equal(rejected.filter((entry) => entry.statusCode === 400).length, 0, 'no push refused, a CGM "HI" neither');
     const failedAtTheHospital = sandbox.deliveries.filter((d: any) => d.status === 500).length;
     assert.ok(failedAtTheHospital > 0);
     assert.equal(rejected.filter((entry) => entry.statusCode === 500).length, failedAtTheHospital);
-    assert.equal(rejected.length, refused.length + failedAtTheHospital);
+    assert.equal(rejected.length, failedAtTheHospital);
     const events = readJsonLines(path.join(dataDir, 'events.jsonl'));
     assert.ok(events.some((e) => e.vendor === 'viatom' && e.event === 'authorized'));
 

@@ -114,7 +114,7 @@ describe('pii policy', function () {
   it('applies to rejected bodies that reach a Catch node', async function () {
     await nodeRed.deploy(receiverFlow({ type: 'sinocare-in', properties: { pii: 'mask' } }));
     const body = sinocarePush('pii-rejected');
-    body.data.testResult = 'not a number';
+    body.data.testTime = 'not a time';
     assert.equal((await postJson(`${nodeRed.url}/push`, body)).status, 400);
     const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
     assert.equal(caught?.msg.raw.data.patientName, '张**');

@@ -99,15 +99,23 @@ describe('vendor pushes as the flow receives them', function () {
       assert.deepEqual(event?.msg.payload, { vendor: 'sinocare', event: 'unrecognized', data: body.data });
     });
 
-    for (const name of ['invalid-result', 'invalid-time']) {
-      it(`refuses ${name} with 400 in the Sinocare envelope`, async function () {
-        const response = await push(bodyFixture('sinocare', name));
-        assert.equal(response.status, 400);
-        assert.equal((response.json as any).code, 400);
-        assert.notEqual((response.json as any).msg, '');
-        await nodeRed.waitForMessages(1, 'rx/errors');
-      });
-    }
+    it('refuses a testTime that is not yyyy-MM-dd HH:mm:ss with 400 in the Sinocare envelope', async function () {
+      const response = await push(bodyFixture('sinocare', 'invalid-time'));
+      assert.equal(response.status, 400);
+      assert.equal((response.json as any).code, 400);
+      assert.notEqual((response.json as any).msg, '');
+      const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
+      assert.match(caught?.msg.error.message, /data\.testTime/);
+    });
+
+    it('acknowledges a CGM value of "HI" and emits it flagged high, without a value (SPEC §3)', async function () {
+      const response = await push(bodyFixture('sinocare', 'result-hi'));
+      assert.deepEqual([response.status, response.json], [200, { code: 0, msg: '' }]);
+      const [reading] = await readings();
+      assert.deepEqual(reading?.msg.payload.values, {});
+      assert.equal(reading?.msg.payload.context.resultText, 'HI');
+      assert.equal(reading?.msg.payload.context.outOfRange, 'high');
+    });
   });
 
   describe('lezhi-in', function () {
@@ -231,13 +239,14 @@ describe('vendor pushes as the flow receives them', function () {
       assert.deepEqual(event?.msg.payload.data, { dataTypeKey: 'uSleep', data: body.data });
     });
 
-    it('refuses mapped data that does not fit with 400, naming the field but not its value', async function () {
+    it('refuses mapped data without a time or a required value with 400, naming the fields but not their values', async function () {
       const response = await push(bodyFixture('lezhi', 'invalid-data'));
       assert.equal(response.status, 400);
       assert.equal((response.json as any).code, 400);
       const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
-      assert.match(caught?.msg.error.message, /data\.sys/);
-      assert.doesNotMatch(caught?.msg.error.message, /high/);
+      assert.match(caught?.msg.error.message, /data\.measurementDate/);
+      assert.match(caught?.msg.error.message, /data\.dia/);
+      assert.doesNotMatch(caught?.msg.error.message, /yesterday/);
     });
   });
 });

@@ -16,9 +16,14 @@ Usage: health-bridge-sandbox [options]
   --port <port>        port of the emulated Viatom/Expeed/hospital APIs default ${DEFAULT_SANDBOX_PORT}
   --duplicate-every <n>  every n-th push is sent twice, as clouds do   default 6 (0: never)
   --hospital-fail-every <n>  the hospital API fails every n-th call   default 0 (never)
+  --retries <n>        pushes again on an answer that is not success   default 3 (0: never)
+                       (any 4xx/5xx, another code, no answer), as the clouds do
+  --retry-delay <s>    seconds before a push is sent again             default 2
   --help
 
 Every push prints one line: what it is (no personal data), the path and the answer.`;
+
+const DEFAULT_RETRIES = 3;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -49,6 +54,8 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'duplicate-every': { type: 'string' },
         'hospital-fail-every': { type: 'string' },
+        retries: { type: 'string' },
+        'retry-delay': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -72,6 +79,9 @@ async function main(): Promise<void> {
   const port = positiveNumber('port', values.port, true);
   const interval = positiveNumber('interval', values.interval);
   const duration = positiveNumber('duration', values.duration);
+  const retries = positiveNumber('retries', values.retries, true) ?? DEFAULT_RETRIES;
+  if (!Number.isInteger(retries)) fail(`--retries must be a whole number, not "${values.retries}"`);
+  const retryDelay = positiveNumber('retry-delay', values['retry-delay'], true);
 
   const sandbox = await startSandbox({
     nodeRedUrl: values['node-red'],
@@ -83,6 +93,8 @@ async function main(): Promise<void> {
     durationMs: duration === undefined ? undefined : duration * 1000,
     duplicateEvery: positiveNumber('duplicate-every', values['duplicate-every'], true),
     hospitalFailEvery: positiveNumber('hospital-fail-every', values['hospital-fail-every'], true),
+    maxRetries: retries,
+    retryDelayMs: retryDelay === undefined ? undefined : retryDelay * 1000,
   });
   console.log(
     [
@@ -97,8 +109,14 @@ async function main(): Promise<void> {
     process.once(signal, () => void sandbox.stop().then(() => process.exit(0)));
   }
   await sandbox.finished;
-  const answered = sandbox.deliveries.filter((d) => d.status >= 200 && d.status < 300).length;
-  console.log(`sandbox done: ${sandbox.deliveries.length} deliveries, ${answered} acknowledged, ${sandbox.hospitalReceived.length} stored by the hospital API`);
+  const { deliveries } = sandbox;
+  const answered = deliveries.filter((d) => d.acknowledged).length;
+  const retried = deliveries.filter((d) => d.attempt > 0).length;
+  const gaveUp = deliveries.filter((d) => d.attempt === retries && !d.acknowledged).length;
+  console.log(
+    `sandbox done: ${deliveries.length} deliveries, ${answered} acknowledged, ${retried} retries, ${gaveUp} given up, ` +
+      `${sandbox.hospitalReceived.length} stored by the hospital API`,
+  );
   await sandbox.stop();
 }
 

@@ -6,10 +6,12 @@ import { createViatomCloud } from './viatom-cloud';
 
 /**
  * The vendor sandbox: all four clouds at once against a Node-RED the user points it at. It pushes
- * each vendor's traffic to that vendor's receiver path(s), retries a push the way the clouds do
- * when a receiver fails it (5xx, 503 at ackTimeout, no connection), sends the exact duplicates and
- * retries real clouds send, answers the Viatom and Expeed APIs, and stands in for a hospital's HTTP
- * API that the example flows deliver readings to. It prints one line per push.
+ * each vendor's traffic to that vendor's receiver path(s) and, as the Sinocare document says its
+ * cloud does, pushes again on every answer that is not the vendor's success (a 4xx as well as a
+ * 5xx or a 503 at ackTimeout, a 200 whose body has another code, no connection), at most
+ * `maxRetries` times. It sends the exact duplicates and retries real clouds send, answers the
+ * Viatom and Expeed APIs, and stands in for a hospital's HTTP API that the example flows deliver
+ * readings to. It prints one line per push, without personal data.
  */
 
 /** The sample credentials the emulated clouds accept. Not secrets: they only open the sandbox. */
@@ -45,7 +47,9 @@ export interface SandboxOptions {
   duplicateEvery?: number;
   /** Every n-th delivery to the hospital API fails with 503, to show ack: flow at work; 0 never. */
   hospitalFailEvery?: number;
+  /** Time between a failed push and its next retry. */
   retryDelayMs?: number;
+  /** Retries of a push that was not acknowledged, after the first attempt (default 3). */
   maxRetries?: number;
   /** How long to wait for Node-RED before giving up. */
   waitForNodeRedMs?: number;
@@ -61,6 +65,31 @@ export interface Delivery {
   duplicate: boolean;
   /** HTTP status, or 0 when there was no answer. */
   status: number;
+  /** The answer was the vendor's success: a 2xx with the vendor's success code. */
+  acknowledged: boolean;
+}
+
+/**
+ * What each cloud counts as its receiver's success answer. Sinocare: `{"code":0}` ("0-调用成功",
+ * anything else is re-pushed); Lezhi: `{"code":200}` ("值200表示成功"); Expeed: `result_code 0`.
+ * Viatom documents no answer: any 2xx.
+ */
+const SUCCESS_BODY: Record<SandboxVendor, ((body: any) => boolean) | undefined> = {
+  sinocare: (body) => body?.code === 0,
+  lezhi: (body) => body?.code === 200,
+  expeed: (body) => body?.result_code === 0,
+  viatom: undefined,
+};
+
+export function isAcknowledged(vendor: SandboxVendor, status: number, text: string): boolean {
+  if (status < 200 || status > 299) return false;
+  const check = SUCCESS_BODY[vendor];
+  if (!check) return true;
+  try {
+    return check(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 export interface Sandbox {
@@ -149,21 +178,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (let attempt = 0; attempt <= maxRetries && !stopped; attempt++) {
       const body = attempt === 0 && !duplicate ? push.body : push.retryBody;
       let status = 0;
+      let acknowledged = false;
       let detail = '';
       try {
         const result = await pushJson(target, body);
         status = result.status;
+        acknowledged = isAcknowledged(push.vendor, status, result.text);
         // The vendor envelope says why; an HTML error page (a 404 of Node-RED) would only be noise.
-        if (status >= 400 && result.text.startsWith('{')) detail = ` ${result.text.replace(/\s+/g, ' ').slice(0, 100)}`;
+        if (!acknowledged && result.text.startsWith('{')) detail = ` ${result.text.replace(/\s+/g, ' ').slice(0, 100)}`;
       } catch (error) {
         detail = ` no answer (${(error as Error).message})`;
       }
-      deliveries.push({ push, target, attempt, duplicate, status });
-      const note = duplicate ? ' (the cloud sends it again)' : attempt > 0 ? ` (retry ${attempt})` : '';
+      deliveries.push({ push, target, attempt, duplicate, status, acknowledged });
+      const note = duplicate && attempt === 0 ? ' (the cloud sends it again)' : attempt > 0 ? ` (retry ${attempt} of ${maxRetries})` : '';
       log(`${clock()}  ${push.vendor.padEnd(9)}  ${push.summary}${note} → ${path} ${status || 'failed'}${detail}`);
-      // A refusal (4xx) is final: the receiver will not take this body however often it comes.
-      if (status > 0 && status < 500) return;
+      if (acknowledged) return;
+      // Any other answer, a refusal (4xx) too, is pushed again, a bounded number of times.
       if (attempt < maxRetries) await pause(retryDelayMs);
+      else log(`${clock()}  ${push.vendor.padEnd(9)}  gave up after ${maxRetries} retries → ${path}`);
     }
   }
 

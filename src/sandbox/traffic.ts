@@ -19,8 +19,8 @@ export interface PlannedPush {
   retryBody: unknown;
   /** One line for the console, with no personal data: "glucose 6.4 mmol/L, sensor warming up". */
   summary: string;
-  /** What a receiver does with it: emits readings, emits an event, or refuses it (400). */
-  outcome: 'readings' | 'event' | 'refused';
+  /** What a receiver does with it: emits readings or an event. */
+  outcome: 'readings' | 'event';
   /** The reading kind or the event name. */
   kind: string;
   /** Readings in the push (an Expeed data push carries several). */
@@ -62,7 +62,10 @@ export const SAMPLE_VIATOM_PHONE = '13800138000';
 
 /** Warm-up readings before a new Sinocare sensor uploads valid values. */
 const CGM_WARM_UP_READINGS = 3;
-/** Every n-th CGM value is over the meter's range: the cloud sends "HI", which is not a number. */
+/**
+ * Every n-th CGM value is over the sensor's range: the cloud sends "HI", which is not a number but
+ * still a reading (SPEC §3): the receiver emits it flagged high, with no value.
+ */
 const CGM_OUT_OF_RANGE_EVERY = 15;
 
 export function sinocareScript(): VendorScript {
@@ -78,10 +81,10 @@ export function sinocareScript(): VendorScript {
       const testResult = outOfRange ? 'HI' : glucose.toFixed(1);
       const body = buildCgmPush(SAMPLE_CGM_PATIENT, { serialNo, testResult, measuredAt: now, warmingUp });
       const summary = outOfRange
-        ? 'glucose "HI" (over the meter\'s range, not a number)'
+        ? 'glucose "HI" (over the sensor\'s range: a reading flagged high, without a value)'
         : `glucose ${testResult} mmol/L${warmingUp ? ', sensor warming up' : ''} (reading ${serialNo}, every ${CGM_INTERVAL_MINUTES} min)`;
       // Sinocare re-pushes the same body.
-      return { vendor: 'sinocare', body, retryBody: body, summary, outcome: outOfRange ? 'refused' : 'readings', kind: 'glucose', readings: outOfRange ? 0 : 1 };
+      return { vendor: 'sinocare', body, retryBody: body, summary, outcome: 'readings', kind: 'glucose', readings: 1 };
     },
   };
 }

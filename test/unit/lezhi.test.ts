@@ -45,10 +45,6 @@ const SWAPPED_KEY = sha256(
   '{"associatedId":"hb-patient-0042","data":{"glu":9.2,"mealPeriod":13,"measurementDate":1732015800000},' +
     '"dataTypeKey":"uBs","eventKey":"dataPush","userId":30518827}',
 );
-const EVENT_KEY = sha256(
-  '{"associatedId":"66104c5623342apsasad","data":{"changeType":"delete","ids":["6f1c2a9e0b7d4e5fa1c3b2d4e6f80a11"],' +
-    '"updateTime":1732010400000},"dataTypeKey":"uBp","eventKey":"eventPush","userId":23341064}',
-);
 const UNKNOWN_KEY = sha256(
   '{"associatedId":"66104c5623342apsasad","data":{"awakeMinutes":50,"deepSleepMinutes":96,' +
     '"lightSleepMinutes":274,"sleepEnd":1731967200000,"sleepStart":1731942000000},' +
@@ -140,6 +136,16 @@ describe('Lezhi push protocol', () => {
       assert.deepEqual(normalize(fixture('retry')), [
         { output: 'reading', topic: 'lezhi/weight', payload: { ...WEIGHT_READING, retry: true }, dedupKey: WEIGHT_KEY },
       ]);
+      assert.equal((normalize({ ...fixture('retry'), pushStatus: '2' })[0]!.payload as { retry: boolean }).retry, true);
+    });
+
+    it('reads a missing or null pushStatus as 1: a first delivery with the same id and dedup key', () => {
+      const { pushStatus: _status, ...missing } = fixture('weight');
+      for (const body of [missing, { ...fixture('weight'), pushStatus: null }]) {
+        assert.deepEqual(normalize(body), [
+          { output: 'reading', topic: 'lezhi/weight', payload: WEIGHT_READING, dedupKey: WEIGHT_KEY },
+        ]);
+      }
     });
   });
 
@@ -285,6 +291,64 @@ describe('Lezhi push protocol', () => {
     });
   });
 
+  describe('a value the device cannot measure (SPEC §3)', () => {
+    const withData = (name: string, changes: Record<string, unknown>): Record<string, unknown> => {
+      const body = fixture(name);
+      body.data = { ...(body.data as object), ...changes };
+      return body;
+    };
+    const payloadOf = (body: unknown): { values: unknown; context?: unknown } => {
+      const items = normalize(body);
+      assert.equal(items.length, 1);
+      assert.equal(items[0]!.output, 'reading');
+      return items[0]!.payload as unknown as { values: unknown; context?: unknown };
+    };
+
+    it('a glucose of "HI", "LO" or null is a reading with its text, flagged where the text says so', () => {
+      const context = (glu: unknown): unknown => {
+        const payload = payloadOf(withData('glucose', { glu }));
+        assert.deepEqual(payload.values, {});
+        return payload.context;
+      };
+      const meal = { specimen: 'capillary', mealPeriod: 'after-lunch', mealPeriodCode: 3 };
+      assert.deepEqual(context('HI'), { ...meal, resultText: 'HI', outOfRange: 'high' });
+      assert.deepEqual(context('LO'), { ...meal, resultText: 'LO', outOfRange: 'low' });
+      assert.deepEqual(context('>33.3'), { ...meal, resultText: '>33.3', outOfRange: 'high' });
+      assert.deepEqual(context(null), { ...meal, resultText: '' });
+    });
+
+    it('a blood pressure keeps the values it has and names the ones it could not measure', () => {
+      const payload = payloadOf(withData('blood-pressure', { sys: 'HI', dia: 'HI' }));
+      assert.deepEqual(payload.values, { pulse: { value: 71, unit: '/min' } });
+      assert.deepEqual(payload.context, {
+        irregularHeartbeat: false, movementError: false, resultText: 'HI', outOfRange: 'high', unmeasured: ['systolic', 'diastolic'],
+      });
+      const noPulse = payloadOf(withData('blood-pressure', { pul: '' }));
+      assert.deepEqual(noPulse.values, { systolic: { value: 128, unit: 'mm[Hg]' }, diastolic: { value: 82, unit: 'mm[Hg]' } });
+      assert.deepEqual(noPulse.context, { irregularHeartbeat: false, movementError: false, resultText: '', unmeasured: ['pulse'] });
+    });
+
+    it('a blood pressure whose pulse is null has no pulse and nothing unmeasured', () => {
+      const payload = payloadOf(withData('blood-pressure', { pul: null }));
+      assert.deepEqual(payload.values, { systolic: { value: 128, unit: 'mm[Hg]' }, diastolic: { value: 82, unit: 'mm[Hg]' } });
+      assert.deepEqual(payload.context, { irregularHeartbeat: false, movementError: false });
+    });
+
+    it('a weigh-in over the scale\'s range keeps impedance and heart rate; an unreadable extra is left out', () => {
+      const over = payloadOf(withData('weight', { weight: 'HI' }));
+      assert.deepEqual(over.values, { impedance: { value: 486.2, unit: 'Ohm' }, heartRate: { value: 72, unit: '/min' } });
+      assert.deepEqual(over.context, { resultText: 'HI', outOfRange: 'high' });
+      const noHeartRate = payloadOf(withData('weight', { heartRate: '--' }));
+      assert.deepEqual(noHeartRate.values, { weight: { value: 68.35, unit: 'kg' }, impedance: { value: 486.2, unit: 'Ohm' } });
+      assert.equal(noHeartRate.context, undefined);
+    });
+
+    it('still refuses a push that lacks the value', () => {
+      const { glu: _glu, ...data } = fixture('glucose').data as Record<string, unknown>;
+      assert.deepEqual(issuePaths({ ...fixture('glucose'), data }), ['data.glu']);
+    });
+  });
+
   describe('swapped eventKey and dataTypeKey', () => {
     it('swaps them back and hashes the corrected body', () => {
       assert.deepEqual(normalize(fixture('swapped-keys')), [
@@ -314,7 +378,7 @@ describe('Lezhi push protocol', () => {
   });
 
   describe('eventPush', () => {
-    it('becomes an event named after the dataTypeKey, keyed like a reading', () => {
+    it('becomes an event named after the dataTypeKey, without a dedup key (a change notice is never deduplicated)', () => {
       assert.deepEqual(normalize(fixture('event')), [
         {
           output: 'event',
@@ -325,7 +389,7 @@ describe('Lezhi push protocol', () => {
             subject: { userId: 23341064, associatedId: '66104c5623342apsasad' },
             data: { changeType: 'delete', ids: ['6f1c2a9e0b7d4e5fa1c3b2d4e6f80a11'], updateTime: 1732010400000 },
           },
-          dedupKey: EVENT_KEY,
+          dedupKey: undefined,
         },
       ]);
     });
@@ -377,7 +441,7 @@ describe('Lezhi push protocol', () => {
 
   describe('schema failures', () => {
     it('rejects a mapped dataPush whose data does not fit, naming the field', () => {
-      assert.deepEqual(issuePaths(fixture('invalid-data')), ['data.sys', 'data.dia']);
+      assert.deepEqual(issuePaths(fixture('invalid-data')), ['data.measurementDate', 'data.dia']);
     });
 
     it('rejects a weight without a weight or with a time that is not one', () => {

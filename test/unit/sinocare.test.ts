@@ -208,10 +208,46 @@ describe('Sinocare push protocol', () => {
     });
   });
 
-  describe('schema failures', () => {
-    it('rejects a testResult that is not a number', () => {
-      assert.deepEqual(issuePaths(fixture('invalid-result')), ['data.testResult']);
+  describe('a value the sensor cannot measure (SPEC §3)', () => {
+    const contextOf = (testResult: unknown): Record<string, unknown> => {
+      const payload = payloadOf(withData('valid-reading', { testResult }));
+      assert.deepEqual(payload.values, {}, `no glucose value for ${JSON.stringify(testResult)}`);
+      return payload.context as Record<string, unknown>;
+    };
+    const SENSOR_CONTEXT = {
+      specimen: 'interstitial', serialNo: 245, intervalMinutes: 3, valid: true, sensorState: 'uploading',
+      sensorDays: 15, lowThreshold: 3.9, highThreshold: 10,
+    };
+
+    it('keeps "HI" as the text of a reading flagged high, with the testId as its key', () => {
+      const [item] = normalize(fixture('result-hi'));
+      assert.equal(item!.dedupKey, '240119135100246');
+      assert.equal(item!.topic, 'sinocare/glucose');
+      const payload = item!.payload as unknown as Record<string, unknown>;
+      assert.deepEqual(payload.values, {});
+      assert.deepEqual(payload.context, {
+        specimen: 'interstitial', serialNo: 246, intervalMinutes: 3, valid: true, sensorState: 'uploading', sensorDays: 15,
+        resultText: 'HI', outOfRange: 'high',
+      });
     });
+
+    it('flags "LO" low and ">22.2" high, keeping the text and the rest of the context', () => {
+      assert.deepEqual(contextOf('LO'), { ...SENSOR_CONTEXT, resultText: 'LO', outOfRange: 'low' });
+      assert.deepEqual(contextOf('>22.2'), { ...SENSOR_CONTEXT, resultText: '>22.2', outOfRange: 'high' });
+      assert.deepEqual(contextOf('<2.2'), { ...SENSOR_CONTEXT, resultText: '<2.2', outOfRange: 'low' });
+    });
+
+    it('keeps an empty or null testResult as an empty text, not flagged', () => {
+      assert.deepEqual(contextOf(''), { ...SENSOR_CONTEXT, resultText: '' });
+      assert.deepEqual(contextOf(null), { ...SENSOR_CONTEXT, resultText: '' });
+    });
+
+    it('still refuses a reading without testResult', () => {
+      assert.deepEqual(issuePaths(withData('document-example', { testResult: undefined })), ['data.testResult']);
+    });
+  });
+
+  describe('schema failures', () => {
 
     it('rejects a testTime that is not yyyy-MM-dd HH:mm:ss', () => {
       assert.deepEqual(issuePaths(fixture('invalid-time')), ['data.testTime']);
@@ -231,7 +267,7 @@ describe('Sinocare push protocol', () => {
     });
 
     it('raises a ZodError from parse and keeps personal data out of it', () => {
-      const body = withData('document-example', { testResult: 'HI', testTime: 'soon' });
+      const body = withData('document-example', { testId: '', testTime: 'soon' });
       assert.throws(() => sinocareProtocol.schema.parse(body), ZodError);
       const result = sinocareProtocol.schema.safeParse(body);
       assert.doesNotMatch(JSON.stringify(result.error!.issues), /张三|430424|测试医院/);

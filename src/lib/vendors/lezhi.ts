@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { looseNumber, looseString } from '../loose';
+import { measuredValue, measuredValues, type Measured, type MeasuredContext } from '../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone } from '../time';
@@ -29,23 +30,24 @@ const weightData = z.looseObject({
   sn: looseString.nullish(),
   mac: looseString.nullish(),
   measureEpochMilli: epochMillis,
-  weight: looseNumber,
-  resistance50k: looseNumber.nullish(),
-  heartRate: looseNumber.nullish(),
+  // a value the device could not measure ("HI", "", null) is still a reading (SPEC §3)
+  weight: measuredValue,
+  resistance50k: measuredValue.nullish(),
+  heartRate: measuredValue.nullish(),
 });
 
 const bloodPressureData = z.looseObject({
   measurementDate: epochMillis,
-  sys: looseNumber,
-  dia: looseNumber,
-  pul: looseNumber.nullish(),
+  sys: measuredValue,
+  dia: measuredValue,
+  pul: measuredValue.nullish(),
   ihb: flag.nullish(),
   movementError: flag.nullish(),
 });
 
 const glucoseData = z.looseObject({
   measurementDate: epochMillis,
-  glu: looseNumber,
+  glu: measuredValue,
   mealPeriod: looseNumber.nullish(),
 });
 
@@ -73,7 +75,8 @@ const envelope = z.looseObject({
   associatedId: z.union([z.string(), z.number()]).nullish(),
   eventKey: PUSH_KINDS,
   dataTypeKey: z.string().min(1),
-  pushStatus: looseNumber.optional(),
+  // missing or null is a first delivery (1); 2 is the vendor's retry
+  pushStatus: looseNumber.nullish(),
   data: z.looseObject({}),
 });
 type Envelope = z.infer<typeof envelope>;
@@ -119,13 +122,16 @@ const MEAL_PERIODS = new Map<number, string>([
   [16, 'random'],
 ]);
 
-/** `{[name]: {value, unit}}`, or nothing when there is no value to report. */
-function quantity(name: string, value: number | null | undefined, unit: string): Record<string, Quantity> {
-  return value === null || value === undefined ? {} : { [name]: { value, unit } };
+/** `{[name]: {value, unit}}` for a positive number; a scale sends 0 (or text) when it measured none. */
+function positiveQuantity(name: string, measured: Measured | null | undefined, unit: string): Record<string, Quantity> {
+  return measured && 'value' in measured && measured.value > 0 ? { [name]: { value: measured.value, unit } } : {};
 }
 
-const positive = (value: number | null | undefined): number | undefined =>
-  value !== null && value !== undefined && value > 0 ? value : undefined;
+/** A reading's context: the vendor's flags, then what measuredValues says of unreadable values. */
+function contextOf(flags: Record<string, unknown> | undefined, measured: MeasuredContext): Record<string, unknown> | undefined {
+  const context = { ...flags, ...measured };
+  return Object.keys(context).length ? context : undefined;
+}
 
 /** The push's content hash: the same for a retry, a swapped-key copy and a copy with numbers as text. */
 function dedupKeyOf(push: Envelope): string {
@@ -139,46 +145,54 @@ function readingCore(measured: Measurement, tz: string): ReadingCore {
   switch (measured.dataTypeKey) {
     case 'dWeight': {
       const { data } = measured;
+      // impedance and heart rate are extras of a weigh-in: only the weight decides resultText
+      const weight = measuredValues({ weight: { measured: data.weight, unit: 'kg' } });
       return {
         kind: 'weight',
         time: isoInZone(data.measureEpochMilli, tz),
         values: {
-          weight: { value: data.weight, unit: 'kg' },
-          // the scale sends 0 when it measured no impedance or heart rate
-          ...quantity('impedance', positive(data.resistance50k), 'Ohm'),
-          ...quantity('heartRate', positive(data.heartRate), '/min'),
+          ...weight.values,
+          ...positiveQuantity('impedance', data.resistance50k, 'Ohm'),
+          ...positiveQuantity('heartRate', data.heartRate, '/min'),
         },
         device: present({ id: data.deviceId ?? measured.deviceId, sn: data.sn, mac: data.mac }),
+        context: contextOf(undefined, weight.context),
       };
     }
     case 'BP':
     case 'uBp': {
       const { data } = measured;
+      const { values, context } = measuredValues({
+        systolic: { measured: data.sys, unit: 'mm[Hg]' },
+        diastolic: { measured: data.dia, unit: 'mm[Hg]' },
+        // a monitor that sends no pulse (missing or null) measured none: not an unreadable value
+        pulse: { measured: data.pul ?? undefined, unit: '/min' },
+      });
       return {
         kind: 'blood_pressure',
         time: isoInZone(data.measurementDate, tz),
-        values: {
-          systolic: { value: data.sys, unit: 'mm[Hg]' },
-          diastolic: { value: data.dia, unit: 'mm[Hg]' },
-          ...quantity('pulse', data.pul, '/min'),
-        },
-        context: present({ irregularHeartbeat: data.ihb, movementError: data.movementError }),
+        values,
+        context: contextOf(present({ irregularHeartbeat: data.ihb, movementError: data.movementError }), context),
       };
     }
     case 'BS':
     case 'uBs': {
       const { data } = measured;
       const code = data.mealPeriod ?? undefined;
+      const { values, context } = measuredValues({ glucose: { measured: data.glu, unit: 'mmol/L' } });
       return {
         kind: 'glucose',
         time: isoInZone(data.measurementDate, tz),
-        values: { glucose: { value: data.glu, unit: 'mmol/L' } },
-        context: present<string | number>({
-          specimen: 'capillary',
-          // an unknown code keeps its number, so a new period is not lost
-          mealPeriod: code === undefined ? undefined : MEAL_PERIODS.get(code),
-          mealPeriodCode: code,
-        }),
+        values,
+        context: contextOf(
+          present<string | number>({
+            specimen: 'capillary',
+            // an unknown code keeps its number, so a new period is not lost
+            mealPeriod: code === undefined ? undefined : MEAL_PERIODS.get(code),
+            mealPeriodCode: code,
+          }),
+          context,
+        ),
       };
     }
   }
@@ -186,11 +200,13 @@ function readingCore(measured: Measurement, tz: string): ReadingCore {
 
 function normalize(body: LezhiBody, context: NormalizeContext): PushItem[] {
   const { push } = body;
-  const key = dedupKeyOf(push);
   const subject: Subject | undefined = present({ userId: push.userId, associatedId: push.associatedId });
   if (push.eventKey === 'eventPush') {
-    return [eventItem({ vendor: 'lezhi', event: push.dataTypeKey, ...(subject && { subject }), data: push.data }, key)];
+    // A change notice after which the customer pulls the data: never deduplicated (SPEC §5), as a
+    // repeated one costs one extra pull and a dropped one loses a change.
+    return [eventItem({ vendor: 'lezhi', event: push.dataTypeKey, ...(subject && { subject }), data: push.data })];
   }
+  const key = dedupKeyOf(push);
   if (!body.measurement) {
     const data = { dataTypeKey: push.dataTypeKey, data: push.data };
     return [eventItem({ vendor: 'lezhi', event: 'unrecognized', ...(subject && { subject }), data }, key)];

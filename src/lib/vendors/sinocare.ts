@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { looseNumber, looseString } from '../loose';
+import { measuredValue, measuredValues } from '../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone, parseWallClock, wallClockToEpoch } from '../time';
@@ -38,8 +39,9 @@ const wallClockText = z.string().transform((text, ctx) => {
 const cgmData = z.looseObject({
   testId: looseString.pipe(z.string().min(1)),
   deviceSn: looseString.nullish(),
-  // the document gives no unit; CGM values arrive in mmol/L
-  testResult: looseNumber,
+  // the document gives no unit; CGM values arrive in mmol/L. A sensor beyond its range sends
+  // "HI", "LO", ">22.2" or nothing: still a reading (SPEC §3), never a refusal the cloud re-pushes.
+  testResult: measuredValue,
   serialNo: looseNumber.nullish(),
   testTime: wallClockText,
   increMinute: looseNumber.nullish(),
@@ -77,23 +79,28 @@ const sinocareBody = envelope.transform((push, ctx) => {
 type SinocareBody = z.infer<typeof sinocareBody>;
 
 function glucoseReading(data: CgmData, context: NormalizeContext): Reading {
+  const measured = measuredValues({ glucose: { measured: data.testResult, unit: 'mmol/L' } });
   const reading: Reading = {
     id: `sinocare:${data.testId}`,
     vendor: 'sinocare',
     kind: 'glucose',
     time: isoInZone(wallClockToEpoch(data.testTime, context.tz), context.tz),
-    values: { glucose: { value: data.testResult, unit: 'mmol/L' } },
-    context: present<string | number | boolean>({
-      specimen: 'interstitial',
-      serialNo: data.serialNo,
-      intervalMinutes: data.increMinute,
-      // the document marks only invalid values; an undocumented status is left out, not guessed
-      valid: VALIDITY.get(data.status || '0'),
-      sensorState: SENSOR_STATES.get(data.cgmStatus ?? ''),
-      sensorDays: data.cgmDay,
-      lowThreshold: data.low,
-      highThreshold: data.high,
-    }),
+    values: measured.values,
+    context: {
+      ...present<string | number | boolean>({
+        specimen: 'interstitial',
+        serialNo: data.serialNo,
+        intervalMinutes: data.increMinute,
+        // the document marks only invalid values; an undocumented status is left out, not guessed
+        valid: VALIDITY.get(data.status || '0'),
+        sensorState: SENSOR_STATES.get(data.cgmStatus ?? ''),
+        sensorDays: data.cgmDay,
+        lowThreshold: data.low,
+        highThreshold: data.high,
+      }),
+      // after present(): an empty testResult is kept as the text the sensor sent
+      ...measured.context,
+    },
     retry: false,
     receivedAt: context.receivedAt,
   };
