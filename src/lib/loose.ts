@@ -20,3 +20,16 @@ export const looseString = z.union([z.string(), z.number().finite().transform(St
 export function isNumericText(text: string): boolean {
   return NUMERIC_TEXT.test(text);
 }
+
+/**
+ * A number that only adds context (a serial number, a threshold, a meal code): read when it is
+ * one, left out otherwise. A push is never refused because of such a field (SPEC §3); `msg.raw`
+ * still holds what the vendor sent.
+ */
+export const contextNumber = z
+  .unknown()
+  .transform((value): number | undefined => {
+    if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+    return typeof value === 'string' && NUMERIC_TEXT.test(value) ? Number(value) : undefined;
+  })
+  .optional();

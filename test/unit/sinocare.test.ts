@@ -242,6 +242,13 @@ describe('Sinocare push protocol', () => {
       assert.deepEqual(contextOf(null), { ...SENSOR_CONTEXT, resultText: '' });
     });
 
+    it('keeps the reading when a context number is blank or text, leaving that field out', () => {
+      const body = withData('document-example', { serialNo: '', low: '--', high: 'n/a', cgmDay: null, increMinute: '3' });
+      const context = payloadOf(body).context as Record<string, unknown>;
+      assert.equal(context.intervalMinutes, 3);
+      for (const left of ['serialNo', 'lowThreshold', 'highThreshold', 'sensorDays']) assert.equal(left in context, false, left);
+    });
+
     it('still refuses a reading without testResult', () => {
       assert.deepEqual(issuePaths(withData('document-example', { testResult: undefined })), ['data.testResult']);
     });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../canonical-json';
-import { looseNumber, looseString } from '../loose';
+import { contextNumber, looseNumber, looseString } from '../loose';
 import { measuredValue, measuredValues, type Measured, type MeasuredContext } from '../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
@@ -18,8 +18,11 @@ const PUSH_KINDS = z.enum(['dataPush', 'eventPush']);
 /** Epoch milliseconds that name a real instant (a Date can hold them). */
 const epochMillis = looseNumber.refine((ms) => !Number.isNaN(new Date(ms).getTime()), 'not a time');
 
-/** Flags arrive as 0/1, "0"/"1" or booleans; a bare `Boolean("0")` would read a string "0" as set. */
-const flag = z.union([z.boolean(), looseNumber.transform(Boolean)]);
+/**
+ * Flags arrive as 0/1, "0"/"1" or booleans; a bare `Boolean("0")` would read a string "0" as set.
+ * Anything else leaves the flag out rather than refuse the reading it annotates.
+ */
+const flag = z.union([z.boolean(), contextNumber.transform((n) => (n === undefined ? undefined : Boolean(n)))]);
 
 const WEIGHT_TYPES = z.enum(['dWeight']);
 const BLOOD_PRESSURE_TYPES = z.enum(['BP', 'uBp']);
@@ -48,7 +51,7 @@ const bloodPressureData = z.looseObject({
 const glucoseData = z.looseObject({
   measurementDate: epochMillis,
   glu: measuredValue,
-  mealPeriod: looseNumber.nullish(),
+  mealPeriod: contextNumber,
 });
 
 /**

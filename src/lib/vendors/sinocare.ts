@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { looseNumber, looseString } from '../loose';
+import { contextNumber, looseString } from '../loose';
 import { measuredValue, measuredValues } from '../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
@@ -42,14 +42,14 @@ const cgmData = z.looseObject({
   // the document gives no unit; CGM values arrive in mmol/L. A sensor beyond its range sends
   // "HI", "LO", ">22.2" or nothing: still a reading (SPEC §3), never a refusal the cloud re-pushes.
   testResult: measuredValue,
-  serialNo: looseNumber.nullish(),
+  serialNo: contextNumber,
   testTime: wallClockText,
-  increMinute: looseNumber.nullish(),
-  cgmDay: looseNumber.nullish(),
+  increMinute: contextNumber,
+  cgmDay: contextNumber,
   status: looseString.nullish(),
   cgmStatus: looseString.nullish(),
-  low: looseNumber.nullish(),
-  high: looseNumber.nullish(),
+  low: contextNumber,
+  high: contextNumber,
   patientId: looseString.nullish(),
   visitId: looseString.nullish(),
   inSerialId: looseString.nullish(),
