@@ -86,11 +86,6 @@ export class ExpeedCloud {
    * the example's `access_token`, so every run that refreshes a token sees both.
    */
   tokenField: 'access_token' | 'token' | 'alternate' = 'alternate';
-  /**
-   * When set, currentDatapoints answers this point (e.g. the document's own example, whose
-   * timestamp has a leading space) instead of the newest point of the series.
-   */
-  currentPoint: Record<string, unknown> | null = null;
   /** When set, every history page carries this cursor (a platform stuck on one page). */
   stuckCursor: number | null = null;
   /** Where pushes go: the URL registered on the platform. */
@@ -242,7 +237,7 @@ export class ExpeedCloud {
       case 'current': {
         const ids = request.url.searchParams.get('id');
         if (!ids) return this.answer(res, 4, 'URL参数非法');
-        return this.answer(res, 0, 'ok', { data: this.pick(this.currentPoint ?? this.point(this.seriesLength - 1), ids === 'all' ? undefined : ids) });
+        return this.answer(res, 0, 'ok', { data: this.pick(this.point(this.seriesLength - 1), ids === 'all' ? undefined : ids) });
       }
       case 'history':
         return this.history(request, res);
