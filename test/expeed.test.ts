@@ -338,7 +338,7 @@ describe('expeed nodes against the Expeed emulator', function () {
       await cloud.register(callback(), URL_TOKEN);
       const statusAnswer = await cloud.pushStatus(DEVICE.id, 0);
       assert.equal(statusAnswer.status, 200);
-      assert.deepEqual(JSON.parse(statusAnswer.text), { result_code: 0, result_message: 'ok' });
+      assert.deepEqual(JSON.parse(statusAnswer.text), { result_code: 0, result_message: 'ok', result_msg: 'ok' });
       await cloud.pushStatus(DEVICE.id, 0);
       await cloud.pushStatus(DEVICE.id, 1);
       const events = await nodeRed.waitForMessages(3, 'rx/events');

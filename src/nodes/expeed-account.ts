@@ -37,6 +37,7 @@ export = function register(RED: NodeRedApi): void {
       secretKey: parsed.data.secretKey,
       dailyTokenCap: parsed.data.dailyTokenCap,
       tz: parsed.data.tz,
+      queryOnlineValue: parsed.data.queryOnlineValue,
       timeoutMs: parsed.data.timeoutMs,
       stateFile,
       onStateError(error) {

@@ -1,5 +1,5 @@
 import { describeIssues } from '../lib/receiver/config';
-import { deviceOf, errorText, ExpeedError, historyQueryOf, queryConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import { deviceOf, errorText, ExpeedError, historyQueryOf, idsOf, queryConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
 import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-red';
 
 /**
@@ -39,8 +39,7 @@ export = function register(RED: NodeRedApi): void {
           }
           if (settings.operation === 'current') {
             const payload = msg.payload as { ids?: unknown } | undefined;
-            const ids = typeof payload?.ids === 'string' && payload.ids.trim() ? payload.ids : Array.isArray(payload?.ids) ? payload.ids.join(',') : settings.ids;
-            msg.payload = await account.current(deviceId, deviceKey, ids);
+            msg.payload = await account.current(deviceId, deviceKey, idsOf(payload?.ids, settings.ids));
             node.status({ fill: 'green', shape: 'dot', text: t('status.done') });
             send(msg);
             return;

@@ -80,6 +80,12 @@ export class ExpeedCloud {
   settingResult = 0;
   /** Field the API uses for its message (the document uses both). */
   messageField: 'result_message' | 'result_msg' = 'result_message';
+  /**
+   * The name of the credential in the token answer: the document's example says `access_token`,
+   * its parameter table `token`. `alternate` (the default) switches on every call, starting with
+   * the example's `access_token`, so every run that refreshes a token sees both.
+   */
+  tokenField: 'access_token' | 'token' | 'alternate' = 'alternate';
   /** When set, every history page carries this cursor (a platform stuck on one page). */
   stuckCursor: number | null = null;
   /** Where pushes go: the URL registered on the platform. */
@@ -142,13 +148,17 @@ export class ExpeedCloud {
    * Registers `url` as the platform's configuration page does: the GET check with a fresh nonce
    * and timestamp signed with `token`; the URL counts as registered when it answers the nonce.
    */
-  async register(url: string, token: string, signature?: string): Promise<PushResult & { nonce: string; accepted: boolean }> {
+  async register(
+    url: string,
+    token: string,
+    signature?: string,
+    /** How the check's parameters are appended to a URL that has a query already: `&`, or `?` as some platforms do. */
+    separator: '&' | '?' = '&',
+  ): Promise<PushResult & { nonce: string; accepted: boolean }> {
     const nonce = randomBytes(8).toString('hex');
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const check = new URL(url);
-    check.searchParams.set('signature', signature ?? platformSignature(token, nonce, timestamp));
-    check.searchParams.set('nonce', nonce);
-    check.searchParams.set('timestamp', timestamp);
+    const params = new URLSearchParams({ signature: signature ?? platformSignature(token, nonce, timestamp), nonce, timestamp });
+    const check = url.includes('?') ? `${url}${separator}${params}` : `${url}?${params}`;
     const response = await fetch(check);
     const text = await response.text();
     const accepted = response.status === 200 && text === nonce;
@@ -265,12 +275,14 @@ export class ExpeedCloud {
     if (count > (this.options.dailyTokenLimit ?? 200)) return this.answer(res, 6, '超过每日调用次数');
     const token = randomBytes(16).toString('hex');
     this.tokens.set(token, Date.now() + this.tokenLifetimeSeconds * 1000);
-    return this.answer(res, 0, 'ok', { access_token: token, expires_in: this.tokenLifetimeSeconds });
+    const field = this.tokenField === 'alternate' ? (this.tokenCalls % 2 === 0 ? 'token' : 'access_token') : this.tokenField;
+    return this.answer(res, 0, 'ok', { [field]: token, expires_in: this.tokenLifetimeSeconds });
   }
 
   private pick(point: Record<string, unknown>, ids: string | undefined): Record<string, unknown> {
     if (!ids) return point;
-    const wanted = new Set(ids.split(','));
+    // The document's table: several names "以“，”隔开"; its URLs use `,`. Both are read.
+    const wanted = new Set(ids.split(/[,，]/).map((name) => name.trim()));
     return Object.fromEntries(Object.entries(point).filter(([name]) => name === 'timestamp' || wanted.has(name)));
   }
 

@@ -82,7 +82,7 @@ export const VENDORS: VendorCase[] = [
     // No device_key: the receiver keeps it out of msg.raw, and these cases compare raw with the body.
     push: (n) => ({ msg_type: '2', device_id: 'dev-1', data: [{ timestamp: '2017-02-13T12-00-00-000', value1: n }] }),
     malformed: { msg_type: '2', device_id: 'dev-1', data: [{ value1: 1 }] },
-    accepted: { result_code: 0, result_message: 'ok' },
+    accepted: { result_code: 0, result_message: 'ok', result_msg: 'ok' },
     isRefusal: (json) =>
       typeof json?.result_code === 'number' && json.result_code !== 0 && typeof json.result_message === 'string' && json.result_message !== '',
     longId: {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PushItem } from '../../src/lib/reading';
-import { expeedProtocol, handshakeSignature, looksEncrypted, queryTime, type SettingResult } from '../../src/lib/vendors/expeed';
+import { createHash } from 'node:crypto';
+import { datapointElement, expeedProtocol, handshakeSignature, historyQueryOf, idsOf, looksEncrypted, queryConfigSchema, queryTime, type SettingResult } from '../../src/lib/vendors/expeed';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'bodies', 'expeed');
 const RECEIVED_AT = '2026-11-22T10:00:00.123Z';
@@ -68,6 +69,32 @@ describe('expeed push protocol', function () {
       assert.match(String(a?.dedupKey), /^dev-001\n2017-02-13T12-00-00-000\n[0-9a-f]{64}$/);
     });
 
+    it('trims the timestamp before reading or hashing it, so " 2017-…" and "2017-…" are one point', function () {
+      const spaced = { msg_type: '2', device_id: 'dev-001', data: [{ timestamp: ' 2017-02-13T12-00-00-000 ', xxx: 0, yyy: 2 }] };
+      const plain = { msg_type: '2', device_id: 'dev-001', data: [{ timestamp: '2017-02-13T12-00-00-000', xxx: 0, yyy: 2 }] };
+      const [a] = normalize(spaced);
+      const [b] = normalize(plain);
+      assert.equal(a?.dedupKey, b?.dedupKey);
+      assert.equal((a?.payload as any).id, (b?.payload as any).id);
+      assert.equal((a?.payload as any).time, '2017-02-13T12:00:00+08:00');
+      assert.equal(datapointElement.parse({ timestamp: ' 2017-02-13T12-00-00-000' }).timestamp, '2017-02-13T12-00-00-000');
+    });
+
+    it('keeps a value the device could not measure out of values, with its text, never refusing the push', function () {
+      const body = { msg_type: '2', device_id: 'dev-001', data: [
+        { timestamp: '2017-02-13T12-00-00-000', glu: 'HI' },
+        { timestamp: '2017-02-13T12-00-00-000', glu: '<1.1', temp: 36.5 },
+        { timestamp: '2017-02-13T12-00-00-000', value1: '', value2: null, mode: 'auto' },
+      ] };
+      const [high, low, blank] = normalize(body).map((item) => item.payload as any);
+      assert.deepEqual(high.values, {});
+      assert.deepEqual(high.context, { resultText: 'HI', outOfRange: 'high', other: { glu: 'HI' } });
+      assert.deepEqual(low.values, { temp: { value: 36.5, unit: '' } });
+      assert.deepEqual(low.context, { resultText: '<1.1', outOfRange: 'low', unmeasured: ['glu'], other: { glu: '<1.1' } });
+      assert.deepEqual(blank.values, {});
+      assert.deepEqual(blank.context, { resultText: '', unmeasured: ['value1', 'value2'], other: { value1: '', value2: null, mode: 'auto' } });
+    });
+
     it('reads timestamps in the receiver tz', function () {
       const [item] = normalize(fixture('data'), {}, 'UTC');
       assert.equal((item?.payload as any).time, '2017-02-13T12:00:00+00:00');
@@ -128,6 +155,35 @@ describe('expeed push protocol', function () {
     });
   });
 
+  describe('handshake encodings', function () {
+    const token = 'hb-token-2024';
+    const nonce = 'nonce12345';
+    const timestamp = '1700000000';
+    const sha1 = createHash('sha1').update(token + nonce + timestamp).digest();
+    const md5 = (input: Buffer | string): string => createHash('md5').update(input).digest('hex');
+    const protocol = expeedProtocol({ handshakeToken: token });
+    const check = (signature: string) => protocol.handshake!(new URLSearchParams({ signature, nonce, timestamp }));
+
+    it('accepts MD5 of the SHA-1 as lowercase hex, uppercase hex or raw bytes, in either case', function () {
+      for (const signature of [md5(sha1.toString('hex')), md5(sha1.toString('hex').toUpperCase()), md5(sha1)]) {
+        assert.deepEqual(check(signature), { ok: true, body: nonce }, signature);
+        assert.deepEqual(check(signature.toUpperCase()), { ok: true, body: nonce }, signature);
+      }
+    });
+
+    it('refuses the SHA-1 alone, an MD5 of other text and an empty signature', function () {
+      for (const signature of [sha1.toString('hex'), md5(token + nonce + timestamp), md5(sha1.toString('base64')), '']) {
+        assert.deepEqual(check(signature), { ok: false, code: 'handshake-signature' }, signature);
+      }
+    });
+  });
+
+  it('answers with result_message and result_msg, on success and on refusal', function () {
+    const protocol = expeedProtocol();
+    assert.deepEqual(protocol.acceptedBody, { result_code: 0, result_message: 'ok', result_msg: 'ok' });
+    assert.deepEqual(protocol.rejectedBody(400, 'body is not JSON'), { result_code: 400, result_message: 'body is not JSON', result_msg: 'body is not JSON' });
+  });
+
   describe('ciphertext (密文) mode', function () {
     it('recognizes an opaque body as encrypted and a malformed plaintext body as not', function () {
       assert.equal(looksEncrypted('U2FsdGVkX1+vupppZksvRf5pq5g5XjFRIipRkwB0K1Y=', undefined), true);
@@ -152,5 +208,23 @@ describe('expeed query times', function () {
     assert.equal(queryTime('2017-02-13T12:00:00.250', 'UTC'), '2017-02-13T12-00-00-250');
     assert.equal(queryTime('2017-02-13', 'Asia/Shanghai'), '2017-02-13T00-00-00-000');
     assert.equal(queryTime('last tuesday', 'UTC'), undefined);
+  });
+});
+
+describe('expeed data point names (ids)', function () {
+  it('reads , and the full-width ， with spaces around, and sends them with ,', function () {
+    assert.equal(idsOf('temp,value1'), 'temp,value1');
+    assert.equal(idsOf('temp ， value1'), 'temp,value1');
+    assert.equal(idsOf(' temp，value1 , value2 '), 'temp,value1,value2');
+    assert.equal(idsOf(['temp', ' value1 ']), 'temp,value1');
+    assert.equal(idsOf('，, '), 'all');
+    assert.equal(idsOf(undefined, 'temp，value1'), 'temp,value1');
+    assert.equal(idsOf('ALL'), 'all');
+  });
+
+  it('applies to a history query from the node or the message', function () {
+    const config = queryConfigSchema.parse({ operation: 'history', ids: 'temp ， value1' });
+    assert.equal(historyQueryOf(config, {}, 'Asia/Shanghai').ids, 'temp,value1');
+    assert.equal(historyQueryOf(config, { ids: 'a，b' }, 'Asia/Shanghai').ids, 'a,b');
   });
 });

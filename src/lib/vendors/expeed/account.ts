@@ -26,6 +26,11 @@ export interface AccountOptions {
   /** The token day and the zone of query times. */
   tz: string;
   timeoutMs: number;
+  /**
+   * The `device_status` the status query reports for an online device: 1 as the query half of
+   * the document says (its push half says 0 = online; that is the receiver's `onlineValue`).
+   */
+  queryOnlineValue?: number;
   /** Where the token and the day's count are kept; memory only without it. */
   stateFile?: string;
   /** A state file that cannot be written costs persistence, never a call: reported, not thrown. */
@@ -61,10 +66,25 @@ const envelope = z.looseObject({
   result_msg: z.unknown().optional(),
 });
 
-const tokenAnswer = z.looseObject({
-  access_token: looseString.pipe(z.string().min(1)),
-  expires_in: looseNumber.optional(),
-});
+/**
+ * The token answer: the document's example names the credential `access_token`, its parameter
+ * table `token`. Either is read (`access_token` first when both are there).
+ */
+const credential = looseString.pipe(z.string().min(1));
+const tokenAnswer = z
+  .looseObject({
+    access_token: credential.optional(),
+    token: credential.optional(),
+    expires_in: looseNumber.optional(),
+  })
+  .transform((answer, ctx) => {
+    const accessToken = answer.access_token ?? answer.token;
+    if (accessToken === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'no access_token (or token) in the answer', path: ['access_token'] });
+      return z.NEVER;
+    }
+    return { accessToken, expiresIn: answer.expires_in };
+  });
 const statusAnswer = z.looseObject({ device_status: looseNumber });
 const currentAnswer = z.looseObject({ data: datapointElement });
 const historyAnswer = z.looseObject({
@@ -99,7 +119,7 @@ export interface HistoryPage {
 
 export interface DeviceStatus {
   deviceId: string;
-  /** The query API: 1 = online. */
+  /** `status` is the account's `queryOnlineValue` (the query API: 1 = online). */
   online: boolean;
   status: number;
 }
@@ -148,7 +168,7 @@ export class ExpeedAccount {
   async deviceStatus(deviceId: string, deviceKey: string): Promise<DeviceStatus> {
     const path = `/v1/devices/device_status/${encodeURIComponent(deviceId)}`;
     const body = this.validate(path, statusAnswer, await this.call({ method: 'GET', path, deviceKey }));
-    return { deviceId, online: body.device_status === 1, status: body.device_status };
+    return { deviceId, online: body.device_status === (this.options.queryOnlineValue ?? 1), status: body.device_status };
   }
 
   async current(deviceId: string, deviceKey: string, ids: string): Promise<Reading> {
@@ -240,8 +260,8 @@ export class ExpeedAccount {
     }
     const obtainedAt = this.now();
     // The document's example and the usual lifetime: 7200 s when the answer leaves it out.
-    const lifetimeMs = (parsed.data.expires_in ?? 7200) * 1000;
-    const token = { accessToken: parsed.data.access_token, obtainedAt, expiresAt: obtainedAt + lifetimeMs };
+    const lifetimeMs = (parsed.data.expiresIn ?? 7200) * 1000;
+    const token = { accessToken: parsed.data.accessToken, obtainedAt, expiresAt: obtainedAt + lifetimeMs };
     this.state = { ...this.state, token };
     await this.save();
     return { accessToken: token.accessToken, expiresAt: token.expiresAt };

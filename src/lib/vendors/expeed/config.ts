@@ -23,6 +23,8 @@ export const accountConfigSchema = z
     dailyTokenCap: numberProperty(150).pipe(z.number().int().min(0, 'dailyTokenCap must be 0 or more')),
     tz: text('Asia/Shanghai').refine(isValidTimeZone, 'tz is not an IANA time zone'),
     onlineValue: numberProperty(0).pipe(z.number().int()),
+    // Added after onlineValue: a flow saved before it has no such property and gets 1, as before.
+    queryOnlineValue: numberProperty(1).pipe(z.number().int()),
     timeout: numberProperty(10).pipe(z.number().positive('timeout must be above 0')),
     secretKey: z.preprocess(blankIsDefault, z.string().default('')),
     handshakeToken: z.preprocess(blankIsDefault, z.string().optional()),
@@ -52,6 +54,19 @@ export const setConfigSchema = z.object({
   deviceKey: z.preprocess(blankIsDefault, z.string().default('')),
 });
 export type SetConfig = z.infer<typeof setConfigSchema>;
+
+/**
+ * The data point names to ask for, as the vendor's `id` wants them: the document writes
+ * `id=xxx,yyy` in its URLs and "多个查询以“，”隔开" in its table, so a list may be separated by `,` or
+ * the full-width `，`, with spaces around; it is sent with `,` as in the URLs. An empty list, or
+ * one that names `all`, is `all`.
+ */
+export function idsOf(ids: unknown, fallback = 'all'): string {
+  const text = Array.isArray(ids) ? ids.map(String).join(',') : typeof ids === 'string' || typeof ids === 'number' ? String(ids) : '';
+  const names = text.split(/[,，]/).map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) return fallback === 'all' ? 'all' : idsOf(fallback);
+  return names.some((name) => name.toLowerCase() === 'all') ? 'all' : names.join(',');
+}
 
 /** The device a message addresses: `msg.deviceId` / `msg.deviceKey` over the node's own. */
 export function deviceOf(config: { deviceId: string; deviceKey: string }, msg: Record<string, unknown>): { deviceId: string; deviceKey: string } {
@@ -100,7 +115,7 @@ export function historyQueryOf(config: QueryConfig, payload: unknown, tz: string
   if (!parsed.success) throw new ExpeedError('bad-input', { issues: describeIssues(parsed.error) });
   const { ids, limit: pageSize, first: order, start, end, cursor } = parsed.data;
   return {
-    ids: ids.replace(/\s+/g, '') || 'all',
+    ids: idsOf(ids, config.ids),
     limit: pageSize,
     first: order,
     ...(start !== undefined && { start }),

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../../canonical-json';
 import { isNumericText, looseNumber, looseString } from '../../loose';
+import { measuredValues, outOfRangeOf, toMeasured, type Measured } from '../../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading } from '../../reading';
 import type { HandshakeResult, PushProtocol } from '../../receiver/protocol';
 import { parseWallClock } from '../../time';
@@ -13,9 +14,17 @@ import { vendorTimeToIso } from './time';
  * checks the URL with a GET handshake signed with the token entered beside it.
  */
 
-/** A data point as Expeed sends it, pushed or queried: a wall-clock `timestamp` and the device's values. */
+/**
+ * A data point as Expeed sends it, pushed or queried: a wall-clock `timestamp` and the device's
+ * values. The timestamp is trimmed before anything reads or hashes it: the document's own
+ * currentDatapoints example has `" 2017-02-13T12-00-00-000"`, and the same point pushed without
+ * the space must get the same reading id.
+ */
 export const datapointElement = z.looseObject({
-  timestamp: z.string().refine((text) => parseWallClock(text) !== undefined, 'expected 2017-02-13T12-00-00-000'),
+  timestamp: z
+    .string()
+    .transform((text) => text.trim())
+    .refine((text) => parseWallClock(text) !== undefined, 'expected 2017-02-13T12-00-00-000'),
 });
 export type DatapointElement = z.infer<typeof datapointElement>;
 
@@ -63,22 +72,37 @@ const expeedBody = envelope.transform((push, ctx) => {
 });
 export type ExpeedBody = z.infer<typeof expeedBody>;
 
-/** Numbers (and numeric text) become values with unit ""; anything else goes to `context.other`. */
-function splitValues(element: DatapointElement): { values: Record<string, Quantity>; other?: Record<string, unknown> } {
-  const values: Record<string, Quantity> = {};
+/**
+ * Numbers (and numeric text) become values with unit "". A value the device could not measure
+ * (`HI`, `LO`, `>22.2`, an empty string, null: SPEC §3) is left out of `values` and described by
+ * `resultText`, `outOfRange` and `unmeasured` (measured.ts); like every other non-number (a mode
+ * such as "auto", an object) it is also kept as sent in `context.other`. None of this refuses a push.
+ */
+function splitValues(element: DatapointElement): { values: Record<string, Quantity>; context?: Record<string, unknown> } {
+  const entries: Record<string, { measured: Measured; unit: string }> = {};
   const other: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(element)) {
-    if (name === 'timestamp') continue;
-    if (typeof value === 'number' && Number.isFinite(value)) values[name] = { value, unit: '' };
-    else if (typeof value === 'string' && isNumericText(value)) values[name] = { value: Number(value), unit: '' };
-    else if (value !== undefined) other[name] = value;
+    if (name === 'timestamp' || value === undefined) continue;
+    const numeric = (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && isNumericText(value));
+    if (numeric) {
+      entries[name] = { measured: toMeasured(value as number | string), unit: '' };
+      continue;
+    }
+    other[name] = value;
+    // Only what reads as a failed measurement; "auto" or "on" is a state, not a value out of range.
+    const unmeasured = value === null || (typeof value === 'string' && (value.trim() === '' || outOfRangeOf(value) !== undefined));
+    if (unmeasured) entries[name] = { measured: toMeasured(value as string | null), unit: '' };
   }
-  return Object.keys(other).length ? { values, other } : { values };
+  const { values, context } = measuredValues(entries);
+  const merged: Record<string, unknown> = { ...context, ...(Object.keys(other).length > 0 && { other }) };
+  return Object.keys(merged).length > 0 ? { values, context: merged } : { values };
 }
 
 /** The identity of a data point: device, its timestamp and its content (two may share a time). */
 export function datapointKey(deviceId: string, element: DatapointElement): string {
-  return `${deviceId}\n${element.timestamp.trim()}\n${sha256Hex(canonicalJson(element))}`;
+  // The schema has trimmed the timestamp already; trimmed again for elements built by hand.
+  const trimmed = { ...element, timestamp: element.timestamp.trim() };
+  return `${deviceId}\n${trimmed.timestamp}\n${sha256Hex(canonicalJson(trimmed))}`;
 }
 
 /**
@@ -91,7 +115,7 @@ export function datapointReading(
   context: NormalizeContext,
   device: Record<string, string | number | null | undefined> = {},
 ): Reading {
-  const { values, other } = splitValues(element);
+  const { values, context: extra } = splitValues(element);
   const reading: Reading = {
     id: `expeed:${sha256Hex(datapointKey(deviceId, element)).slice(0, 32)}`,
     vendor: 'expeed',
@@ -102,7 +126,7 @@ export function datapointReading(
     retry: false,
     receivedAt: context.receivedAt,
   };
-  if (other) reading.context = { other };
+  if (extra) reading.context = extra;
   return reading;
 }
 
@@ -116,17 +140,37 @@ function withoutDeviceKey(value: unknown): unknown {
   );
 }
 
-/** `md5(sha1(token + nonce + timestamp))`, each as lowercase hex (the vendor's access procedure). */
+/**
+ * The handshake signatures we accept for `MD5(SHA1(token + nonce + timestamp))` (the vendor's
+ * access procedure). The document does not say how the SHA-1 is fed to MD5, so each reading is
+ * accepted: MD5 of its lowercase hex (the first, and what the platform most likely sends), of its
+ * uppercase hex, and of its raw 20 bytes; each MD5 as lowercase hex.
+ */
+export function handshakeSignatures(token: string, nonce: string, timestamp: string): [lowerHex: string, upperHex: string, raw: string] {
+  const sha1 = createHash('sha1').update(token + nonce + timestamp, 'utf8').digest();
+  const md5 = (input: Buffer | string): string => createHash('md5').update(input).digest('hex');
+  const hex = sha1.toString('hex');
+  return [md5(hex), md5(hex.toUpperCase()), md5(sha1)];
+}
+
+/** `md5(sha1(token + nonce + timestamp))`, each as lowercase hex: the first of handshakeSignatures. */
 export function handshakeSignature(token: string, nonce: string, timestamp: string): string {
-  const sha1 = createHash('sha1').update(token + nonce + timestamp, 'utf8').digest('hex');
-  return createHash('md5').update(sha1, 'utf8').digest('hex');
+  return handshakeSignatures(token, nonce, timestamp)[0];
 }
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
-/** Constant-time: both sides are hashed to one length before they are compared. */
+/**
+ * Constant-time and case-insensitive: both sides are hashed to one length before they are
+ * compared, and every accepted encoding is compared (no early exit that would tell which matched).
+ */
 export function signatureMatches(token: string, nonce: string, timestamp: string, signature: string): boolean {
-  return timingSafeEqual(sha256(handshakeSignature(token, nonce, timestamp)), sha256(signature.trim().toLowerCase()));
+  const presented = sha256(signature.trim().toLowerCase());
+  let matches = false;
+  for (const expected of handshakeSignatures(token, nonce, timestamp)) {
+    if (timingSafeEqual(sha256(expected), presented)) matches = true;
+  }
+  return matches;
 }
 
 const BASE64ISH = /^[A-Za-z0-9+/=_-]{16,}$/;
@@ -206,8 +250,9 @@ export function expeedProtocol(options: ExpeedPushOptions = {}): PushProtocol<Ex
     vendor: 'expeed',
     schema: expeedBody,
     normalize: (body, context) => normalize(options, body, context),
-    acceptedBody: { result_code: 0, result_message: 'ok' },
-    rejectedBody: (status, reason) => ({ result_code: status, result_message: reason }),
+    // The document answers with `result_message` in one place and `result_msg` in another: both.
+    acceptedBody: { result_code: 0, result_message: 'ok', result_msg: 'ok' },
+    rejectedBody: (status, reason) => ({ result_code: status, result_message: reason, result_msg: reason }),
     redactRaw: withoutDeviceKey,
     isEncrypted: looksEncrypted,
     handshake(query): HandshakeResult {
