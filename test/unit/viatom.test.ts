@@ -435,6 +435,8 @@ describe('Viatom push protocol', () => {
       const sleep = fixture('sleep');
       sleep.data.measure_result = { sleep: [] };
       assert.deepEqual(issuePaths(sleep), ['data.measure_result.duration']);
+      sleep.data.measure_result = { duration: 600, sleep: [{ duration: 600 }] };
+      assert.deepEqual(issuePaths(sleep), ['data.measure_result.sleep.0.sleep_type']);
     });
   });
 

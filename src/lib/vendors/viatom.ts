@@ -154,7 +154,8 @@ const heartRateResult = z.preprocess(
   z.looseObject({ type: code, hr: requiredQuantity }),
 );
 const sleepStage = z.looseObject({
-  sleep_type: code,
+  // a stage without a type is not a stage: required, bare or {value, unit}
+  sleep_type: z.preprocess(unwrapValue, codeValue),
   duration: z.union([looseNumber, z.looseObject({ value: looseNumber, unit: looseString.nullish() })]),
 });
 const sleepResult = z
@@ -472,7 +473,10 @@ function readingCore(record: Measurement): ReadingCore {
     case 7: {
       const r = record.record.data.measure_result;
       const stages = (r.sleep ?? []).map((stage) => ({
-        stage: (typeof stage.sleep_type === 'number' && SLEEP_STAGES.get(stage.sleep_type)) || String(stage.sleep_type ?? ''),
+        stage:
+          typeof stage.sleep_type === 'number'
+            ? (SLEEP_STAGES.get(stage.sleep_type) ?? String(stage.sleep_type))
+            : (stage.sleep_type ?? 'unknown'),
         duration: durationSeconds(stage.duration) as number,
       }));
       const totals: Record<string, number> = {};
