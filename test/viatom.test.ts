@@ -17,7 +17,10 @@ const SECRET = 'viatom-secret-5f0c2a';
 const ACCESS_TOKEN = 'viatom-access-token-b81e44';
 const WRONG_SECRET = 'viatom-wrong-secret-77d9';
 const PHONE = '15312345678';
-const OK = { code: 0, message: 'ok' };
+/** A user abroad, as the ViHealth app registers an international number (E.164). */
+const INTERNATIONAL_PHONE = '+4915123456789';
+/** Our answer to a push: Viatom's whole API envelope (code, message, reason, data). */
+const OK = { code: 0, message: 'ok', reason: '', data: {} };
 
 describe('viatom: authorization against the Viatom cloud', function () {
   let nodeRed: NodeRed;
@@ -36,7 +39,7 @@ describe('viatom: authorization against the Viatom cloud', function () {
       secret: SECRET,
       accessToken: ACCESS_TOKEN,
       callbackUrl: `${nodeRed.url}/viatom`,
-      authorizedPhones: [PHONE],
+      authorizedPhones: [PHONE, INTERNATIONAL_PHONE],
     });
     server = await startCloudServer(cloud.handler);
   });
@@ -126,6 +129,25 @@ describe('viatom: authorization against the Viatom cloud', function () {
     assert.equal(cloud.authorizedPhones.has(PHONE), false);
   });
 
+  it('cancel: a user abroad, by an international number, is cancelled at Viatom and the deauthorization arrives', async function () {
+    await deploy();
+    nodeRed.inject('cancel/in', { payload: { phone: '+49 151 2345 6789' } });
+    const [out] = await nodeRed.waitForMessages(1, 'cancel/out');
+    assert.deepEqual(out?.msg.payload, { cancelled: true });
+    // sent in E.164, with its +
+    assert.deepEqual(cloud.requests[0]?.body, { phone: INTERNATIONAL_PHONE });
+    assert.equal(cloud.authorizedPhones.has(INTERNATIONAL_PHONE), false);
+    const [event] = await nodeRed.waitForMessages(1, 'rx/events');
+    assert.equal(event?.msg.topic, 'viatom/deauthorized');
+    assert.deepEqual(event?.msg.payload.data, { phone: INTERNATIONAL_PHONE });
+    await cloud.settled();
+    assert.deepEqual(JSON.parse(cloud.pushes[0]?.result?.text ?? ''), OK);
+    const statuses = await nodeRed.waitForMessages(2, 'cancel/statuses');
+    assert.deepEqual(statusOf(statuses.at(-1)), { fill: 'green', shape: 'dot', text: 'authorization cancelled' });
+    const seen = await visibleText();
+    for (const form of [INTERNATIONAL_PHONE, '4915123456789', '2345 6789']) assert.equal(seen.includes(form), false, `${form} is visible`);
+  });
+
   it('cancel: takes msg.phone when the payload has no phone', async function () {
     await deploy();
     nodeRed.inject('cancel/in', { payload: 'cancel please', phone: '153 1234 5678' });
@@ -192,21 +214,28 @@ describe('viatom: authorization against the Viatom cloud', function () {
 
   it('a missing or malformed phone is an error before any request', async function () {
     await deploy();
+    // too short for the mainland, too short and too long for E.164, and an international number without its +
+    const malformed = ['1531234567', '+12345', '+1234567890123456', '004915123456789'];
     nodeRed.inject('cancel/in', { payload: {} });
-    nodeRed.inject('cancel/in', { payload: { phone: '1531234567' } });
+    for (const phone of malformed) nodeRed.inject('cancel/in', { payload: { phone } });
     nodeRed.inject('cancel/in', { payload: { phone: '' }, phone: 'call me' });
-    const caught = await nodeRed.waitForMessages(3, 'cancel/errors');
+    const caught = await nodeRed.waitForMessages(2 + malformed.length, 'cancel/errors');
     assert.deepEqual(
       caught.map((m) => m.msg.error.code),
-      ['phone-missing', 'phone-malformed', 'phone-malformed'],
+      ['phone-missing', ...malformed.map(() => 'phone-malformed'), 'phone-malformed'],
     );
     assert.match(caught[0]?.msg.error.message, /no phone number/);
-    assert.match(caught[1]?.msg.error.message, /not an 11-digit mainland China mobile number/);
+    assert.match(caught[1]?.msg.error.message, /neither an 11-digit mainland China mobile number nor an international number \(\+ and 6–15 digits\)/);
     assert.deepEqual(caught[1]?.msg.payload, { phone: '1531234567' });
+    for (const [index, phone] of malformed.entries()) {
+      assert.equal(caught[index + 1]?.msg.error.message.includes(phone.replace(/^\+/, '')), false, `${phone} in the error`);
+    }
     assert.equal(cancelRequests(), 0);
     assert.equal(cloud.requests.length, 0);
+    const statuses = await nodeRed.waitForMessages(2 + malformed.length, 'cancel/statuses');
+    assert.equal(statuses.at(-1)?.msg.status.text, 'failed: invalid phone number');
     const seen = await visibleText();
-    assert.equal(seen.includes('1531234567'), false);
+    for (const phone of malformed) assert.equal(seen.includes(phone.replace(/^\+/, '')), false, `${phone} is visible`);
   });
 });
 
@@ -374,12 +403,14 @@ describe('viatom-in: Viatom pushes as the flow receives them', function () {
 
   it('refuses a record that does not fit its data_type with 400 in the Viatom envelope', async function () {
     await deploy();
+    // a blood pressure without dia (its "high" sbp alone would be a reading, SPEC §3)
     const body = bodyFixture('viatom', 'invalid-blood-pressure');
     const response = await push(body);
     assert.equal(response.status, 400);
-    assert.deepEqual(response.json, { code: 400, message: 'invalid body' });
+    assert.deepEqual(response.json, { code: 400, message: 'invalid body', reason: 'invalid body', data: null });
     const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
-    assert.match(caught?.msg.error.message, /data\.measure_result\.sbp\.value/);
+    assert.match(caught?.msg.error.message, /data\.measure_result\.dia/);
+    assert.doesNotMatch(caught?.msg.error.message, /sbp/);
     assert.deepEqual(caught?.msg.raw, body);
     assert.equal((await nodeRed.settledMessages('rx/readings')).length, 0);
   });

@@ -1,11 +1,12 @@
 import { describeIssues } from '../lib/receiver/config';
-import { createViatomClient, viatomAccountSchema, type ViatomAccountHandle } from '../lib/vendors/viatom';
+import { createViatomClient, isViatomTestHost, viatomAccountSchema, type ViatomAccountHandle } from '../lib/vendors/viatom';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 
 /**
  * The Viatom open-platform account (config node): host, language and timeout as properties, the
  * `secret` and `access-token` Viatom issued as credentials. Nodes that call the platform
- * (`viatom-auth`) get their client from here.
+ * (`viatom-auth`) get their client from here. The default host is the one Viatom's document
+ * calls its test host: an account deployed with it says so once in the log.
  */
 
 export = function register(RED: NodeRedApi): void {
@@ -18,6 +19,10 @@ export = function register(RED: NodeRedApi): void {
       const problem = parsed.success
         ? undefined
         : new Error(RED._('viatom-account.errors.invalid-config', { issues: describeIssues(parsed.error) }));
+      // once per deploy, not per call: the host (never a credential) is Viatom's test host
+      if (parsed.success && isViatomTestHost(parsed.data.host)) {
+        node.warn(RED._('viatom-account.warn.test-host', { host: parsed.data.host }));
+      }
       node.viatomClient = () => {
         if (!parsed.success) return problem as Error;
         return createViatomClient({

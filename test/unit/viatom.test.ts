@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ApiError } from '../../src/lib/http-client';
 import type { PushItem } from '../../src/lib/reading';
 import {
-  createViatomClient, normalizePhone, ucumUnit, viatomAccountSchema, viatomProtocol, ViatomApiError, ViatomError,
+  createViatomClient, isViatomTestHost, normalizePhone, ucumUnit, viatomAccountSchema, viatomProtocol, ViatomApiError, ViatomError,
 } from '../../src/lib/vendors/viatom';
 import { startCloudServer, type CloudServer } from '../../src/sandbox/cloud-server';
 import { createViatomCloud, type ViatomCloud } from '../../src/sandbox/viatom-cloud';
@@ -300,12 +300,104 @@ describe('Viatom push protocol', () => {
     });
   });
 
+  describe('codes as {value, unit} (SPEC §5: bare or like every value)', () => {
+    it('a temperature whose type is {value: 1, unit: ""} is read as mode 1', () => {
+      const payload = payloadOf(fixture('temperature-coded'));
+      assert.deepEqual(payload.values, { temperature: { value: 37.42, unit: 'Cel' } });
+      assert.deepEqual(payload.context, { mode: 'adult', modeCode: 1 });
+      assert.equal(payload.time, '2024-11-19T17:10:00+08:00');
+    });
+
+    it('an SpO2 record whose type and duration are {value, unit}', () => {
+      const payload = payloadOf(fixture('spo2-coded'));
+      assert.deepEqual(payload.values, {
+        spo2: { value: 96, unit: '%' }, pulseRate: { value: 72, unit: '/min' }, duration: { value: 62, unit: 's' },
+      });
+      assert.equal(payload.context.mode, 'spot-check');
+      assert.equal(payload.context.modeCode, 1);
+    });
+
+    it('device_type, the diagnosis code and sleep_type as {value, unit}, a numeric-text code, a blank code', () => {
+      const bodyFat = fixture('body-fat');
+      bodyFat.data.measure_result.device_type = { value: '1', unit: '' };
+      assert.equal(payloadOf(bodyFat).context.deviceType, 1);
+      const ecg = fixture('ecg');
+      ecg.data.measure_result.ai_diagnose.code = { value: 0, unit: '' };
+      assert.equal(payloadOf(ecg).context.diagnosisCode, 0);
+      const sleep = fixture('sleep');
+      sleep.data.measure_result.sleep = [{ sleep_type: { value: 0, unit: '' }, duration: { value: 600, unit: 's' } }];
+      assert.deepEqual(payloadOf(sleep).context.stages, [{ stage: 'deep', duration: 600 }]);
+      const glucose = fixture('glucose');
+      glucose.data.measure_result.type = { value: '', unit: '' };
+      assert.deepEqual(payloadOf(glucose).context, { specimen: 'capillary' });
+    });
+
+    it('a code that is not a number is passed on as sent, never a refusal', () => {
+      const temperature = fixture('temperature');
+      temperature.data.measure_result.type = { value: 'ear', unit: '' };
+      assert.deepEqual(payloadOf(temperature).context, { modeCode: 'ear' });
+    });
+  });
+
+  describe('values the device could not measure (SPEC §3): still a reading', () => {
+    it('a glucose of HI: no glucose value, resultText HI, outOfRange high', () => {
+      const payload = payloadOf(fixture('glucose-hi'));
+      assert.equal(payload.kind, 'glucose');
+      assert.deepEqual(payload.values, {});
+      assert.deepEqual(payload.context, {
+        specimen: 'capillary', mealPeriod: 'after-meal', mealPeriodCode: 2, resultText: 'HI', outOfRange: 'high',
+      });
+      assert.equal(payload.id, 'viatom:QkxPT0RfU1VHQVJAMjQ1OQ==');
+    });
+
+    const texts: Array<[string, Record<string, unknown>]> = [
+      ['LO', { resultText: 'LO', outOfRange: 'low' }],
+      ['>33.3', { resultText: '>33.3', outOfRange: 'high' }],
+      ['<1.1', { resultText: '<1.1', outOfRange: 'low' }],
+      ['', { resultText: '' }],
+    ];
+    for (const [sent, context] of texts) {
+      it(`a glucose of ${JSON.stringify(sent)}`, () => {
+        const body = fixture('glucose-hi');
+        body.data.measure_result.blood_gucose.value = sent;
+        const payload = payloadOf(body);
+        assert.deepEqual(payload.values, {});
+        assert.deepEqual(payload.context, { specimen: 'capillary', mealPeriod: 'after-meal', mealPeriodCode: 2, ...context });
+      });
+    }
+
+    it('a blood pressure with sbp HI keeps diastolic and pulse and names systolic unmeasured', () => {
+      const body = fixture('blood-pressure');
+      body.data.measure_result.sbp = { value: 'HI', unit: 'mmHg' };
+      const payload = payloadOf(body);
+      assert.deepEqual(Object.keys(payload.values).sort(), ['diastolic', 'meanArterial', 'pulse']);
+      assert.equal(payload.context.resultText, 'HI');
+      assert.equal(payload.context.outOfRange, 'high');
+      assert.deepEqual(payload.context.unmeasured, ['systolic']);
+    });
+
+    it('a temperature of "Lo" on a thermometer', () => {
+      const body = fixture('temperature-coded');
+      body.data.measure_result.temperature = { value: 'Lo', unit: '℃' };
+      assert.deepEqual(payloadOf(body).context, { mode: 'adult', modeCode: 1, resultText: 'Lo', outOfRange: 'low' });
+    });
+
+    it('numeric text is a number', () => {
+      const body = fixture('glucose-hi');
+      body.data.measure_result.blood_gucose.value = '6.1';
+      assert.deepEqual(payloadOf(body).values, { glucose: { value: 6.1, unit: 'mmol/L' } });
+    });
+  });
+
   describe('refusals (400), with paths from the body root', () => {
-    it('a blood pressure with a non-numeric sbp and no dia', () => {
-      assert.deepEqual(issuePaths(fixture('invalid-blood-pressure')).sort(), [
-        'data.measure_result.dia',
-        'data.measure_result.sbp.value',
-      ]);
+    it('a blood pressure without dia (a "high" sbp alone is a reading, SPEC §3)', () => {
+      assert.deepEqual(issuePaths(fixture('invalid-blood-pressure')), ['data.measure_result.dia']);
+    });
+
+    it('a value without value at all', () => {
+      const body = fixture('glucose');
+      body.data.measure_result.blood_gucose = { unit: 'mmol/L' };
+      assert.deepEqual(issuePaths(body), ['data.measure_result.blood_gucose.value']);
     });
 
     it('a push without data_tag or type', () => {
@@ -343,12 +435,14 @@ describe('Viatom push protocol', () => {
       const sleep = fixture('sleep');
       sleep.data.measure_result = { sleep: [] };
       assert.deepEqual(issuePaths(sleep), ['data.measure_result.duration']);
+      sleep.data.measure_result = { duration: 600, sleep: [{ duration: 600 }] };
+      assert.deepEqual(issuePaths(sleep), ['data.measure_result.sleep.0.sleep_type']);
     });
   });
 
-  it('answers in the envelope of its API', () => {
-    assert.deepEqual(viatomProtocol.acceptedBody, { code: 0, message: 'ok' });
-    assert.deepEqual(viatomProtocol.rejectedBody(400, 'invalid body'), { code: 400, message: 'invalid body' });
+  it('answers in the whole envelope of its API: code, message, reason, data', () => {
+    assert.deepEqual(viatomProtocol.acceptedBody, { code: 0, message: 'ok', reason: '', data: {} });
+    assert.deepEqual(viatomProtocol.rejectedBody(400, 'invalid body'), { code: 400, message: 'invalid body', reason: 'invalid body', data: null });
   });
 });
 
@@ -360,6 +454,14 @@ describe('Viatom phone numbers', () => {
     ['8615312345678', '15312345678'],
     ['0086 19912345678', '19912345678'],
     [13812345678, '13812345678'],
+    // international, E.164: + and 6–15 digits, sent with the +
+    ['+1 415 555 0100', '+14155550100'],
+    ['+49 151-2345-6789', '+4915123456789'],
+    ['+852 9123 4567', '+85291234567'],
+    ['+123456', '+123456'],
+    ['+123456789012345', '+123456789012345'],
+    // +86 that is not a mainland mobile is still a valid E.164 number
+    ['+86 10 1234 5678', '+861012345678'],
   ];
   for (const [input, phone] of cases) {
     it(`accepts ${JSON.stringify(input)} as ${phone}`, () => {
@@ -371,7 +473,10 @@ describe('Viatom phone numbers', () => {
       assert.deepEqual(normalizePhone(input), { ok: false, problem: 'phone-missing' });
     });
   }
-  for (const input of ['1531234567', '153123456789', '25312345678', '12012345678', '+1 415 555 0100', '153l2345678', { phone: '15312345678' }]) {
+  for (const input of [
+    '1531234567', '153123456789', '25312345678', '12012345678', '153l2345678', { phone: '15312345678' },
+    '+12345', '+1234567890123456', '+0123456789', '++4915123456789', '004915123456789', '4915123456789', '+49 151 2345 678x', '+',
+  ]) {
     it(`refuses ${JSON.stringify(input)}`, () => {
       assert.deepEqual(normalizePhone(input), { ok: false, problem: 'phone-malformed' });
     });
@@ -379,6 +484,15 @@ describe('Viatom phone numbers', () => {
 });
 
 describe('Viatom account settings', () => {
+  it("knows Viatom's test host, however it is written, and nothing else as it", () => {
+    for (const host of ['https://open.viatomtech.com.cn', 'https://OPEN.viatomtech.com.cn/', 'http://open.viatomtech.com.cn:8080/x']) {
+      assert.equal(isViatomTestHost(host), true, host);
+    }
+    for (const host of ['https://api.viatomtech.com.cn', 'https://open.viatomtech.com.cn.example', 'not a url', '']) {
+      assert.equal(isViatomTestHost(host), false, host);
+    }
+  });
+
   it('fills blanks with the defaults', () => {
     assert.deepEqual(viatomAccountSchema.parse({ host: '', language: '', timeout: '' }), {
       host: 'https://open.viatomtech.com.cn',
@@ -421,6 +535,14 @@ describe('Viatom open API client against the emulator', () => {
   it('cancels with the normalized phone number', async () => {
     assert.deepEqual(await client().cancelAuthorization('+86 153-1234-5678'), { cancelled: true });
     assert.deepEqual(cloud.requests[0]!.body, { phone: '15312345678' });
+  });
+
+  it('sends an international number in E.164 form, and keeps it out of the error text', async () => {
+    const error: any = await client().cancelAuthorization('+49 151 2345 6789').catch((e: unknown) => e);
+    assert.deepEqual(cloud.requests[0]!.body, { phone: '+4915123456789' });
+    // not authorized at the emulator: Viatom's error, without the number
+    assert.ok(error instanceof ViatomApiError);
+    assert.doesNotMatch(error.message, /4915123456789|2345 6789/);
   });
 
   it('a wrong secret is a ViatomApiError with the vendor code, message and reason, and no secret', async () => {

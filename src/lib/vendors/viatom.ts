@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiError, endpointName, requestJson } from '../http-client';
 import { looseNumber, looseString } from '../loose';
+import { measuredValue, measuredValues, type Measured } from '../measured';
 import {
   eventItem, present, readingItem,
   type HealthEvent, type Kind, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject,
@@ -52,17 +53,40 @@ const pushTime = z.union([looseNumber, z.string()]).transform((value, ctx): Push
 const blankIsAbsent = (value: unknown): unknown => (value === '' || value === null ? undefined : value);
 const optionalTime = z.preprocess(blankIsAbsent, pushTime.optional());
 
-/** A value the record must have: `{value, unit}` with a number. */
-const requiredQuantity = z.looseObject({ value: looseNumber, unit: looseString.nullish() });
-/** A value the record may have; `{value: null}` (the vendor's examples have them) means none. */
-const optionalQuantity = z.looseObject({ value: looseNumber.nullish(), unit: looseString.nullish() }).nullish();
+/**
+ * A value the record must have: `{value, unit}`. The value is a number, or the text a device shows
+ * when it cannot measure (`HI`, `LO`, `>33.3`, ""): SPEC §3, such a record is still a reading.
+ */
+const requiredQuantity = z.looseObject({ value: measuredValue, unit: looseString.nullish() });
+/**
+ * A value the record may have; `{value: null}` (the vendor's examples have them) or no `value`
+ * means none, a text is what the device showed (as in `requiredQuantity`).
+ */
+const optionalQuantity = z
+  .looseObject({
+    value: z.preprocess((sent) => (sent === null ? undefined : sent), measuredValue.optional()),
+    unit: looseString.nullish(),
+  })
+  .nullish();
 type VendorQuantity = z.infer<typeof optionalQuantity>;
 
 /** `duration` is a bare number of seconds in the document; a `{value, unit}` is accepted too. */
 const duration = z.union([looseNumber, z.looseObject({ value: looseNumber.nullish(), unit: looseString.nullish() })]).nullish();
 type VendorDuration = z.infer<typeof duration>;
 
-const code = looseNumber.nullish();
+/** `{value, unit}` → its `value`; anything else as it is. Codes come either way (SPEC §5). */
+const unwrapValue = (sent: unknown): unknown =>
+  typeof sent === 'object' && sent !== null && !Array.isArray(sent) ? (sent as { value?: unknown }).value : sent;
+/** A code's value: a number (or numeric text); other text as it came; blank or null is none. */
+const codeValue = z
+  .union([looseNumber, z.string(), z.null()])
+  .transform((sent) => (sent === null || (typeof sent === 'string' && sent.trim() === '') ? undefined : sent));
+/**
+ * A code inside `measure_result` (`type`, `device_type`, a diagnosis `code`, `sleep_type`): bare
+ * (`"type": 1`) or, like every value, `{value, unit}` (`"type": {"value": 1, "unit": ""}`). A
+ * code is never a reason to refuse a measurement: text we cannot read as a number is passed on.
+ */
+const code = z.preprocess(unwrapValue, codeValue.optional());
 const text = looseString.nullish();
 
 /**
@@ -129,7 +153,11 @@ const heartRateResult = z.preprocess(
   withAliases({ hr: ['heart_rate', 'pr'] }),
   z.looseObject({ type: code, hr: requiredQuantity }),
 );
-const sleepStage = z.looseObject({ sleep_type: looseNumber, duration: looseNumber });
+const sleepStage = z.looseObject({
+  // a stage without a type is not a stage: required, bare or {value, unit}
+  sleep_type: z.preprocess(unwrapValue, codeValue),
+  duration: z.union([looseNumber, z.looseObject({ value: looseNumber, unit: looseString.nullish() })]),
+});
 const sleepResult = z
   .looseObject({ duration, sleep: z.array(sleepStage).nullish() })
   .refine((result) => durationSeconds(result.duration) !== undefined || (result.sleep?.length ?? 0) > 0, {
@@ -288,20 +316,35 @@ export function ucumUnit(unit: string | null | undefined, fallback: string): str
 }
 
 function hasValue(quantity: VendorQuantity): boolean {
-  return quantity?.value !== undefined && quantity?.value !== null;
+  return quantity?.value !== undefined;
 }
 
-/** `{[name]: {value, unit}}`, or nothing when the record has no value for it. */
-function value(name: string, quantity: VendorQuantity, fallbackUnit: string): Record<string, Quantity> {
-  if (!quantity || quantity.value === null || quantity.value === undefined) return {};
-  return { [name]: { value: quantity.value, unit: ucumUnit(quantity.unit, fallbackUnit) } };
+/** One entry for `measuredValues`: what the device sent for `quantity`, in UCUM. */
+function entry(quantity: VendorQuantity, fallbackUnit: string): { measured: Measured | undefined; unit: string } {
+  return { measured: quantity?.value, unit: ucumUnit(quantity?.unit, fallbackUnit) };
 }
 
-/** A secondary value for `context`: a quantity when it has a unit, a plain number when it has none. */
-function extra(quantity: VendorQuantity, fallbackUnit = ''): Quantity | number | undefined {
-  if (!quantity || quantity.value === null || quantity.value === undefined) return undefined;
-  const unit = ucumUnit(quantity.unit, fallbackUnit);
-  return unit === '' ? quantity.value : { value: quantity.value, unit };
+/**
+ * The reading's `values` from the record's measured values (`name → [quantity, fallback unit]`),
+ * and the `resultText` / `outOfRange` / `unmeasured` context of those the device could not measure
+ * (SPEC §3, src/lib/measured.ts).
+ */
+function measured(quantities: Record<string, [VendorQuantity, string]>): { values: Record<string, Quantity>; context: Record<string, unknown> } {
+  const entries = Object.fromEntries(Object.entries(quantities).map(([name, [quantity, unit]]) => [name, entry(quantity, unit)]));
+  const result = measuredValues(entries);
+  return { values: result.values, context: { ...result.context } };
+}
+
+/**
+ * A secondary value for `context`: a quantity when it has a unit, a plain number when it has none,
+ * the device's text when it is not a number.
+ */
+function extra(quantity: VendorQuantity, fallbackUnit = ''): Quantity | number | string | undefined {
+  const sent = quantity?.value;
+  if (!sent) return undefined;
+  if (!('value' in sent)) return sent.text === '' ? undefined : sent.text;
+  const unit = ucumUnit(quantity?.unit, fallbackUnit);
+  return unit === '' ? sent.value : { value: sent.value, unit };
 }
 
 function durationSeconds(field: VendorDuration): number | undefined {
@@ -325,88 +368,116 @@ const SPO2_MODES = new Map([[1, 'spot-check'], [2, 'continuous']]);
 const MEAL_PERIODS = new Map([[0, 'fasting'], [1, 'before-meal'], [2, 'after-meal']]);
 const SLEEP_STAGES = new Map([[0, 'deep'], [1, 'light'], [2, 'rem'], [3, 'awake']]);
 
-const named = (names: Map<number, string>, codeValue: number | null | undefined): string | undefined =>
-  codeValue === null || codeValue === undefined ? undefined : names.get(codeValue);
+type Code = number | string | undefined;
+const named = (names: Map<number, string>, sent: Code): string | undefined =>
+  typeof sent === 'number' ? names.get(sent) : undefined;
 
 // --- normalization ----------------------------------------------------------------------------
 
 type ReadingCore = { kind: Kind; values: Record<string, Quantity>; context?: Record<string, unknown> };
 
-function readingCore(measured: Measurement): ReadingCore {
-  switch (measured.dataType) {
+/** A reading's values and context: the record's own context first, then what `measured` adds. */
+function withContext(
+  result: { values: Record<string, Quantity>; context: Record<string, unknown> },
+  own: Record<string, unknown> | undefined,
+): Pick<ReadingCore, 'values' | 'context'> {
+  const context = { ...own, ...result.context };
+  return { values: result.values, ...(Object.keys(context).length > 0 && { context }) };
+}
+
+function readingCore(record: Measurement): ReadingCore {
+  switch (record.dataType) {
     case 1: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       return {
         kind: 'temperature',
-        values: value('temperature', r.temperature, 'Cel'),
-        context: present<string | number>({ mode: named(TEMPERATURE_MODES, r.type), modeCode: r.type }),
+        ...withContext(
+          measured({ temperature: [r.temperature, 'Cel'] }),
+          present<string | number>({ mode: named(TEMPERATURE_MODES, r.type), modeCode: r.type }),
+        ),
       };
     }
     case 2: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
+      const result = measured({ spo2: [r.spo2, '%'], pulseRate: [r.pr, '/min'] });
       return {
         kind: 'spo2',
-        values: { ...value('spo2', r.spo2, '%'), ...value('pulseRate', r.pr, '/min'), ...durationValue(r.duration) },
-        context: present<unknown>({
-          mode: named(SPO2_MODES, r.type),
-          modeCode: r.type,
-          lowestSpo2: extra(r.spo2_min, '%'),
-          below90Duration: extra(r['90_duration'], 's'),
-          drops: extra(r.drops),
-          o2Score: extra(r.o2_score),
-          fileUrl: r.file_url,
-        }),
+        ...withContext(
+          { values: { ...result.values, ...durationValue(r.duration) }, context: result.context },
+          present<unknown>({
+            mode: named(SPO2_MODES, r.type),
+            modeCode: r.type,
+            lowestSpo2: extra(r.spo2_min, '%'),
+            below90Duration: extra(r['90_duration'], 's'),
+            drops: extra(r.drops),
+            o2Score: extra(r.o2_score),
+            fileUrl: r.file_url,
+          }),
+        ),
       };
     }
     case 3: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       return {
         kind: 'blood_pressure',
-        values: {
-          ...value('systolic', r.sbp, 'mm[Hg]'),
-          ...value('diastolic', r.dia, 'mm[Hg]'),
-          ...value('pulse', r.pr, '/min'),
-          ...value('meanArterial', r.map, 'mm[Hg]'),
-        },
-        context: present<unknown>({ pulsePressure: extra(r.pulse_pressure, 'mm[Hg]') }),
+        ...withContext(
+          measured({
+            systolic: [r.sbp, 'mm[Hg]'],
+            diastolic: [r.dia, 'mm[Hg]'],
+            pulse: [r.pr, '/min'],
+            meanArterial: [r.map, 'mm[Hg]'],
+          }),
+          present<unknown>({ pulsePressure: extra(r.pulse_pressure, 'mm[Hg]') }),
+        ),
       };
     }
     case 4: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       return {
         kind: 'glucose',
         // the value is passed on in the unit Viatom names (mmol/L, or mg/dL when it says so)
-        values: value('glucose', r.blood_gucose, 'mmol/L'),
-        context: present<string | number>({
-          specimen: 'capillary',
-          mealPeriod: named(MEAL_PERIODS, r.type),
-          mealPeriodCode: r.type,
-        }),
+        ...withContext(
+          measured({ glucose: [r.blood_gucose, 'mmol/L'] }),
+          present<string | number>({
+            specimen: 'capillary',
+            mealPeriod: named(MEAL_PERIODS, r.type),
+            mealPeriodCode: r.type,
+          }),
+        ),
       };
     }
     case 5: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       const diagnosis = r.ai_diagnose;
+      const result = measured({ heartRate: [r.hr, '/min'] });
       return {
         kind: 'ecg',
-        values: { ...value('heartRate', r.hr, '/min'), ...durationValue(r.duration) },
-        context: present<string | number>({
-          fileUrl: r.file_url,
-          diagnosis: diagnosis?.diagnose_info,
-          diagnosisCode: diagnosis?.code,
-          reportUrl: diagnosis?.report_file_url,
-        }),
+        ...withContext(
+          { values: { ...result.values, ...durationValue(r.duration) }, context: result.context },
+          present<string | number>({
+            fileUrl: r.file_url,
+            diagnosis: diagnosis?.diagnose_info,
+            diagnosisCode: diagnosis?.code,
+            reportUrl: diagnosis?.report_file_url,
+          }),
+        ),
       };
     }
     case 6: {
-      const r = measured.record.data.measure_result;
-      return { kind: 'heart_rate', values: value('heartRate', r.hr, '/min') };
+      const r = record.record.data.measure_result;
+      return {
+        kind: 'heart_rate',
+        ...withContext(measured({ heartRate: [r.hr, '/min'] }), undefined),
+      };
     }
     case 7: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       const stages = (r.sleep ?? []).map((stage) => ({
-        stage: SLEEP_STAGES.get(stage.sleep_type) ?? String(stage.sleep_type),
-        duration: stage.duration,
+        stage:
+          typeof stage.sleep_type === 'number'
+            ? (SLEEP_STAGES.get(stage.sleep_type) ?? String(stage.sleep_type))
+            : (stage.sleep_type ?? 'unknown'),
+        duration: durationSeconds(stage.duration) as number,
       }));
       const totals: Record<string, number> = {};
       for (const stage of stages) totals[stage.stage] = (totals[stage.stage] ?? 0) + stage.duration;
@@ -418,28 +489,28 @@ function readingCore(measured: Measurement): ReadingCore {
       };
     }
     case 9: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       return {
         kind: 'blood_lipids',
-        values: {
-          ...value('cholesterol', r.chol, 'mmol/L'),
-          ...value('triglycerides', r.trig, 'mmol/L'),
-          ...value('hdl', r.hdl, 'mmol/L'),
-          ...value('ldl', r.ldl, 'mmol/L'),
-        },
-        context: present<unknown>({ cholesterolHdlRatio: extra(r.chol_hdl) }),
+        ...withContext(
+          measured({
+            cholesterol: [r.chol, 'mmol/L'],
+            triglycerides: [r.trig, 'mmol/L'],
+            hdl: [r.hdl, 'mmol/L'],
+            ldl: [r.ldl, 'mmol/L'],
+          }),
+          present<unknown>({ cholesterolHdlRatio: extra(r.chol_hdl) }),
+        ),
       };
     }
     case 10: {
-      const r = measured.record.data.measure_result;
+      const r = record.record.data.measure_result;
       return {
         kind: 'body_composition',
-        values: {
-          ...value('weight', r.weight, 'kg'),
-          ...value('bodyFat', r.bfp, '%'),
-          ...value('bmi', r.bmi, 'kg/m2'),
-        },
-        context: present<number>({ deviceType: r.device_type }),
+        ...withContext(
+          measured({ weight: [r.weight, 'kg'], bodyFat: [r.bfp, '%'], bmi: [r.bmi, 'kg/m2'] }),
+          present<string | number>({ deviceType: r.device_type }),
+        ),
       };
     }
   }
@@ -511,9 +582,12 @@ export const viatomProtocol: PushProtocol<ViatomBody> = {
   vendor: 'viatom',
   schema: viatomBody,
   normalize,
-  // Viatom documents no answer; this mirrors its API envelope (SPEC §4)
-  acceptedBody: { code: 0, message: 'ok' },
-  rejectedBody: (status, reason) => ({ code: status, message: reason }),
+  // Viatom documents no answer to a push; ours is its whole API envelope ("公共出参": code,
+  // message, reason, data, all four required), as its success examples write it: reason "",
+  // data an object ({} where there is nothing to return, as the cancel example).
+  acceptedBody: { code: 0, message: 'ok', reason: '', data: {} },
+  // a refusal: the HTTP status as the non-zero code, the reason in message and reason, no data
+  rejectedBody: (status, reason) => ({ code: status, message: reason, reason, data: null }),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -522,9 +596,16 @@ export const viatomProtocol: PushProtocol<ViatomBody> = {
 
 export type PhoneCheck = { ok: true; phone: string } | { ok: false; problem: 'phone-missing' | 'phone-malformed' };
 
+const MAINLAND_MOBILE = /^1[3-9]\d{9}$/;
+/** E.164: `+`, a country code (never 0) and the number, 6 to 15 digits in all. */
+const INTERNATIONAL = /^\+[1-9]\d{5,14}$/;
+
 /**
- * A mainland China mobile number as Viatom knows its users: 11 digits, 13x–19x. Spaces, dashes
- * and a +86 / 86 / 0086 country prefix are accepted and removed.
+ * The phone number a Viatom user is known by, as sent to the cancel API:
+ * - a mainland China mobile number, 11 digits 13x–19x, sent as those 11 digits (the document's
+ *   `153xxxxxxxx`); a +86 / 86 / 0086 prefix is removed;
+ * - any other number in international form (E.164: `+` and 6–15 digits), sent as `+<digits>`.
+ * Spaces and dashes between the digits are removed. Anything else is malformed.
  */
 export function normalizePhone(input: unknown): PhoneCheck {
   if (input === undefined || input === null || (typeof input === 'string' && input.trim() === '')) {
@@ -533,8 +614,9 @@ export function normalizePhone(input: unknown): PhoneCheck {
   if (typeof input !== 'string' && typeof input !== 'number') return { ok: false, problem: 'phone-malformed' };
   let digits = String(input).trim().replace(/[\s-]/g, '');
   const prefixed = /^(?:\+86|0086|86)(\d{11})$/.exec(digits);
-  if (prefixed) digits = prefixed[1] as string;
-  return /^1[3-9]\d{9}$/.test(digits) ? { ok: true, phone: digits } : { ok: false, problem: 'phone-malformed' };
+  if (prefixed && MAINLAND_MOBILE.test(prefixed[1] as string)) digits = prefixed[1] as string;
+  if (MAINLAND_MOBILE.test(digits) || INTERNATIONAL.test(digits)) return { ok: true, phone: digits };
+  return { ok: false, problem: 'phone-malformed' };
 }
 
 /** `153****5678`: what may be shown of a phone number (it is personal data). */
@@ -546,7 +628,21 @@ export function maskPhone(phone: string): string {
 // Open API client
 // ---------------------------------------------------------------------------------------------
 
+/** The host of Viatom's document, which it calls its test host ("测试Host"). */
 export const VIATOM_DEFAULT_HOST = 'https://open.viatomtech.com.cn';
+const VIATOM_TEST_HOSTNAME = new URL(VIATOM_DEFAULT_HOST).hostname;
+
+/**
+ * True when `host` is Viatom's test host (any scheme, port or path): an account that uses it is
+ * not ready for production, and Viatom gives the production host on request (SPEC §2).
+ */
+export function isViatomTestHost(host: string): boolean {
+  try {
+    return new URL(host).hostname.toLowerCase() === VIATOM_TEST_HOSTNAME;
+  } catch {
+    return false;
+  }
+}
 export const VIATOM_LANGUAGES = ['zh-CN', 'en-US'] as const;
 export type ViatomLanguage = (typeof VIATOM_LANGUAGES)[number];
 
@@ -639,7 +735,10 @@ export interface ViatomAccountHandle {
 function scrub(text: string, secrets: Array<string | undefined>, phone?: string): string {
   let out = text;
   for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  if (phone) out = out.split(phone).join(maskPhone(phone));
+  if (phone) {
+    // the vendor may echo an international number with or without its +
+    for (const form of [phone, phone.replace(/^\+/, '')]) out = out.split(form).join(maskPhone(form));
+  }
   return out;
 }
 
@@ -693,7 +792,9 @@ export function createViatomClient(options: ViatomClientOptions): ViatomClient {
       if (!checked.ok) {
         throw new ViatomError(
           checked.problem,
-          checked.problem === 'phone-missing' ? 'no phone number to cancel' : 'the phone number is not an 11-digit mainland mobile number',
+          checked.problem === 'phone-missing'
+            ? 'no phone number to cancel'
+            : 'the phone number is neither an 11-digit mainland China mobile number nor an international number (+ and 6–15 digits)',
         );
       }
       await call(VIATOM_PATHS.cancel, { phone: checked.phone }, checked.phone);
