@@ -69,7 +69,7 @@ export const VENDORS: VendorCase[] = [
       return body;
     },
     malformed: { type: 1, data_tag: 'x1', data: 'blood pressure' },
-    accepted: { code: 0, message: 'ok' },
+    accepted: { code: 0, message: 'ok', reason: '', data: {} },
     isRefusal: (json) => typeof json?.code === 'number' && json.code !== 0 && typeof json.message === 'string' && json.message !== '',
     longId: {
       text: (digits) => withLiteral({ ...bodyFixture('viatom', 'blood-pressure'), data_tag: '__long__' }, digits),
