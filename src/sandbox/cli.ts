@@ -15,7 +15,7 @@ Usage: health-bridge-sandbox [options]
   --duration <s>       stop after this many seconds
   --port <port>        port of the emulated Viatom/Expeed/hospital APIs default ${DEFAULT_SANDBOX_PORT}
   --duplicate-every <n>  every n-th push is sent twice, as clouds do   default 6 (0: never)
-  --hospital-fail-every <n>  the hospital API fails every n-th call   default 0 (never)
+  --hospital-fail-every <n>  the hospital API refuses every n-th reading once   default 0 (never)
   --retries <n>        pushes again on an answer that is not success   default 3 (0: never)
                        (any 4xx/5xx, another code, no answer), as the clouds do
   --retry-delay <s>    seconds before a push is sent again             default 2

@@ -45,7 +45,7 @@ export interface SandboxOptions {
   durationMs?: number;
   /** Every n-th push of a vendor is sent twice, as the clouds do; 0 never. */
   duplicateEvery?: number;
-  /** Every n-th delivery to the hospital API fails with 503, to show ack: flow at work; 0 never. */
+  /** Every n-th reading at the hospital API is refused with 503 once (its retry is stored), to show ack: flow at work; 0 never. */
   hospitalFailEvery?: number;
   /** Time between a failed push and its next retry. */
   retryDelayMs?: number;
@@ -137,13 +137,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const viatom = createViatomCloud({ ...SANDBOX_CREDENTIALS.viatom, callbackUrl: targets('viatom')[0], authorizedPhones: [SAMPLE_VIATOM_PHONE] });
   const expeed = new ExpeedCloud({ ...SANDBOX_CREDENTIALS.expeed, devices: [...SANDBOX_DEVICES], seriesEnd: Date.now() });
   const hospitalReceived: unknown[] = [];
-  let hospitalCalls = 0;
+  // Every n-th reading is refused the first time it arrives and stored when it comes again: an
+  // outage that the vendor's retry always outlives. Counting calls instead would let a retry fall
+  // on the next n-th call as well, now and then, depending on how the traffic interleaves.
+  let hospitalReadings = 0;
+  const refusedOnce = new Set<string>();
   const hospital = (request: CloudRequest, res: ServerResponse): boolean => {
     if (request.url.pathname !== HOSPITAL_PATH || request.method !== 'POST') return false;
-    hospitalCalls++;
-    const reading = request.body as { kind?: unknown; vendor?: unknown } | undefined;
+    const reading = request.body as { id?: unknown; kind?: unknown; vendor?: unknown } | undefined;
     const what = `${String(reading?.vendor ?? '?')} ${String(reading?.kind ?? 'body')}`;
-    if (hospitalFailEvery > 0 && hospitalCalls % hospitalFailEvery === 0) {
+    const id = String(reading?.id ?? `call-${hospitalReadings}`);
+    const firstTime = !refusedOnce.has(id);
+    if (firstTime) hospitalReadings++;
+    if (hospitalFailEvery > 0 && firstTime && hospitalReadings % hospitalFailEvery === 0) {
+      refusedOnce.add(id);
       log(`${clock()}  hospital   refused ${what} with 503 (a hospital outage, to show ack: flow: the vendor will retry)`);
       sendJson(res, 503, { error: 'try again later' });
       return true;
