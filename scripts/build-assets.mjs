@@ -17,12 +17,27 @@
 // lezhi-in and sinocare-in editors (the shared form cannot know which type includes it) and in
 // RED._() at run time. The output is plain Node-RED files: nothing is resolved at run time.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const src = path.join(root, 'src', 'nodes');
 const shared = path.join(src, 'shared');
 const out = path.join(root, 'dist', 'nodes');
+// tsc has run: the version every editor file writes into a new node is the runtime's own.
+const { CONFIG_VERSION } = createRequire(import.meta.url)(path.join(root, 'dist', 'lib', 'config-version.js'));
+const BUILD_VALUES = { configVersion: String(CONFIG_VERSION) };
+
+/** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
+function finished(text, file) {
+  const filled = text.replace(/\{\{(\w+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{\w*\}\}|@include\b/.exec(filled);
+  if (leftover) {
+    const line = filled.slice(0, leftover.index).split('\n').length;
+    throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);
+  }
+  return filled;
+}
 
 function expandIncludes(text, dir) {
   return text.replace(
@@ -72,7 +87,8 @@ function mergeLocale(file, lang) {
 fs.mkdirSync(out, { recursive: true });
 for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
   if (entry.isFile() && entry.name.endsWith('.html')) {
-    fs.writeFileSync(path.join(out, entry.name), expandIncludes(fs.readFileSync(path.join(src, entry.name), 'utf8'), shared));
+    const file = path.join(src, entry.name);
+    fs.writeFileSync(path.join(out, entry.name), finished(expandIncludes(fs.readFileSync(file, 'utf8'), shared), file));
   }
 }
 fs.cpSync(path.join(src, 'icons'), path.join(out, 'icons'), { recursive: true });
@@ -83,7 +99,7 @@ for (const lang of fs.readdirSync(path.join(src, 'locales'))) {
     const file = path.join(src, 'locales', lang, name);
     const text = name.endsWith('.json')
       ? mergeLocale(file, lang)
-      : expandIncludes(fs.readFileSync(file, 'utf8'), path.join(shared, 'locales', lang));
+      : finished(expandIncludes(fs.readFileSync(file, 'utf8'), path.join(shared, 'locales', lang)), file);
     fs.writeFileSync(path.join(langOut, name), text);
   }
 }

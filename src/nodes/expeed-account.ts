@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describeIssues } from '../lib/receiver/config';
 import { accountConfigSchema, ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * One Expeed (极动云) platform account: the access token every Expeed node of this account shares,
@@ -58,7 +59,7 @@ export = function register(RED: NodeRedApi): void {
     });
   }
 
-  RED.nodes.registerType('expeed-account', ExpeedAccountConfig, {
+  registerNode(RED, 'expeed-account', ExpeedAccountConfig, {
     credentials: { secretKey: { type: 'password' }, handshakeToken: { type: 'password' } },
   });
 };

@@ -1,6 +1,7 @@
 import { describeIssues } from '../lib/receiver/config';
 import { deviceOf, errorText, ExpeedError, historyQueryOf, idsOf, queryConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
 import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * Queries one Expeed device: its online status, its current data points, or its history, page by
@@ -10,7 +11,8 @@ import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-re
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
 
-  RED.nodes.registerType(
+  registerNode(
+    RED,
     'expeed-query',
     function ExpeedQueryNode(this: RuntimeNode, config: NodeConfig) {
       RED.nodes.createNode(this, config);

@@ -1,6 +1,7 @@
 import { describeIssues } from '../lib/receiver/config';
 import { deviceOf, errorText, ExpeedError, setConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * Sends `msg.payload` to an Expeed device as its settings. The platform answers at once with a
@@ -10,7 +11,8 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
 
-  RED.nodes.registerType(
+  registerNode(
+    RED,
     'expeed-set',
     function ExpeedSetNode(this: RuntimeNode, config: NodeConfig) {
       RED.nodes.createNode(this, config);

@@ -1,5 +1,6 @@
 import { errorText, ExpeedError, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * Hands out the account's access token (`{accessToken, expiresAt}`) for the Expeed endpoints we
@@ -9,7 +10,7 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
 
-  RED.nodes.registerType('expeed-token', function ExpeedTokenNode(this: RuntimeNode, config: NodeConfig) {
+  registerNode(RED, 'expeed-token', function ExpeedTokenNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
     const accountOf = (): ExpeedAccount => {

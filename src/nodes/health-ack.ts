@@ -1,5 +1,6 @@
 import { acknowledge } from '../lib/ack-registry';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * Ends a push in `ack: flow` mode: put it after the sink (and after a Catch node scoped to the
@@ -9,7 +10,7 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-ack.${key}`, params);
 
-  RED.nodes.registerType('health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
+  registerNode(RED, 'health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
     let acknowledged = 0;

@@ -5,6 +5,7 @@ import { PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiv
 import type { PushProtocol } from '../lib/receiver/protocol';
 import { mountRoutes } from '../lib/receiver/route';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * The Node-RED side of every `*-in` node: reads the node's properties, mounts the shared receiver
@@ -130,5 +131,5 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
     });
   }
 
-  RED.nodes.registerType(type, ReceiverNode, { credentials: RECEIVER_CREDENTIALS });
+  registerNode(RED, type, ReceiverNode, { credentials: RECEIVER_CREDENTIALS });
 }

@@ -1,6 +1,7 @@
 import { describeIssues } from '../lib/receiver/config';
 import { createViatomClient, isViatomTestHost, viatomAccountSchema, type ViatomAccountHandle } from '../lib/vendors/viatom';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * The Viatom open-platform account (config node): host, language and timeout as properties, the
@@ -10,7 +11,8 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
  */
 
 export = function register(RED: NodeRedApi): void {
-  RED.nodes.registerType(
+  registerNode(
+    RED,
     'viatom-account',
     function ViatomAccount(this: RuntimeNode, config: NodeConfig) {
       RED.nodes.createNode(this, config);

@@ -1,6 +1,7 @@
 import { ApiError } from '../lib/http-client';
 import { normalizePhone, ViatomApiError, ViatomError, type ViatomAccountHandle, type ViatomClient } from '../lib/vendors/viatom';
 import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
+import { registerNode } from './register';
 
 /**
  * Asks the Viatom open platform for the page where a user authorizes us (`authorize-url`), or
@@ -34,7 +35,7 @@ export = function register(RED: NodeRedApi): void {
     return t('reason.other');
   }
 
-  RED.nodes.registerType('viatom-auth', function ViatomAuth(this: RuntimeNode, config: NodeConfig) {
+  registerNode(RED, 'viatom-auth', function ViatomAuth(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
     const operation: Operation | undefined =

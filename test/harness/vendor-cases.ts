@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { bodyFixture } from './flows';
 
 /**
@@ -95,5 +96,5 @@ export const VENDORS: VendorCase[] = [
 /** True for the vendor's success envelope (its exact fields are the vendor's tests' business). */
 export function isAcceptance(vendor: VendorCase, json: unknown): boolean {
   const expected = vendor.accepted as Record<string, unknown>;
-  return typeof json === 'object' && json !== null && Object.entries(expected).every(([k, v]) => (json as Record<string, unknown>)[k] === v);
+  return typeof json === 'object' && json !== null && Object.entries(expected).every(([k, v]) => isDeepStrictEqual((json as Record<string, unknown>)[k], v));
 }
