@@ -46,15 +46,20 @@ export function piiTransform(mode: PiiMode, pseudonymKey?: string): PiiTransform
     if (Array.isArray(value)) return value.map(walk);
     if (value === null || typeof value !== 'object') return value;
     const out: Record<string, unknown> = {};
+    // A body may carry a "__proto__" key (JSON.parse makes it an own property): `out[field] =`
+    // would set the copy's prototype instead and lose the field.
+    const put = (field: string, fieldValue: unknown): void => {
+      Object.defineProperty(out, field, { value: fieldValue, enumerable: true, writable: true, configurable: true });
+    };
     for (const [field, fieldValue] of Object.entries(value)) {
       const personal = PERSONAL_FIELDS.has(field);
       const identifier = IDENTIFIER_FIELDS.has(field);
       if ((!personal && !identifier) || fieldValue === null || fieldValue === undefined || fieldValue === '') {
-        out[field] = walk(fieldValue);
+        put(field, walk(fieldValue));
       } else if (mode === 'mask') {
-        out[field] = personal ? maskPersonalValue(field, fieldValue) : fieldValue;
+        put(field, personal ? maskPersonalValue(field, fieldValue) : fieldValue);
       } else if (mode === 'pseudonymize') {
-        out[field] = pseudonym(fieldValue);
+        put(field, pseudonym(fieldValue));
       }
       // mode 'drop': the field is left out
     }
