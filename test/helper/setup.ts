@@ -131,9 +131,12 @@ export function useHelper(): void {
   });
 }
 
-/** Loads a flow; resolves once it has started. */
+/**
+ * Loads a flow; resolves once it has started. The helper throws some errors before it reaches its
+ * callback (e.g. "catch already registered" for a second Catch node), so its promise is watched too.
+ */
 export function load(modules: NodeModule[], flow: FlowNode[], credentials: Record<string, Record<string, string>> = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    void helper.load(modules, flow, credentials, (error) => (error ? reject(error) : resolve()));
+    helper.load(modules, flow, credentials, (error) => (error ? reject(error) : resolve())).catch(reject);
   });
 }
