@@ -11,7 +11,6 @@ import { NODE_RED_MAJOR } from '../harness/node-red';
  * `done` are real, HTTP into the receivers is not (see README, "Tests").
  */
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper: Helper = require('node-red-node-test-helper');
 helper.init(require.resolve(NODE_RED_MAJOR === 5 ? 'node-red-5' : 'node-red'));
 
@@ -22,7 +21,6 @@ export type NodeModule = (RED: any) => void;
 
 /** A node of this package as Node-RED loads it: dist/nodes/<type>.js. */
 export function ourNode(type: string): NodeModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(ROOT, 'dist', 'nodes', `${type}.js`));
 }
 
