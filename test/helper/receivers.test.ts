@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { callsOf, firstCall, helper, load, nodes, TAB, useHelper, type FlowNode } from './setup';
+
+/**
+ * The four receivers on the test helper: what they say at deploy about their properties. The
+ * helper gives the nodes an Express app for RED.httpNode that no server serves, so everything
+ * that needs a request (pushes, acks, dedup, the allow-list, the key, body limits, httpNodeRoot
+ * and httpNodeMiddleware) is proven by the real-process suites: test/receiver*.test.ts,
+ * test/vendors.test.ts, test/going-live*.test.ts.
+ */
+
+const TYPES = ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'] as const;
+const modules = nodes('expeed-account', ...TYPES);
+
+const receiver = (type: string, id: string, properties: Record<string, unknown> = {}): FlowNode => ({
+  id, z: TAB, type, name: '', path: `/${id}`, ack: 'auto', ackTimeout: 4, maxBytes: 1048576, dedupHours: 72, dedupStore: '',
+  allow: '', pii: 'keep', tz: 'Asia/Shanghai', version: 1, wires: [[], []], ...properties,
+});
+const tab = (): FlowNode => ({ id: TAB, type: 'tab', label: 'test' });
+
+const errorOf = async (id: string): Promise<string> => String((await firstCall(helper.getNode(id), 'error')).args[0]);
+const statusOf = async (id: string): Promise<{ fill?: string; shape?: string; text?: string }> => (await firstCall(helper.getNode(id), 'status')).args[0];
+
+describe('receivers (test helper)', function () {
+  useHelper();
+
+  for (const type of TYPES) {
+    describe(type, function () {
+      it('a receiver saved by 0.1.0 (no version) starts without an error and shows its path', async function () {
+        const saved = receiver(type, 'r');
+        delete saved.version;
+        await load(modules, [tab(), saved]);
+        assert.deepEqual(await statusOf('r'), { fill: 'green', shape: 'ring', text: '/r' });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(callsOf(helper.getNode('r'), 'error'), []);
+      });
+
+      it('an empty path, an unknown time zone or a bad allow-list turns it red and names the property', async function () {
+        await load(modules, [
+          tab(),
+          receiver(type, 'no-path', { path: ' ' }),
+          receiver(type, 'bad-tz', { tz: 'Mars/Olympus' }),
+          receiver(type, 'bad-allow', { allow: '10.0.0.0/8, not-an-ip' }),
+        ]);
+        for (const [id, property] of [['no-path', 'path'], ['bad-tz', 'tz'], ['bad-allow', 'allow']] as const) {
+          assert.match(await errorOf(id), new RegExp(`\\b${property}\\b`), id);
+          const status = await statusOf(id);
+          assert.equal(status.fill, 'red', id);
+          assert.match(String(status.text), new RegExp(`\\b${property}\\b`), id);
+        }
+      });
+    });
+  }
+
+  it('pii: pseudonymize without its key turns the receiver red at deploy', async function () {
+    await load(modules, [tab(), receiver('sinocare-in', 'r', { pii: 'pseudonymize' })]);
+    assert.match(await errorOf('r'), /pii/i);
+    assert.equal((await statusOf('r')).fill, 'red');
+  });
+
+  it('pii: pseudonymize with its key starts green', async function () {
+    await load(modules, [tab(), receiver('sinocare-in', 'r', { pii: 'pseudonymize' })], { r: { piiKey: 'a-long-secret-for-pseudonyms' } });
+    assert.equal((await statusOf('r')).fill, 'green');
+  });
+
+  it('a second receiver on a path another receiver holds turns red and names the path', async function () {
+    await load(modules, [tab(), receiver('lezhi-in', 'first', { path: '/same' }), receiver('sinocare-in', 'second', { path: 'same' })]);
+    const [first, second] = [await statusOf('first'), await statusOf('second')];
+    assert.deepEqual([first.fill, second.fill].sort(), ['green', 'red']);
+    const loser = first.fill === 'red' ? 'first' : 'second';
+    assert.match(await errorOf(loser), /\/same/);
+  });
+
+  it('an expeed-in whose account is invalid still starts green, and the account reports its own problem', async function () {
+    await load(modules, [
+      tab(),
+      { id: 'acct', type: 'expeed-account', name: '', apiBase: 'http://127.0.0.1:9', platformKey: 'pk', tz: 'Nowhere', version: 1 },
+      receiver('expeed-in', 'r', { account: 'acct' }),
+    ]);
+    assert.match(await errorOf('acct'), /\btz\b/);
+    assert.equal((await statusOf('r')).fill, 'green');
+  });
+});
