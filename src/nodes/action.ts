@@ -46,6 +46,13 @@ export function configClient<Client>(RED: NodeRedApi, id: unknown, type: string)
   return { problem: new CodedError<ActionErrorCode>('no-config', { type }) };
 }
 
+/** The client of the config node `id` of `type`; throws the problem where there is none (for a node's work). */
+export function requireConfigClient<Client>(RED: NodeRedApi, id: unknown, type: string): Client {
+  const found = configClient<Client>(RED, id, type);
+  if (found.problem) throw found.problem;
+  return found.client;
+}
+
 /** What the work of one message may do before it ends. */
 export interface ActionContext {
   /** Sends a message at once, before the work ends (e.g. one page of several). */

@@ -1,6 +1,6 @@
 import { describeIssues } from '../lib/receiver/config';
 import { deviceOf, historyQueryOf, idsOf, queryConfigSchema, type ExpeedAccountClient } from '../lib/vendors/expeed';
-import { configClient, runAction, translator, type ActionOutcome } from './action';
+import { requireConfigClient, runAction, translator, type ActionOutcome } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -24,9 +24,7 @@ export = function register(RED: NodeRedApi): void {
       runAction(RED, this, { translate: t }, async (msg, { send, status, signal }) => {
         if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
         const settings = parsed.data;
-        const account = configClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
-        if (account.problem) throw account.problem;
-        const api = account.client.api;
+        const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
         const { deviceId, deviceKey } = deviceOf(settings, msg);
         if (settings.operation === 'status') {
           msg.payload = await api.deviceStatus(deviceId, deviceKey);

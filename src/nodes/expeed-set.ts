@@ -1,6 +1,6 @@
 import { describeIssues } from '../lib/receiver/config';
 import { deviceOf, ExpeedError, setConfigSchema, type ExpeedAccountClient } from '../lib/vendors/expeed';
-import { configClient, runAction, translator } from './action';
+import { requireConfigClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -22,9 +22,7 @@ export = function register(RED: NodeRedApi): void {
       runAction(RED, this, { translate: t }, async (msg, { status, signal }) => {
         if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
         const settings = parsed.data;
-        const account = configClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
-        if (account.problem) throw account.problem;
-        const api = account.client.api;
+        const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
         const { deviceId, deviceKey } = deviceOf(settings, msg);
         const body = msg.payload;
         if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ExpeedError('settings-not-object');

@@ -1,5 +1,5 @@
 import type { ExpeedAccountClient } from '../lib/vendors/expeed';
-import { configClient, runAction, translator } from './action';
+import { requireConfigClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -14,9 +14,8 @@ export = function register(RED: NodeRedApi): void {
   registerNode(RED, 'expeed-token', function ExpeedTokenNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     runAction(RED, this, { translate: t }, async (msg) => {
-      const account = configClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
-      if (account.problem) throw account.problem;
-      const token = await account.client.api.token();
+      const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
+      const token = await api.token();
       const expiresAt = new Date(token.expiresAt).toISOString();
       msg.payload = { accessToken: token.accessToken, expiresAt };
       return { status: { fill: 'green', shape: 'dot', text: t('status.token', { time: expiresAt }) }, send: msg };
