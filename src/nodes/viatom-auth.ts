@@ -52,6 +52,7 @@ export = function register(RED: NodeRedApi): void {
       this,
       { translate: t, failureStatus: (error) => t('status.failed', { reason: statusReason(error) }), setupProblem },
       async (message, { status }) => {
+        // The runner answers with the setup problem before this runs; this line tells the type so.
         if (account.problem) throw account.problem;
         let request: Promise<unknown>;
         if (operation === 'cancel') {
