@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeIssues } from '../lib/receiver/config';
-import { accountConfigSchema, ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import { accountConfigSchema, ExpeedAccount, type ExpeedAccountClient } from '../lib/vendors/expeed';
+import { translator, type ClientConfigNode } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -12,10 +13,10 @@ import { registerNode } from './register';
  * `<userDir>/health-bridge/expeed-<id>.json` (mode 0600), so a restart costs no token call.
  */
 
-type ExpeedAccountNode = RuntimeNode & ExpeedAccountHandle;
+type ExpeedAccountNode = RuntimeNode & ClientConfigNode<ExpeedAccountClient>;
 
 export = function register(RED: NodeRedApi): void {
-  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
+  const t = translator(RED, 'health-bridge-expeed');
 
   function ExpeedAccountConfig(this: ExpeedAccountNode, config: NodeConfig): void {
     RED.nodes.createNode(this, config);
@@ -26,13 +27,12 @@ export = function register(RED: NodeRedApi): void {
       setImmediate(() => node.error(node.configError));
       return;
     }
-    node.settings = parsed.data;
     const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : undefined;
     const stateFile = userDir
       ? path.join(userDir, 'health-bridge', `expeed-${String(config.id).replace(/[^\w.-]/g, '_')}.json`)
       : undefined;
     let reported = false;
-    node.expeed = new ExpeedAccount({
+    const api = new ExpeedAccount({
       apiBase: parsed.data.apiBase,
       platformKey: parsed.data.platformKey,
       secretKey: parsed.data.secretKey,
@@ -47,11 +47,10 @@ export = function register(RED: NodeRedApi): void {
         reported = true;
       },
     });
+    node.client = { api, handshakeToken: parsed.data.handshakeToken, onlineValue: parsed.data.onlineValue };
 
     node.on('close', (removed, done) => {
-      const account = node.expeed;
-      if (!account) return done();
-      account.close().then(() => {
+      api.close().then(() => {
         // A deleted account leaves no token behind.
         if (removed && stateFile) fs.rm(stateFile, { force: true }, () => done());
         else done();

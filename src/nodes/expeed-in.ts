@@ -1,4 +1,5 @@
-import { expeedProtocol, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import { expeedProtocol, type ExpeedAccountClient } from '../lib/vendors/expeed';
+import { configClient } from './action';
 import type { NodeRedApi } from './node-red';
 import { registerReceiver } from './receiver-node';
 
@@ -10,10 +11,10 @@ import { registerReceiver } from './receiver-node';
  */
 export = (RED: NodeRedApi): void =>
   registerReceiver(RED, 'expeed-in', (config) => {
-    const account = RED.nodes.getNode(String(config.account ?? '')) as ExpeedAccountHandle | null;
+    const { client } = configClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
     return expeedProtocol({
-      handshakeToken: account?.credentials?.handshakeToken || undefined,
-      onlineValue: account?.settings?.onlineValue ?? 0,
-      onSettingResult: (result) => account?.expeed?.settings.deliver(result),
+      handshakeToken: client?.handshakeToken,
+      onlineValue: client?.onlineValue ?? 0,
+      onSettingResult: (result) => client?.api.settings.deliver(result),
     });
   });

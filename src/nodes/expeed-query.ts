@@ -1,5 +1,6 @@
 import { describeIssues } from '../lib/receiver/config';
-import { deviceOf, errorText, ExpeedError, historyQueryOf, idsOf, queryConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import { deviceOf, historyQueryOf, idsOf, queryConfigSchema, type ExpeedAccountClient } from '../lib/vendors/expeed';
+import { requireConfigClient, runAction, translator, type ActionOutcome } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -9,79 +10,53 @@ import { registerNode } from './register';
  * is fetched only after that, so a long history never sits in memory at once.
  */
 export = function register(RED: NodeRedApi): void {
-  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
+  const t = translator(RED, 'health-bridge-expeed');
 
   registerNode(
     RED,
     'expeed-query',
     function ExpeedQueryNode(this: RuntimeNode, config: NodeConfig) {
       RED.nodes.createNode(this, config);
-      const node = this;
-      const parsed = queryConfigSchema.safeParse({ ...config, ...node.credentials });
-      let closed = false;
-      const accountOf = (): ExpeedAccount => {
-        const account = RED.nodes.getNode(String(config.account ?? '')) as ExpeedAccountHandle | null;
-        if (account?.configError) throw new Error(account.configError);
-        if (!account?.expeed) throw new ExpeedError('no-account');
-        return account.expeed;
-      };
+      const parsed = queryConfigSchema.safeParse({ ...config, ...this.credentials });
       const yieldToDelivery = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      const answered = (msg: NodeMessage): ActionOutcome => ({ status: { fill: 'green', shape: 'dot', text: t('status.done') }, send: msg });
 
-      node.on('input', (msg, send, done) => {
-        (async () => {
-          if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
-          const settings = parsed.data;
-          const account = accountOf();
-          const { deviceId, deviceKey } = deviceOf(settings, msg);
-          if (settings.operation === 'status') {
-            msg.payload = await account.deviceStatus(deviceId, deviceKey);
-            node.status({ fill: 'green', shape: 'dot', text: t('status.done') });
-            send(msg);
-            return;
-          }
-          if (settings.operation === 'current') {
-            const payload = msg.payload as { ids?: unknown } | undefined;
-            msg.payload = await account.current(deviceId, deviceKey, idsOf(payload?.ids, settings.ids));
-            node.status({ fill: 'green', shape: 'dot', text: t('status.done') });
-            send(msg);
-            return;
-          }
-          const query = historyQueryOf(settings, msg.payload, account.tz);
-          if (!settings.allPages) {
-            const page = await account.historyPage(deviceId, deviceKey, query);
-            msg.payload = page.readings;
-            msg.page = { index: 0, cursor: page.cursor ?? null, last: page.last };
-            node.status({ fill: 'green', shape: 'dot', text: t('status.done') });
-            send(msg);
-            return;
-          }
-          let index = 0;
-          const original = msg;
-          for await (const page of account.historyPages(deviceId, deviceKey, query)) {
-            if (closed) throw new ExpeedError('closed');
-            // Each page is a message of its own: later pages start from a copy of the input.
-            const out: NodeMessage = index === 0 ? original : RED.util.cloneMessage({ ...original, payload: undefined });
-            out.payload = page.readings;
-            out.page = { index, cursor: page.cursor ?? null, last: page.last };
-            node.status({ fill: 'blue', shape: 'dot', text: t('status.page', { index: index + 1 }) });
-            send(out);
-            index++;
-            // Let Node-RED deliver this page before the next one is fetched.
-            await yieldToDelivery();
-          }
-          node.status({ fill: 'green', shape: 'dot', text: t('status.pages', { count: index }) });
-        })().then(
-          () => done(),
-          (error: unknown) => {
-            const text = errorText(error, t);
-            node.status({ fill: 'red', shape: 'ring', text });
-            done(new Error(text));
-          },
-        );
-      });
-      node.on('close', (_removed, done) => {
-        closed = true;
-        done();
+      runAction(RED, this, { translate: t }, async (msg, { send, status, signal }) => {
+        if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
+        const settings = parsed.data;
+        const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
+        const { deviceId, deviceKey } = deviceOf(settings, msg);
+        if (settings.operation === 'status') {
+          msg.payload = await api.deviceStatus(deviceId, deviceKey);
+          return answered(msg);
+        }
+        if (settings.operation === 'current') {
+          const payload = msg.payload as { ids?: unknown } | undefined;
+          msg.payload = await api.current(deviceId, deviceKey, idsOf(payload?.ids, settings.ids));
+          return answered(msg);
+        }
+        const query = historyQueryOf(settings, msg.payload, api.tz);
+        if (!settings.allPages) {
+          const page = await api.historyPage(deviceId, deviceKey, query);
+          msg.payload = page.readings;
+          msg.page = { index: 0, cursor: page.cursor ?? null, last: page.last };
+          return answered(msg);
+        }
+        let index = 0;
+        const original = msg;
+        for await (const page of api.historyPages(deviceId, deviceKey, query)) {
+          signal.throwIfAborted();
+          // Each page is a message of its own: later pages start from a copy of the input.
+          const out: NodeMessage = index === 0 ? original : RED.util.cloneMessage({ ...original, payload: undefined });
+          out.payload = page.readings;
+          out.page = { index, cursor: page.cursor ?? null, last: page.last };
+          status({ fill: 'blue', shape: 'dot', text: t('status.page', { index: index + 1 }) });
+          send(out);
+          index++;
+          // Let Node-RED deliver this page before the next one is fetched.
+          await yieldToDelivery();
+        }
+        return { status: { fill: 'green', shape: 'dot', text: t('status.pages', { count: index }) } };
       });
     },
     { credentials: { deviceKey: { type: 'password' } } },

@@ -1,5 +1,6 @@
 import { describeIssues } from '../lib/receiver/config';
-import { deviceOf, errorText, ExpeedError, setConfigSchema, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import { deviceOf, ExpeedError, setConfigSchema, type ExpeedAccountClient } from '../lib/vendors/expeed';
+import { requireConfigClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -9,64 +10,40 @@ import { registerNode } from './register';
  * above 0 this node waits until an expeed-in of the same account receives that result.
  */
 export = function register(RED: NodeRedApi): void {
-  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
+  const t = translator(RED, 'health-bridge-expeed');
 
   registerNode(
     RED,
     'expeed-set',
     function ExpeedSetNode(this: RuntimeNode, config: NodeConfig) {
       RED.nodes.createNode(this, config);
-      const node = this;
-      const parsed = setConfigSchema.safeParse({ ...config, ...node.credentials });
-      const waits = new Set<(error: unknown) => void>();
-      const accountOf = (): ExpeedAccount => {
-        const account = RED.nodes.getNode(String(config.account ?? '')) as ExpeedAccountHandle | null;
-        if (account?.configError) throw new Error(account.configError);
-        if (!account?.expeed) throw new ExpeedError('no-account');
-        return account.expeed;
-      };
+      const parsed = setConfigSchema.safeParse({ ...config, ...this.credentials });
 
-      node.on('input', (msg, send, done) => {
-        (async () => {
-          if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
-          const settings = parsed.data;
-          const account = accountOf();
-          const { deviceId, deviceKey } = deviceOf(settings, msg);
-          const body = msg.payload;
-          if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-            throw new ExpeedError('bad-input', { issues: 'msg.payload must be an object of settings' });
-          }
-          const messageId = await account.setting(deviceId, deviceKey, body);
-          if (settings.waitSeconds === 0) {
-            msg.payload = { messageId, accepted: true };
-            node.status({ fill: 'green', shape: 'dot', text: t('status.accepted', { messageId }) });
-            send(msg);
-            return;
-          }
-          node.status({ fill: 'blue', shape: 'ring', text: t('status.waiting', { messageId }) });
-          const wait = account.settings.wait(
-            messageId,
-            settings.waitSeconds * 1000,
-            () => new ExpeedError('setting-timeout', { messageId, seconds: settings.waitSeconds }),
-          );
-          waits.add(wait.cancel);
-          const result = await wait.result.finally(() => waits.delete(wait.cancel));
-          if (!result.success) throw new ExpeedError('setting-failed', { messageId, setResult: result.setResult });
-          msg.payload = { messageId, success: true };
-          node.status({ fill: 'green', shape: 'dot', text: t('status.applied', { messageId }) });
-          send(msg);
-        })().then(
-          () => done(),
-          (error: unknown) => {
-            const text = errorText(error, t);
-            node.status({ fill: 'red', shape: 'ring', text });
-            done(new Error(text));
-          },
+      runAction(RED, this, { translate: t }, async (msg, { status, signal }) => {
+        if (!parsed.success) throw new Error(t('errors.invalid-config', { issues: describeIssues(parsed.error) }));
+        const settings = parsed.data;
+        const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
+        const { deviceId, deviceKey } = deviceOf(settings, msg);
+        const body = msg.payload;
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ExpeedError('settings-not-object');
+        const messageId = await api.setting(deviceId, deviceKey, body);
+        if (settings.waitSeconds === 0) {
+          msg.payload = { messageId, accepted: true };
+          return { status: { fill: 'green', shape: 'dot', text: t('status.accepted', { messageId }) }, send: msg };
+        }
+        status({ fill: 'blue', shape: 'ring', text: t('status.waiting', { messageId }) });
+        const wait = api.settings.wait(
+          messageId,
+          settings.waitSeconds * 1000,
+          () => new ExpeedError('setting-timeout', { messageId, seconds: settings.waitSeconds }),
         );
-      });
-      node.on('close', (_removed, done) => {
-        for (const cancel of waits) cancel(new ExpeedError('closed'));
-        done();
+        // A redeploy ends the wait with the node's `closed` error.
+        const cancel = (): void => wait.cancel(signal.reason);
+        signal.addEventListener('abort', cancel);
+        const result = await wait.result.finally(() => signal.removeEventListener('abort', cancel));
+        if (!result.success) throw new ExpeedError('setting-failed', { messageId, setResult: result.setResult });
+        msg.payload = { messageId, success: true };
+        return { status: { fill: 'green', shape: 'dot', text: t('status.applied', { messageId }) }, send: msg };
       });
     },
     { credentials: { deviceKey: { type: 'password' } } },

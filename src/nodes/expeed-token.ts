@@ -1,4 +1,5 @@
-import { errorText, ExpeedError, type ExpeedAccount, type ExpeedAccountHandle } from '../lib/vendors/expeed';
+import type { ExpeedAccountClient } from '../lib/vendors/expeed';
+import { requireConfigClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -8,30 +9,16 @@ import { registerNode } from './register';
  * token the other Expeed nodes use, so it costs a token call only when that one is due.
  */
 export = function register(RED: NodeRedApi): void {
-  const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-bridge-expeed.${key}`, params);
+  const t = translator(RED, 'health-bridge-expeed');
 
   registerNode(RED, 'expeed-token', function ExpeedTokenNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
-    const node = this;
-    const accountOf = (): ExpeedAccount => {
-      const account = RED.nodes.getNode(String(config.account ?? '')) as ExpeedAccountHandle | null;
-      if (account?.configError) throw new Error(account.configError);
-      if (!account?.expeed) throw new ExpeedError('no-account');
-      return account.expeed;
-    };
-
-    node.on('input', (msg, send, done) => {
-      (async () => {
-        const token = await accountOf().token();
-        msg.payload = { accessToken: token.accessToken, expiresAt: new Date(token.expiresAt).toISOString() };
-        node.status({ fill: 'green', shape: 'dot', text: t('status.token', { time: new Date(token.expiresAt).toISOString() }) });
-        send(msg);
-        done();
-      })().catch((error: unknown) => {
-        const text = errorText(error, t);
-        node.status({ fill: 'red', shape: 'ring', text });
-        done(new Error(text));
-      });
+    runAction(RED, this, { translate: t }, async (msg) => {
+      const { api } = requireConfigClient<ExpeedAccountClient>(RED, config.account, 'expeed-account');
+      const token = await api.token();
+      const expiresAt = new Date(token.expiresAt).toISOString();
+      msg.payload = { accessToken: token.accessToken, expiresAt };
+      return { status: { fill: 'green', shape: 'dot', text: t('status.token', { time: expiresAt }) }, send: msg };
     });
   });
 };

@@ -23,6 +23,7 @@ export interface ContextStore {
 
 export interface RuntimeNode {
   id: string;
+  type: string;
   name?: string;
   credentials?: Record<string, string | undefined>;
   send(message: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PushItem } from '../../src/lib/reading';
 import { createHash } from 'node:crypto';
-import { datapointElement, expeedProtocol, handshakeSignature, historyQueryOf, idsOf, looksEncrypted, queryConfigSchema, queryTime, type SettingResult } from '../../src/lib/vendors/expeed';
+import { datapointElement, EXPEED_ERROR_CODES, expeedProtocol, handshakeSignature, historyQueryOf, idsOf, looksEncrypted, queryConfigSchema, queryTime, type SettingResult } from '../../src/lib/vendors/expeed';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'bodies', 'expeed');
+const SHARED_LOCALES = path.resolve(__dirname, '..', '..', '..', 'src', 'nodes', 'shared', 'locales');
 const RECEIVED_AT = '2026-11-22T10:00:00.123Z';
 const fixture = (name: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
 
@@ -226,5 +227,23 @@ describe('expeed data point names (ids)', function () {
     const config = queryConfigSchema.parse({ operation: 'history', ids: 'temp ， value1' });
     assert.equal(historyQueryOf(config, {}, 'Asia/Shanghai').ids, 'temp,value1');
     assert.equal(historyQueryOf(config, { ids: 'a，b' }, 'Asia/Shanghai').ids, 'a,b');
+  });
+});
+
+describe('expeed error texts', function () {
+  const errorTexts = (lang: string): Record<string, unknown> =>
+    JSON.parse(fs.readFileSync(path.join(SHARED_LOCALES, lang, 'expeed.json'), 'utf8'))['health-bridge-expeed'].errors;
+  const placeholders = (text: unknown): string[] => [...String(text).matchAll(/__(\w+)__/g)].map((match) => match[1] as string).sort();
+
+  it('every failure an Expeed node can report reads the same in English and Chinese, with the same details', function () {
+    const english = errorTexts('en-US');
+    const chinese = errorTexts('zh-CN');
+    for (const code of EXPEED_ERROR_CODES) {
+      assert.equal(typeof english[code], 'string', `${code}: no en-US text`);
+      assert.equal(typeof chinese[code], 'string', `${code}: no zh-CN text`);
+      assert.notEqual(english[code], '', `${code}: empty en-US text`);
+      assert.notEqual(chinese[code], '', `${code}: empty zh-CN text`);
+      assert.deepEqual(placeholders(chinese[code]), placeholders(english[code]), `${code}: the two texts name other details`);
+    }
   });
 });

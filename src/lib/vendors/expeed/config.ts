@@ -3,7 +3,7 @@ import { looseString } from '../../loose';
 import { describeIssues } from '../../receiver/config';
 import { isValidTimeZone } from '../../time';
 import { ExpeedError } from './errors';
-import type { HistoryQuery } from './account';
+import type { ExpeedAccount, HistoryQuery } from './account';
 import { queryTime } from './time';
 
 /**
@@ -125,13 +125,14 @@ export function historyQueryOf(config: QueryConfig, payload: unknown, tz: string
 }
 
 /**
- * What an expeed-account node offers the other Expeed nodes (found with `RED.nodes.getNode`):
- * the account, or why there is none.
+ * The client an expeed-account node hands the Expeed nodes that use it (through
+ * `configClient` in src/nodes/action.ts).
  */
-export interface ExpeedAccountHandle {
-  expeed?: import('./account').ExpeedAccount;
-  /** Why `expeed` is missing (invalid properties). */
-  configError?: string;
-  settings?: AccountConfig;
-  credentials?: Record<string, string | undefined>;
+export interface ExpeedAccountClient {
+  /** The platform API: the shared token, queries, settings and their results. */
+  api: ExpeedAccount;
+  /** The token the platform signs its URL check with (expeed-in), when one is set. */
+  handshakeToken?: string;
+  /** The `device_status` that means online in pushes (expeed-in). */
+  onlineValue: number;
 }
