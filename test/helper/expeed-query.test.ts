@@ -51,7 +51,7 @@ describe('expeed-query (test helper)', function () {
   it('without an account, the Catch node hears "no account" and the message keeps its payload', async function () {
     await deploy({ account: '' }, false);
     const heard = await rejected({ payload: { limit: 5 } });
-    assert.match(heard.error.message, /no.?(expeed-)?account/i);
+    assert.match(heard.error.message, /no-config {"type":"expeed-account"}/);
     assert.deepEqual(heard.payload, { limit: 5 });
   });
 

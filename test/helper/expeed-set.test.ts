@@ -50,14 +50,14 @@ describe('expeed-set (test helper)', function () {
   it('without an account, the Catch node hears "no account" and the settings stay in msg.payload', async function () {
     await deploy({ account: '' }, false);
     const heard = await rejected({ payload: { ...SETTINGS } });
-    assert.match(heard.error.message, /no.?(expeed-)?account/i);
+    assert.match(heard.error.message, /no-config {"type":"expeed-account"}/);
     assert.deepEqual(heard.payload, SETTINGS);
   });
 
   it('settings that are not an object are refused by naming msg.payload, and nothing is posted', async function () {
     await deploy();
     const heard = await rejected({ payload: 'interval=60' });
-    assert.match(heard.error.message, /payload/);
+    assert.match(heard.error.message, /settings-not-object/);
     assert.equal(heard.payload, 'interval=60');
     assert.equal(cloud.apiCalls.setting, 0);
   });

@@ -26,7 +26,7 @@ describe('expeed-token (test helper)', function () {
     const caught = nextMessage('caught');
     helper.getNode('token').receive({ payload: 'keep me', topic: 't' });
     const msg = await caught;
-    assert.match(msg.error.message, /no.?(expeed-)?account/i);
+    assert.match(msg.error.message, /no-config {"type":"expeed-account"}/);
     assert.equal(msg.error.source.id, 'token');
     assert.equal(msg.payload, 'keep me');
     assert.equal((await firstCall(helper.getNode('token'), 'status')).args[0].fill, 'red');
@@ -38,7 +38,7 @@ describe('expeed-token (test helper)', function () {
     const caught = nextMessage('caught');
     helper.getNode('token').receive({ payload: 42 });
     const msg = await caught;
-    assert.match(msg.error.message, /no.?(expeed-)?account/i);
+    assert.match(msg.error.message, /no-config {"type":"expeed-account"}/);
     assert.equal(msg.payload, 42);
   });
 
@@ -61,7 +61,7 @@ describe('expeed-token (test helper)', function () {
     const caught = nextMessage('caught');
     helper.getNode('token').receive({ payload: 'keep me' });
     const msg = await caught;
-    assert.doesNotMatch(msg.error.message, /no.?(expeed-)?account/i);
+    assert.doesNotMatch(msg.error.message, /no-config {"type":"expeed-account"}/);
     assert.match(msg.error.message, /no-credentials|secret key/);
     assert.equal(msg.payload, 'keep me');
   });

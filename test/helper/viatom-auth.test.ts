@@ -55,10 +55,10 @@ describe('viatom-auth (test helper)', function () {
   it('without an account, the node turns red at deploy, and the Catch node hears it on every message with the payload unchanged', async function () {
     await deploy({ account: '' }, []);
     const node = helper.getNode('auth');
-    assert.match(String((await firstCall(node, 'error')).args[0]), /no.?account/i);
+    assert.match(String((await firstCall(node, 'error')).args[0]), /no-config {"type":"viatom-account"}/);
     assert.equal((await firstCall(node, 'status')).args[0].fill, 'red');
     const heard = await rejected({ payload: { phone: PHONE } });
-    assert.match(heard.error.message, /no.?account/i);
+    assert.match(heard.error.message, /no-config {"type":"viatom-account"}/);
     assert.deepEqual(heard.payload, { phone: PHONE });
   });
 
