@@ -94,10 +94,16 @@ describe('expeed nodes against the Expeed emulator', function () {
       assert.equal(cloud.apiCalls.status, 3, 'the refused call and its one retry');
 
       cloud.expireAllTokens();
+      const statusBefore = cloud.apiCalls.status;
+      const expiredBefore = cloud.expiredAnswers;
       for (let i = 0; i < 20; i++) nodeRed.inject('q/in', {});
       await nodeRed.waitForMessages(22, 'q/out');
       assert.equal(cloud.tokenCalls, 3);
-      assert.equal(cloud.apiCalls.status, 43);
+      // How many of the 20 reach the platform before the refresh is back depends on the machine;
+      // whatever the count, each caller told "expired" retried exactly once, and nobody else did.
+      const toldExpired = cloud.expiredAnswers - expiredBefore;
+      assert.ok(toldExpired >= 1, 'the expired token was used at least once');
+      assert.equal(cloud.apiCalls.status - statusBefore, 20 + toldExpired);
       assert.equal((await nodeRed.settledMessages('q/errors')).length, 0);
     });
 

@@ -70,6 +70,8 @@ export class ExpeedCloud {
   tokenCalls = 0;
   /** Calls to each API (by the first path segment after /v1/devices: status, current, history, setting). */
   readonly apiCalls = { status: 0, current: 0, history: 0, setting: 0 };
+  /** API calls answered `result_code 1` (token expired). */
+  expiredAnswers = 0;
   readonly requests: LoggedRequest[] = [];
   tokenLifetimeSeconds: number;
   seriesLength: number;
@@ -224,6 +226,7 @@ export class ExpeedCloud {
     const expiresAt = token === undefined ? undefined : this.tokens.get(token);
     if (this.forcedExpiries > 0 || expiresAt === undefined || Date.now() >= expiresAt) {
       if (this.forcedExpiries > 0) this.forcedExpiries--;
+      this.expiredAnswers++;
       return this.answer(res, 1, 'token过期');
     }
     const device = this.device(decodeURIComponent(match[1]!));
