@@ -1,0 +1,9 @@
+/** HL7 v2 for the hospital half (SPEC §7): reading → ORU^R01, escaping, charsets, MLLP framing, ACKs, the connection. */
+export * from './ack';
+export * from './charset';
+export * from './codes';
+export * from './connection';
+export * from './escape';
+export * from './mllp';
+export * from './oru';
+export * from './time';
