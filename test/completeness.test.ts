@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PUSH_VENDORS, vendorOfReceiver, VENDORS } from '../src/lib/vendors/manifest';
 import { trafficOf } from '../src/sandbox/traffic';
 import { ROOT } from './harness/node-red';
-import { nodeTypes, packageJson } from './harness/package';
+import { builtEditor, editorIcon, isConfigNode, nodeTypes, packageJson } from './harness/package';
 import { VENDORS as VENDOR_CASES } from './harness/vendor-cases';
 
 /**
@@ -30,8 +30,7 @@ function missingPieces(type: string, base: string): string[] {
   const missing: string[] = [];
   if (!fs.existsSync(at('src', 'nodes', `${base}.ts`))) missing.push(`its node file src/nodes/${base}.ts`);
   const editorSource = read(at('src', 'nodes', `${base}.html`));
-  // The built editor file: a receiver's is spliced together from src/nodes/shared/ at build.
-  const editor = read(at('dist', 'nodes', `${base}.html`));
+  const editor = builtEditor(base);
   if (editorSource === undefined) missing.push(`its editor file src/nodes/${base}.html`);
   else if (!editor?.match(new RegExp(`registerType\\(\\s*['"]${type}['"]`))) missing.push(`RED.nodes.registerType('${type}', …) in src/nodes/${base}.html`);
   for (const lang of LANGUAGES) {
@@ -41,9 +40,8 @@ function missingPieces(type: string, base: string): string[] {
     if (!fs.existsSync(at('src', 'nodes', 'locales', lang, `${base}.json`))) missing.push(`its ${lang} labels src/nodes/locales/${lang}/${base}.json`);
   }
   // A config node has no icon: it never shows in the palette or on the canvas.
-  const isConfig = /category:\s*['"]config['"]/.test(editor ?? '');
-  if (editor !== undefined && !isConfig) {
-    const icon = /\bicon:\s*['"]([^'"]+)['"]/.exec(editor)?.[1];
+  if (editor !== undefined && !isConfigNode(base)) {
+    const icon = editorIcon(base);
     if (!icon) missing.push(`an icon (icon: '…' in src/nodes/${base}.html)`);
     else if (!fs.existsSync(at('src', 'nodes', 'icons', icon))) missing.push(`its icon src/nodes/icons/${icon}`);
   }

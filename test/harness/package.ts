@@ -48,3 +48,19 @@ export function packageJson(): PackageJson {
 export function nodeTypes(): Array<{ type: string; base: string }> {
   return Object.entries(packageJson()['node-red'].nodes).map(([type, file]) => ({ type, base: path.basename(file, '.js') }));
 }
+
+/** The built editor file of a node (dist/nodes/<base>.html: a receiver's is spliced together at build). */
+export function builtEditor(base: string): string | undefined {
+  const file = path.join(ROOT, 'dist', 'nodes', `${base}.html`);
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+}
+
+/** True for a config node (`category: 'config'`): it has no icon and no place in the palette. */
+export function isConfigNode(base: string): boolean {
+  return /category:\s*['"]config['"]/.test(builtEditor(base) ?? '');
+}
+
+/** The icon file a node's editor names (`icon: '…'`), undefined when it names none. */
+export function editorIcon(base: string): string | undefined {
+  return /\bicon:\s*['"]([^'"]+)['"]/.exec(builtEditor(base) ?? '')?.[1];
+}
