@@ -12,7 +12,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(import.meta.url);
 const { startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
-const { examplesForSandbox } = require(path.join(root, 'dist', 'sandbox', 'example-flows.js'));
+const { exampleTargets, examplesForSandbox } = require(path.join(root, 'dist', 'sandbox', 'example-flows.js'));
 
 const withSandbox = !process.argv.includes('--no-sandbox') && process.env.HEALTH_BRIDGE_SANDBOX !== '0';
 const userDir = path.join(root, '.demo');
@@ -92,11 +92,11 @@ function announceReadings() {
 await adminApiUp();
 if (firstStart) await deployExamples();
 if (withSandbox) {
-  const base = (vendor) => [`${nodeRedUrl}/${vendor}`, `${nodeRedUrl}/hospital/${vendor}`];
   sandbox = await startSandbox({
     nodeRedUrl,
     port: sandboxPort,
-    targets: { sinocare: base('sinocare'), lezhi: base('lezhi'), viatom: base('viatom'), expeed: [`${nodeRedUrl}/expeed`] },
+    // every receiver of the examples (its own example's and the hospital bridge's) gets its vendor's pushes
+    targets: exampleTargets(nodeRedUrl),
     hospitalFailEvery: 20,
     log: (line) => console.log(`[sandbox] ${line}`),
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from './harness/http';
 import { freePort, NodeRed } from './harness/node-red';
-import { installPackedPackage } from './harness/package';
+import { installPackedPackage, packageJson } from './harness/package';
 
 /**
  * The example flows as a user meets them: the tarball installed into a fresh Node-RED, every file
@@ -15,12 +15,6 @@ import { installPackedPackage } from './harness/package';
  */
 
 type FlowNode = { id: string; type: string; z?: string; d?: boolean };
-type Vendor = 'sinocare' | 'lezhi' | 'viatom' | 'expeed';
-
-const OUR_ACTION_AND_RECEIVER_TYPES = [
-  'lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in', 'viatom-auth', 'expeed-token', 'expeed-query', 'expeed-set', 'health-ack',
-];
-const HOSPITAL_VENDORS: Vendor[] = ['sinocare', 'lezhi', 'viatom'];
 
 function readJsonLines(file: string): any[] {
   if (!fs.existsSync(file)) return [];
@@ -68,27 +62,25 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       assert.equal(firstOnTab?.type, 'comment', `${file} starts with a comment that says what to change`);
     }
     const used = new Set(all.flatMap(({ nodes }) => nodes.map((node) => node.type)));
-    assert.deepEqual(OUR_ACTION_AND_RECEIVER_TYPES.filter((type) => !used.has(type)), []);
+    assert.deepEqual(Object.keys(packageJson()['node-red'].nodes).filter((type) => !used.has(type)), [], 'node types no example uses');
   });
 
   it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading (a CGM "HI" too, flagged high), and the failed pushes are kept', async function () {
     const { startSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'sandbox.js'));
-    const { examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
+    const { exampleTargets, examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
     const sandboxPort = await freePort();
     await nodeRed.deploy(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`));
     assert.doesNotMatch(nodeRed.logs, /Waiting for missing types/);
 
     const lines: string[] = [];
-    const target = (vendor: Vendor, hospital: boolean): string => `${nodeRed.url}${hospital ? '/hospital' : ''}/${vendor}`;
+    // every receiver of the examples gets its vendor's pushes, as in `npm start`
+    const targets: Record<string, string[]> = exampleTargets(nodeRed.url);
+    const hospitalVendors = Object.keys(targets).filter((vendor) => targets[vendor]!.some((url) => url.includes('/hospital/')));
+    assert.ok(hospitalVendors.length >= 3, `the hospital bridge receives from ${hospitalVendors.join(', ')}`);
     sandbox = await startSandbox({
       nodeRedUrl: nodeRed.url,
       port: sandboxPort,
-      targets: {
-        sinocare: [target('sinocare', false), target('sinocare', true)],
-        lezhi: [target('lezhi', false), target('lezhi', true)],
-        viatom: [target('viatom', false), target('viatom', true)],
-        expeed: [target('expeed', false)],
-      },
+      targets,
       count: 16,
       intervalMs: 20,
       duplicateEvery: 5,
@@ -166,7 +158,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     assert.ok(lines.some((line) => /sinocare +glucose .* → \/hospital\/sinocare 200/.test(line)));
     const output = lines.join('\n');
     for (const personal of ['王小明', '110101199001010011', '13800138000', 'P0000001']) assert.ok(!output.includes(personal), 'no personal data in the sandbox output');
-    for (const vendor of HOSPITAL_VENDORS) assert.ok(lines.some((line) => line.includes(`/hospital/${vendor} 200`)), vendor);
+    for (const vendor of hospitalVendors) assert.ok(lines.some((line) => line.includes(`/hospital/${vendor} 200`)), vendor);
   });
 
   it('the inject buttons of the Viatom and Expeed examples work against the sandbox, as the debug sidebar shows', async function () {

@@ -27,7 +27,9 @@ describe('flows saved by 0.1.0', function () {
     await nodeRed.deploy(nodes);
     assert.doesNotMatch(nodeRed.logs, /Waiting for missing types|invalid configuration/);
     const receivers = nodes.filter((node: any) => node.type.endsWith('-in') && node.ack !== 'flow');
-    assert.equal(receivers.length, VENDORS.length, 'one vendor tab per receiver type');
+    // The receivers 0.1.0 shipped, one vendor tab each (a vendor added since has none here).
+    assert.ok(receivers.length > 0);
+    assert.equal(new Set(receivers.map((receiver: any) => receiver.type)).size, receivers.length, 'one vendor tab per receiver type');
     for (const receiver of receivers) {
       const vendor = VENDORS.find((v) => v.type === receiver.type);
       assert.ok(vendor, receiver.type);

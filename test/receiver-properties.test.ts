@@ -24,14 +24,6 @@ const ANSWER_TIMEOUT_MS = 10_000;
 /** How long an accepted or refused push may take to show in the flow on a busy machine. */
 const ACCOUNTED_TIMEOUT_MS = 10_000;
 
-/** The documented pushes of each vendor that the mutations start from. */
-const SEEDS: Record<string, unknown[]> = {
-  sinocare: ['document-example', 'valid-reading'].map((name) => bodyFixture('sinocare', name)),
-  lezhi: ['weight', 'blood-pressure-user', 'glucose', 'event', 'retry'].map((name) => bodyFixture('lezhi', name)),
-  viatom: ['blood-pressure', 'spo2', 'ecg', 'sleep', 'authorized', 'body-fat'].map((name) => bodyFixture('viatom', name)),
-  expeed: ['data', 'status-online', 'setting-result'].map((name) => bodyFixture('expeed', name)),
-};
-
 type Path = Array<string | number>;
 
 /** Every place in a JSON value, the root included. */
@@ -85,7 +77,8 @@ const replacement: fc.Arbitrary<(old: unknown) => unknown> = fc.oneof(
 /** The text of a mutated documented push; sometimes cut short, or with prototype keys added. */
 function bodies(vendor: VendorCase): fc.Arbitrary<Buffer> {
   const mutated = fc
-    .constantFrom(...(SEEDS[vendor.vendor] as unknown[]))
+    // the documented pushes of the vendor (its case's seeds)
+    .constantFrom(...vendor.seeds.map((name) => bodyFixture(vendor.vendor, name)))
     .chain((seed) =>
       fc.array(fc.tuple(fc.constantFrom(...pathsOf(seed)), replacement), { minLength: 1, maxLength: 4 }).map((changes) =>
         JSON.stringify(changes.reduce<unknown>((body, [path, make]) => changed(body, path, make), seed)) ?? 'null',

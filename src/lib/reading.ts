@@ -3,7 +3,10 @@
  * a receiver turns each item into one Node-RED message on output 1 (readings) or 2 (events).
  */
 
-export type Vendor = 'lezhi' | 'sinocare' | 'viatom' | 'expeed';
+import type { Vendor } from './vendors/manifest';
+
+/** The push vendors are listed once, in the manifest. */
+export type { Vendor };
 
 export type Kind =
   | 'glucose'

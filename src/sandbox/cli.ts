@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { DEFAULT_SANDBOX_PORT, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, startSandbox } from './sandbox';
-import { SAMPLE_VIATOM_PHONE, SANDBOX_VENDORS, type SandboxVendor } from './traffic';
+import { PUSH_VENDORS, type Vendor } from '../lib/vendors/manifest';
+import { SANDBOX_VENDORS } from './traffic';
+import { SAMPLE_VIATOM_PHONE } from './traffic/viatom';
 
-const USAGE = `health-bridge-sandbox: the Lezhi, Sinocare, Viatom and Expeed clouds, emulated, pushing to your Node-RED
+/** "the Sinocare, Lezhi, Viatom and Expeed clouds": every vendor the sandbox has traffic for. */
+const CLOUDS = SANDBOX_VENDORS.map((vendor) => PUSH_VENDORS[vendor].name).join(', ').replace(/, ([^,]*)$/, ' and $1');
+
+const USAGE = `health-bridge-sandbox: the ${CLOUDS} clouds, emulated, pushing to your Node-RED
 
 Usage: health-bridge-sandbox [options]
 
   --node-red <url>     Node-RED's base URL (with httpNodeRoot)         default http://127.0.0.1:1880
-  --vendors <list>     which clouds push, comma-separated              default sinocare,lezhi,viatom,expeed
+  --vendors <list>     which clouds push, comma-separated              default ${SANDBOX_VENDORS.join(',')}
   --<vendor> <urls>    receiver URL(s) of one vendor, comma-separated  default <node-red>/<vendor>
   --interval <s>       seconds between two pushes of one vendor        default 3
   --count <n>          stop after n pushes per vendor
@@ -44,10 +49,8 @@ async function main(): Promise<void> {
       options: {
         'node-red': { type: 'string', default: 'http://127.0.0.1:1880' },
         vendors: { type: 'string', default: SANDBOX_VENDORS.join(',') },
-        sinocare: { type: 'string' },
-        lezhi: { type: 'string' },
-        viatom: { type: 'string' },
-        expeed: { type: 'string' },
+        // --<vendor> <urls>, one option per vendor
+        ...(Object.fromEntries(SANDBOX_VENDORS.map((vendor) => [vendor, { type: 'string' }])) as Record<Vendor, { type: 'string' }>),
         interval: { type: 'string' },
         count: { type: 'string' },
         duration: { type: 'string' },
@@ -69,11 +72,11 @@ async function main(): Promise<void> {
   }
   const vendors = values.vendors.split(',').map((v) => v.trim()).filter(Boolean);
   for (const vendor of vendors) {
-    if (!SANDBOX_VENDORS.includes(vendor as SandboxVendor)) fail(`unknown vendor "${vendor}"`);
+    if (!SANDBOX_VENDORS.includes(vendor as Vendor)) fail(`unknown vendor "${vendor}"`);
   }
-  const targets: Partial<Record<SandboxVendor, string[]>> = {};
+  const targets: Partial<Record<Vendor, string[]>> = {};
   for (const vendor of SANDBOX_VENDORS) {
-    const urls = values[vendor];
+    const urls = values[vendor] as string | undefined;
     if (urls !== undefined) targets[vendor] = urls.split(',').map((url) => url.trim());
   }
   const port = positiveNumber('port', values.port, true);
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     nodeRedUrl: values['node-red'],
     targets,
-    vendors: vendors as SandboxVendor[],
+    vendors: vendors as Vendor[],
     port,
     intervalMs: interval === undefined ? undefined : interval * 1000,
     count: positiveNumber('count', values.count),

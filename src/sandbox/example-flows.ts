@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { vendorOfReceiver, type Vendor } from '../lib/vendors/manifest';
 import { DEFAULT_SANDBOX_PORT, SANDBOX_CREDENTIALS, SANDBOX_DEVICES } from './sandbox';
 
 /**
@@ -48,4 +49,28 @@ export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_
       }
     }),
   );
+}
+
+/**
+ * Where the sandbox pushes so that every receiver of the examples gets its vendor's traffic: the
+ * receivers' paths under `nodeRedUrl`, per vendor. A vendor's first target is the one at the
+ * sandbox's default path, `/<vendor>` (its own example): the Viatom emulator sends its
+ * authorization pushes, and the Expeed one its URL check, to the first target only.
+ */
+export function exampleTargets(nodeRedUrl: string): Partial<Record<Vendor, string[]>> {
+  const base = nodeRedUrl.replace(/\/+$/, '');
+  const targets: Partial<Record<Vendor, string[]>> = {};
+  for (const file of exampleFiles()) {
+    for (const node of readExample(file)) {
+      const vendor = vendorOfReceiver(node.type);
+      if (!vendor || node.d === true || typeof node.path !== 'string') continue;
+      const path = node.path.startsWith('/') ? node.path : `/${node.path}`;
+      (targets[vendor] ??= []).push(`${base}${path}`);
+    }
+  }
+  for (const [vendor, urls] of Object.entries(targets)) {
+    const own = `${base}/${vendor}`;
+    urls.sort((a, b) => Number(a !== own) - Number(b !== own));
+  }
+  return targets;
 }

@@ -1,12 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { pushJson, sendJson, startCloudServer, type CloudRequest, type CloudServer } from './cloud-server';
 import { ExpeedCloud } from './expeed-cloud';
-import { expeedScript, lezhiScript, SAMPLE_VIATOM_PHONE, SANDBOX_VENDORS, sinocareScript, viatomScript, type PlannedPush, type SandboxDevice, type SandboxVendor, type VendorScript } from './traffic';
+import type { Vendor } from '../lib/vendors/manifest';
+import { SANDBOX_VENDORS, trafficOf, type PlannedPush } from './traffic';
+import { SANDBOX_DEVICES } from './traffic/expeed';
+import { SAMPLE_VIATOM_PHONE } from './traffic/viatom';
 import { createViatomCloud } from './viatom-cloud';
 
 /**
- * The vendor sandbox: all four clouds at once against a Node-RED the user points it at. It pushes
- * each vendor's traffic to that vendor's receiver path(s) and, as the Sinocare document says its
+ * The vendor sandbox: every cloud with traffic (traffic.ts) at once against a Node-RED the user
+ * points it at. It pushes each vendor's traffic to that vendor's receiver path(s) and, as the Sinocare document says its
  * cloud does, pushes again on every answer that is not the vendor's success (a 4xx as well as a
  * 5xx or a 503 at ackTimeout, a 200 whose body has another code, no connection), at most
  * `maxRetries` times. It sends the exact duplicates and retries real clouds send, answers the
@@ -20,10 +23,7 @@ export const SANDBOX_CREDENTIALS = {
   expeed: { platformKey: 'sandbox-platform-key', secretKey: 'sandbox-secret-key', handshakeToken: 'sandbox-handshake-token' },
 };
 
-export const SANDBOX_DEVICES: readonly SandboxDevice[] = [
-  { id: 'thermo-01', key: 'sandbox-device-key-01', sn: 'EXP-T-0001' },
-  { id: 'thermo-02', key: 'sandbox-device-key-02', sn: 'EXP-T-0002' },
-];
+export { SANDBOX_DEVICES };
 
 export const DEFAULT_SANDBOX_PORT = 1881;
 /** Where the example flows deliver readings, as a hospital's API would take them. */
@@ -33,8 +33,8 @@ export interface SandboxOptions {
   /** Node-RED's base URL; each vendor pushes to `<nodeRedUrl>/<vendor>` unless `targets` says otherwise. */
   nodeRedUrl: string;
   /** Full receiver URLs per vendor (several: every push goes to each). */
-  targets?: Partial<Record<SandboxVendor, string[]>>;
-  vendors?: readonly SandboxVendor[];
+  targets?: Partial<Record<Vendor, string[]>>;
+  vendors?: readonly Vendor[];
   /** Port of the emulated APIs (Viatom, Expeed, the hospital) on 127.0.0.1; 0 picks a free one. */
   port?: number;
   /** Time between two pushes of one vendor. */
@@ -69,21 +69,10 @@ export interface Delivery {
   acknowledged: boolean;
 }
 
-/**
- * What each cloud counts as its receiver's success answer. Sinocare: `{"code":0}` ("0-调用成功",
- * anything else is re-pushed); Lezhi: `{"code":200}` ("值200表示成功"); Expeed: `result_code 0`.
- * Viatom documents no answer: any 2xx.
- */
-const SUCCESS_BODY: Record<SandboxVendor, ((body: any) => boolean) | undefined> = {
-  sinocare: (body) => body?.code === 0,
-  lezhi: (body) => body?.code === 200,
-  expeed: (body) => body?.result_code === 0,
-  viatom: undefined,
-};
-
-export function isAcknowledged(vendor: SandboxVendor, status: number, text: string): boolean {
+/** What the vendor's cloud counts as its receiver's success answer (its traffic's `isSuccess`). */
+export function isAcknowledged(vendor: Vendor, status: number, text: string): boolean {
   if (status < 200 || status > 299) return false;
-  const check = SUCCESS_BODY[vendor];
+  const check = trafficOf(vendor)?.isSuccess;
   if (!check) return true;
   try {
     return check(JSON.parse(text));
@@ -127,7 +116,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const log = options.log ?? ((line: string) => console.log(line));
   const vendors = options.vendors ?? SANDBOX_VENDORS;
   const base = options.nodeRedUrl.replace(/\/+$/, '');
-  const targets = (vendor: SandboxVendor): string[] => options.targets?.[vendor] ?? [`${base}/${vendor}`];
+  const targets = (vendor: Vendor): string[] => options.targets?.[vendor] ?? [`${base}/${vendor}`];
   const intervalMs = options.intervalMs ?? 3000;
   const duplicateEvery = options.duplicateEvery ?? 6;
   const hospitalFailEvery = options.hospitalFailEvery ?? 0;
@@ -206,7 +195,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
   }
 
-  async function run(vendor: SandboxVendor, script: VendorScript): Promise<void> {
+  async function run(vendor: Vendor): Promise<void> {
+    const traffic = trafficOf(vendor);
+    if (!traffic) throw new Error(`the sandbox has no traffic for ${vendor} (src/sandbox/traffic/${vendor}.ts)`);
+    const script = traffic.script();
     for (let n = 1; !stopped && (options.count === undefined || n <= options.count); n++) {
       const push = script.next(Date.now());
       await Promise.all(targets(vendor).map((target) => deliver(push, target, false)));
@@ -216,13 +208,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (options.count === undefined || n < options.count) await pause(intervalMs);
     }
   }
-
-  const scripts: Record<SandboxVendor, () => VendorScript> = {
-    sinocare: sinocareScript,
-    lezhi: lezhiScript,
-    viatom: viatomScript,
-    expeed: () => expeedScript(SANDBOX_DEVICES),
-  };
 
   async function registerExpeed(): Promise<boolean> {
     const url = targets('expeed')[0]!;
@@ -240,10 +225,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 
   const finished = (async () => {
-    await waitForServer(targets(vendors[0] ?? 'sinocare')[0]!, options.waitForNodeRedMs ?? 120_000, log);
+    await waitForServer(targets(vendors[0] ?? SANDBOX_VENDORS[0]!)[0]!, options.waitForNodeRedMs ?? 120_000, log);
     const runs = vendors.map(async (vendor) => {
       if (vendor === 'expeed' && !(await registerExpeed())) return;
-      await run(vendor, scripts[vendor]());
+      await run(vendor);
     });
     if (options.durationMs !== undefined) {
       const timer = setTimeout(() => {

@@ -32,3 +32,35 @@ export function installPackedPackage(): { userDir: string; packageDir: string } 
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--omit=dev', tarball], { cwd: userDir, stdio: 'ignore' });
   return { userDir, packageDir: path.join(userDir, 'node_modules', '@health-bridge', 'node-red-nodes') };
 }
+
+export interface PackageJson {
+  name: string;
+  'node-red': { version: string; nodes: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** This checkout's package.json: its `node-red.nodes` is the list of node types every test derives from. */
+export function packageJson(): PackageJson {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
+}
+
+/** Every node type package.json declares, with the base name its files share (`<base>.js`, `.html`, locales). */
+export function nodeTypes(): Array<{ type: string; base: string }> {
+  return Object.entries(packageJson()['node-red'].nodes).map(([type, file]) => ({ type, base: path.basename(file, '.js') }));
+}
+
+/** The built editor file of a node (dist/nodes/<base>.html: a receiver's is spliced together at build). */
+export function builtEditor(base: string): string | undefined {
+  const file = path.join(ROOT, 'dist', 'nodes', `${base}.html`);
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+}
+
+/** True for a config node (`category: 'config'`): it has no icon and no place in the palette. */
+export function isConfigNode(base: string): boolean {
+  return /category:\s*['"]config['"]/.test(builtEditor(base) ?? '');
+}
+
+/** The icon file a node's editor names (`icon: '…'`), undefined when it names none. */
+export function editorIcon(base: string): string | undefined {
+  return /\bicon:\s*['"]([^'"]+)['"]/.exec(builtEditor(base) ?? '')?.[1];
+}

@@ -1,15 +1,21 @@
 import { isDeepStrictEqual } from 'node:util';
+import { PUSH_VENDORS, VENDORS as MANIFEST_VENDORS, type Vendor } from '../../src/lib/vendors/manifest';
 import { bodyFixture } from './flows';
 
 /**
- * One case per push vendor for the tests every receiver must pass (receiver.test.ts,
- * going-live.test.ts, receiver-properties.test.ts): a valid push, a body that is JSON but not the
- * vendor's format, and how the vendor's success and refusal envelopes look.
+ * One case per push vendor of the manifest for the tests every receiver must pass (receiver.test.ts,
+ * going-live.test.ts, receiver-properties.test.ts, flows-0.1.0.test.ts): a valid push, a body that
+ * is JSON but not the vendor's format, the documented pushes the mutations start from, and how the
+ * vendor's success and refusal envelopes look. A vendor without a case here is named by
+ * completeness.test.ts.
  */
 
 export interface VendorCase {
+  /** The vendor's receiver type, from the manifest. */
   type: string;
-  vendor: string;
+  vendor: Vendor;
+  /** Fixtures (test/fixtures/bodies/<vendor>/<name>.json) of documented pushes, for mutations. */
+  seeds: string[];
   /** A valid push; `n` makes a different reading of the same shape. */
   push(n: number): any;
   /** A push that is JSON but not this vendor's format. */
@@ -28,10 +34,9 @@ const LONG = '"__long__"';
 /** JSON text of `body` with the placeholder "__long__" written as a bare integer literal. */
 const withLiteral = (body: unknown, digits: string): string => JSON.stringify(body).replace(LONG, digits);
 
-export const VENDORS: VendorCase[] = [
-  {
-    type: 'sinocare-in',
-    vendor: 'sinocare',
+const CASES: Partial<Record<Vendor, Omit<VendorCase, 'type' | 'vendor'>>> = {
+  sinocare: {
+    seeds: ['document-example', 'valid-reading'],
     push: (n) => {
       const body = bodyFixture('sinocare', 'document-example');
       body.data.testId = `${body.data.testId}${n}`;
@@ -45,9 +50,8 @@ export const VENDORS: VendorCase[] = [
       seenIn: (msg) => msg.payload.id,
     },
   },
-  {
-    type: 'lezhi-in',
-    vendor: 'lezhi',
+  lezhi: {
+    seeds: ['weight', 'blood-pressure-user', 'glucose', 'event', 'retry'],
     push: (n) => {
       const body = bodyFixture('lezhi', 'weight');
       body.data.measureEpochMilli = Number(body.data.measureEpochMilli) + n * 1000;
@@ -61,9 +65,8 @@ export const VENDORS: VendorCase[] = [
       seenIn: (msg) => msg.payload.subject?.userId,
     },
   },
-  {
-    type: 'viatom-in',
-    vendor: 'viatom',
+  viatom: {
+    seeds: ['blood-pressure', 'spo2', 'ecg', 'sleep', 'authorized', 'body-fat'],
     push: (n) => {
       const body = bodyFixture('viatom', 'blood-pressure');
       body.data_tag = `${body.data_tag}-${n}`;
@@ -77,9 +80,8 @@ export const VENDORS: VendorCase[] = [
       seenIn: (msg) => msg.payload.id,
     },
   },
-  {
-    type: 'expeed-in',
-    vendor: 'expeed',
+  expeed: {
+    seeds: ['data', 'status-online', 'setting-result'],
     // No device_key: the receiver keeps it out of msg.raw, and these cases compare raw with the body.
     push: (n) => ({ msg_type: '2', device_id: 'dev-1', data: [{ timestamp: '2017-02-13T12-00-00-000', value1: n }] }),
     malformed: { msg_type: '2', device_id: 'dev-1', data: [{ value1: 1 }] },
@@ -91,7 +93,13 @@ export const VENDORS: VendorCase[] = [
       seenIn: (msg) => msg.payload.device?.id,
     },
   },
-];
+};
+
+/** The cases of the manifest's vendors, in its order (a vendor without one is left out here). */
+export const VENDORS: VendorCase[] = MANIFEST_VENDORS.flatMap((vendor) => {
+  const found = CASES[vendor];
+  return found ? [{ type: PUSH_VENDORS[vendor].receiver, vendor, ...found }] : [];
+});
 
 /** True for the vendor's success envelope (its exact fields are the vendor's tests' business). */
 export function isAcceptance(vendor: VendorCase, json: unknown): boolean {
