@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import { parseAllowList } from '../allow-list';
 import { isValidTimeZone } from '../time';
+import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
 
 /**
  * The properties every receiver shares (SPEC §2), as the editor saves them: numbers may arrive
  * as strings and empty fields as "", which mean the default.
  */
-
-const blankIsDefault = (value: unknown): unknown =>
-  value === '' || value === null || value === undefined ? undefined : value;
-
-const numberProperty = (fallback: number) =>
-  z.preprocess(blankIsDefault, z.coerce.number().finite().default(fallback));
 
 export const DEFAULT_MAX_DEDUP_KEYS = 1_000_000;
 
@@ -26,7 +21,7 @@ export const receiverConfigSchema = z
     ackTimeout: numberProperty(4).pipe(z.number().positive('ackTimeout must be above 0')),
     maxBytes: numberProperty(1_048_576).pipe(z.number().int().positive('maxBytes must be above 0')),
     dedupHours: numberProperty(72).pipe(z.number().min(0, 'dedupHours must be 0 or more')),
-    dedupStore: z.preprocess(blankIsDefault, z.string().trim().default('')),
+    dedupStore: textProperty(''),
     allow: z.preprocess(blankIsDefault, z.string().default('')).transform((text, ctx) => {
       try {
         return parseAllowList(text);
@@ -58,16 +53,5 @@ export const receiverConfigSchema = z
 
 export type ReceiverSettings = z.infer<typeof receiverConfigSchema>;
 
-/** A zod error as short text naming fields and rules, never the values (they may be PII). */
-export function describeIssues(error: z.ZodError, limit = 3): string {
-  const parts = error.issues.slice(0, limit).map((issue) => {
-    const where = issue.path.length ? issue.path.join('.') : 'body';
-    if (issue.code === 'invalid_type') return `${where}: expected ${issue.expected}`;
-    if (issue.code === 'custom' || issue.code === 'too_small' || issue.code === 'too_big') {
-      return `${where}: ${issue.message}`;
-    }
-    return `${where}: ${issue.code.replace(/_/g, ' ')}`;
-  });
-  const more = error.issues.length - limit;
-  return parts.join('; ') + (more > 0 ? ` (+${more} more)` : '');
-}
+// Node files import it from here; its home is zod-helpers.
+export { describeIssues } from '../zod-helpers';
