@@ -13,9 +13,15 @@ import { z } from 'zod';
 export const blankIsDefault = (value: unknown): unknown =>
   value === '' || value === null || value === undefined ? undefined : value;
 
-/** A number property: a number or text holding one, `fallback` when blank. */
+/**
+ * A number property: a number or text holding one, `fallback` when blank. Text of spaces is blank
+ * too, as the editor's validators read it: coerced, it would be the number 0.
+ */
 export const numberProperty = (fallback: number) =>
-  z.preprocess(blankIsDefault, z.coerce.number().finite().default(fallback));
+  z.preprocess(
+    (value) => blankIsDefault(typeof value === 'string' && value.trim() === '' ? '' : value),
+    z.coerce.number().finite().default(fallback),
+  );
 
 /** A text property, trimmed, `fallback` when blank. */
 export const textProperty = (fallback: string) => z.preprocess(blankIsDefault, z.string().trim().default(fallback));
