@@ -6,7 +6,6 @@
 //                                          from shared/locales/<lang>/, e.g. receiver-help.html)
 //   // @include receiver-defaults.js       (inside registerType's defaults object)
 //   // @include receiver-credentials.js    (inside registerType's credentials object)
-//   // @include receiver-editor.js         (in the editor script, before registerType)
 // (an include line that still holds an unset {{placeholder}} is left out, so that
 //   // @include receiver-account-defaults.js account={{account}}
 // in receiver-node.html adds an account only to a receiver included with account=…),
@@ -15,7 +14,11 @@
 // namespace (its own locales/<lang>/<file>.json), so a shared string must sit in every receiver's
 // catalog under one fixed key: "health-bridge-receiver.label.path" resolves the same way in the
 // lezhi-in and sinocare-in editors (the shared form cannot know which type includes it) and in
-// RED._() at run time. The output is plain Node-RED files: nothing is resolved at run time.
+// RED._() at run time. Editor code (resources/receiver-editor.js, resources/env-input.js) is not
+// spliced: Node-RED serves the package's resources/ folder and the editor files load it with
+// <script src="{{resources}}/…">. BUILD_VALUES below fill the build's own placeholders from the
+// runtime's modules. The output is plain Node-RED files: nothing is resolved at run time.
+// src/nodes/shared/README.md says the same at more length.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,14 +27,34 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const src = path.join(root, 'src', 'nodes');
 const shared = path.join(src, 'shared');
 const out = path.join(root, 'dist', 'nodes');
-// tsc has run: the version every editor file writes into a new node is the runtime's own.
-const { CONFIG_VERSION } = createRequire(import.meta.url)(path.join(root, 'dist', 'lib', 'config-version.js'));
-const BUILD_VALUES = { configVersion: String(CONFIG_VERSION) };
+const require = createRequire(import.meta.url);
+// tsc has run: what the editor files say about the runtime comes from the runtime's own modules,
+// the version every editor file writes into a new node, the receivers' defaults and path rule.
+const { CONFIG_VERSION } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
+const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
+const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
+const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+/** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
+function plainDefault(name, value) {
+  if (typeof value === 'number' || /^[\w/.+-]*$/.test(value)) return String(value);
+  throw new Error(`RECEIVER_DEFAULTS.${name} (${JSON.stringify(value)}) would need escaping in the editor files`);
+}
+
+const BUILD_VALUES = {
+  configVersion: String(CONFIG_VERSION),
+  // Where Node-RED serves this package's resources/ folder (registry: resources/<module name>/).
+  resources: `resources/${MODULE_NAME}`,
+  'receiver.path': RECEIVER_PATH.source,
+  'receiver.ackModes': JSON.stringify(ACK_MODES),
+  'receiver.piiModes': JSON.stringify(PII_MODES),
+  ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
+};
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
 function finished(text, file) {
-  const filled = text.replace(/\{\{(\w+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
-  const leftover = /\{\{\w*\}\}|@include\b/.exec(filled);
+  const filled = text.replace(/\{\{([\w.]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{[\w.]*\}\}|@include\b/.exec(filled);
   if (leftover) {
     const line = filled.slice(0, leftover.index).split('\n').length;
     throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);
@@ -51,7 +74,7 @@ function expandIncludes(text, dir) {
       const included = fs
         .readFileSync(path.join(dir, name), 'utf8')
         .replace(/\s+$/, '')
-        .replace(/\{\{(\w+)\}\}/g, (placeholder, key) => values[key] ?? placeholder);
+        .replace(/\{\{([\w.]+)\}\}/g, (placeholder, key) => values[key] ?? placeholder);
       return expandIncludes(included, dir)
         .split('\n')
         .map((line) => (line ? indent + line : line))

@@ -4,7 +4,8 @@ import { createHmac } from 'node:crypto';
  * The `pii` policy of a receiver (SPEC §6), applied to everything a push puts in front of the
  * flow that can name a patient: `payload.subject`, event `payload.data` and `msg.raw`.
  */
-export type PiiMode = 'keep' | 'mask' | 'pseudonymize' | 'drop';
+export const PII_MODES = ['keep', 'mask', 'pseudonymize', 'drop'] as const;
+export type PiiMode = (typeof PII_MODES)[number];
 
 /** Fields that name or reach a person, wherever they appear in a body (`mobile`: Viatom's user_info). */
 const PERSONAL_FIELDS = new Set(['name', 'patientName', 'idCard', 'phone', 'mobile']);

@@ -1,19 +1,44 @@
 import { z } from 'zod';
 import { parseAllowList } from '../allow-list';
+import { PII_MODES } from '../pii';
 import { isValidTimeZone } from '../time';
+import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
 
 /**
  * The properties every receiver shares (SPEC §2), as the editor saves them: numbers may arrive
  * as strings and empty fields as "", which mean the default.
  */
 
-const blankIsDefault = (value: unknown): unknown =>
-  value === '' || value === null || value === undefined ? undefined : value;
-
-const numberProperty = (fallback: number) =>
-  z.preprocess(blankIsDefault, z.coerce.number().finite().default(fallback));
-
 export const DEFAULT_MAX_DEDUP_KEYS = 1_000_000;
+
+export const ACK_MODES = ['auto', 'flow'] as const;
+
+/**
+ * What a receiver property is when it is blank or missing. The build writes these into every
+ * receiver's editor defaults and form placeholders (scripts/build-assets.mjs), so the editor shows
+ * what the runtime will use.
+ */
+export const RECEIVER_DEFAULTS = {
+  ack: 'auto',
+  ackTimeout: 4,
+  maxBytes: 1_048_576,
+  dedupHours: 72,
+  dedupStore: '',
+  allow: '',
+  pii: 'keep',
+  tz: 'Asia/Shanghai',
+} as const satisfies Record<string, string | number>;
+
+/**
+ * A receiver's path, once trimmed: plain segments of letters, digits and `- _ . ~ %`, the leading
+ * and a trailing `/` optional. Anything else would be Express route syntax (`:id`, `*`, `(…)`,
+ * `?`) and answer on paths the user did not write, where src/lib/receiver/route.ts, which finds
+ * a taken path and a body limit by the literal path, cannot see it. The editor's validator is
+ * built from this pattern.
+ */
+export const RECEIVER_PATH = /^\/?[\w.~%-]+(?:\/[\w.~%-]+)*\/?$/;
+
+const D = RECEIVER_DEFAULTS;
 
 export const receiverConfigSchema = z
   .object({
@@ -21,13 +46,14 @@ export const receiverConfigSchema = z
       .string()
       .trim()
       .min(1, 'path is required')
+      .pipe(z.string().regex(RECEIVER_PATH, 'path must be letters, digits and - _ . ~ between slashes'))
       .transform((path) => (path.startsWith('/') ? path : `/${path}`)),
-    ack: z.preprocess(blankIsDefault, z.enum(['auto', 'flow']).default('auto')),
-    ackTimeout: numberProperty(4).pipe(z.number().positive('ackTimeout must be above 0')),
-    maxBytes: numberProperty(1_048_576).pipe(z.number().int().positive('maxBytes must be above 0')),
-    dedupHours: numberProperty(72).pipe(z.number().min(0, 'dedupHours must be 0 or more')),
-    dedupStore: z.preprocess(blankIsDefault, z.string().trim().default('')),
-    allow: z.preprocess(blankIsDefault, z.string().default('')).transform((text, ctx) => {
+    ack: z.preprocess(blankIsDefault, z.enum(ACK_MODES).default(D.ack)),
+    ackTimeout: numberProperty(D.ackTimeout).pipe(z.number().positive('ackTimeout must be above 0')),
+    maxBytes: numberProperty(D.maxBytes).pipe(z.number().int().positive('maxBytes must be above 0')),
+    dedupHours: numberProperty(D.dedupHours).pipe(z.number().min(0, 'dedupHours must be 0 or more')),
+    dedupStore: textProperty(D.dedupStore),
+    allow: z.preprocess(blankIsDefault, z.string().default(D.allow)).transform((text, ctx) => {
       try {
         return parseAllowList(text);
       } catch (error) {
@@ -35,9 +61,9 @@ export const receiverConfigSchema = z
         return z.NEVER;
       }
     }),
-    pii: z.preprocess(blankIsDefault, z.enum(['keep', 'mask', 'pseudonymize', 'drop']).default('keep')),
+    pii: z.preprocess(blankIsDefault, z.enum(PII_MODES).default(D.pii)),
     tz: z
-      .preprocess(blankIsDefault, z.string().default('Asia/Shanghai'))
+      .preprocess(blankIsDefault, z.string().default(D.tz))
       .refine(isValidTimeZone, 'tz is not an IANA time zone'),
     key: z.preprocess(blankIsDefault, z.string().optional()),
     piiKey: z.preprocess(blankIsDefault, z.string().optional()),
@@ -58,16 +84,5 @@ export const receiverConfigSchema = z
 
 export type ReceiverSettings = z.infer<typeof receiverConfigSchema>;
 
-/** A zod error as short text naming fields and rules, never the values (they may be PII). */
-export function describeIssues(error: z.ZodError, limit = 3): string {
-  const parts = error.issues.slice(0, limit).map((issue) => {
-    const where = issue.path.length ? issue.path.join('.') : 'body';
-    if (issue.code === 'invalid_type') return `${where}: expected ${issue.expected}`;
-    if (issue.code === 'custom' || issue.code === 'too_small' || issue.code === 'too_big') {
-      return `${where}: ${issue.message}`;
-    }
-    return `${where}: ${issue.code.replace(/_/g, ' ')}`;
-  });
-  const more = error.issues.length - limit;
-  return parts.join('; ') + (more > 0 ? ` (+${more} more)` : '');
-}
+// Node files import it from here; its home is zod-helpers.
+export { describeIssues } from '../zod-helpers';

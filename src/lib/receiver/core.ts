@@ -7,7 +7,8 @@ import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
 import { readBody } from './body';
 import { decodeBody, MAX_DEPTH, parseJson } from './json-text';
-import { describeIssues, type ReceiverSettings } from './config';
+import type { ReceiverSettings } from './config';
+import { describeIssues } from '../zod-helpers';
 import type { PushProtocol } from './protocol';
 
 /**

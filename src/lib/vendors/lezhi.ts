@@ -5,6 +5,7 @@ import { measuredValue, measuredValues, type Measured, type MeasuredContext } fr
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone } from '../time';
+import { forwardIssues } from '../zod-helpers';
 
 /**
  * Lezhi (Lifesense, 乐智云) data push: one envelope `{userId?, associatedId?, eventKey,
@@ -101,10 +102,7 @@ function unswapKeys(body: unknown): unknown {
 const lezhiBody = z.preprocess(unswapKeys, envelope).transform((push, ctx) => {
   if (push.eventKey !== 'dataPush' || !MEASURED_TYPES.has(push.dataTypeKey)) return { push };
   const parsed = measurement.safeParse(push);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-    return z.NEVER;
-  }
+  if (!parsed.success) return forwardIssues(ctx, parsed.error);
   return { push, measurement: parsed.data };
 });
 type LezhiBody = z.infer<typeof lezhiBody>;

@@ -4,6 +4,7 @@ import { measuredValue, measuredValues } from '../measured';
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Reading } from '../reading';
 import type { PushProtocol } from '../receiver/protocol';
 import { isoInZone, parseWallClock, wallClockToEpoch } from '../time';
+import { forwardIssues } from '../zod-helpers';
 
 /**
  * Sinocare (三诺) IoT cloud CGM push: `{reservedCode, data}`, where `reservedCode "01"` carries one
@@ -70,10 +71,7 @@ const envelope = z.looseObject({ reservedCode: looseString, data: z.looseObject(
 const sinocareBody = envelope.transform((push, ctx) => {
   if (push.reservedCode !== CGM_READING) return { push };
   const parsed = cgmPush.safeParse(push);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-    return z.NEVER;
-  }
+  if (!parsed.success) return forwardIssues(ctx, parsed.error);
   return { push, cgm: parsed.data.data };
 });
 type SinocareBody = z.infer<typeof sinocareBody>;

@@ -1,24 +1,26 @@
 // Shared by every receiver (SPEC §2); spliced into registerType's `defaults: { … }` after the
 // node's own entries. Validators take (v, opt) so that Node-RED shows the returned text. As in the
-// runtime, a blank or missing value (a hand-written or older flow) means the default.
+// runtime, a blank or missing value (a hand-written or older flow) means the default. The
+// {{receiver.…}} values are the runtime's own (src/lib/receiver/config.ts), filled in by the build;
+// test/unit/receiver-editor.test.ts checks that each validator refuses what the runtime refuses.
 path: {
     value: "",
     required: true,
     validate: function (v, opt) {
-        if (typeof v === "string" && /^\/?[\w.~%-]+(?:\/[\w.~%-]+)*\/?$/.test(v.trim())) {
+        if (typeof v === "string" && /{{receiver.path}}/.test(v.trim())) {
             return true;
         }
         return this && this._ ? this._("health-bridge-receiver.validation.path") : false;
     }
 },
 ack: {
-    value: "auto",
+    value: "{{receiver.default.ack}}",
     validate: function (v, opt) {
-        return v === undefined || v === "" || v === "auto" || v === "flow";
+        return v === undefined || v === "" || {{receiver.ackModes}}.indexOf(v) !== -1;
     }
 },
 ackTimeout: {
-    value: 4,
+    value: {{receiver.default.ackTimeout}},
     validate: function (v, opt) {
         var n = Number(v);
         if (v === undefined || String(v).trim() === "" || (isFinite(n) && n > 0)) {
@@ -28,7 +30,7 @@ ackTimeout: {
     }
 },
 maxBytes: {
-    value: 1048576,
+    value: {{receiver.default.maxBytes}},
     validate: function (v, opt) {
         var n = Number(v);
         if (v === undefined || String(v).trim() === "" || (Number.isInteger(n) && n > 0)) {
@@ -38,7 +40,7 @@ maxBytes: {
     }
 },
 dedupHours: {
-    value: 72,
+    value: {{receiver.default.dedupHours}},
     validate: function (v, opt) {
         var n = Number(v);
         if (v === undefined || String(v).trim() === "" || (isFinite(n) && n >= 0)) {
@@ -47,9 +49,9 @@ dedupHours: {
         return this && this._ ? this._("health-bridge-receiver.validation.non-negative") : false;
     }
 },
-dedupStore: {value: ""},
+dedupStore: {value: "{{receiver.default.dedupStore}}"},
 allow: {
-    value: "",
+    value: "{{receiver.default.allow}}",
     validate: function (v, opt) {
         var ipv4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
         var entries = String(v || "").split(/[,\s]+/).filter(function (entry) { return entry !== ""; });
@@ -75,13 +77,13 @@ allow: {
     }
 },
 pii: {
-    value: "keep",
+    value: "{{receiver.default.pii}}",
     validate: function (v, opt) {
-        return v === undefined || ["", "keep", "mask", "pseudonymize", "drop"].indexOf(v) !== -1;
+        return v === undefined || v === "" || {{receiver.piiModes}}.indexOf(v) !== -1;
     }
 },
 tz: {
-    value: "Asia/Shanghai",
+    value: "{{receiver.default.tz}}",
     validate: function (v, opt) {
         if (v === undefined || String(v).trim() === "") {
             return true;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ApiError, endpointName, requestJson } from '../../http-client';
 import { looseNumber, looseString } from '../../loose';
 import type { Reading } from '../../reading';
-import { describeIssues } from '../../receiver/config';
+import { describeIssues } from '../../zod-helpers';
 import { ExpeedError, vendorCodeError } from './errors';
 import { datapointElement, datapointReading, type DatapointElement } from './push';
 import { SettingResults } from './settings';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { looseString } from '../../loose';
-import { describeIssues } from '../../receiver/config';
 import { isValidTimeZone } from '../../time';
+import { blankIsDefault, describeIssues, numberProperty, textProperty as text } from '../../zod-helpers';
 import { ExpeedError } from './errors';
 import type { ExpeedAccount, HistoryQuery } from './account';
 import { queryTime } from './time';
@@ -10,11 +10,6 @@ import { queryTime } from './time';
  * The properties of the Expeed nodes (SPEC §2) as the editor saves them (numbers as text, "" for
  * the default), and the inputs a message may override.
  */
-
-const blankIsDefault = (value: unknown): unknown =>
-  value === '' || value === null || value === undefined ? undefined : value;
-const numberProperty = (fallback: number) => z.preprocess(blankIsDefault, z.coerce.number().finite().default(fallback));
-const text = (fallback: string) => z.preprocess(blankIsDefault, z.string().trim().default(fallback));
 
 export const accountConfigSchema = z
   .object({

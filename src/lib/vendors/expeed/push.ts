@@ -6,6 +6,7 @@ import { measuredValues, outOfRangeOf, toMeasured, type Measured } from '../../m
 import { eventItem, present, readingItem, type NormalizeContext, type PushItem, type Quantity, type Reading } from '../../reading';
 import type { HandshakeResult, PushProtocol } from '../../receiver/protocol';
 import { parseWallClock } from '../../time';
+import { forwardIssues } from '../../zod-helpers';
 import { vendorTimeToIso } from './time';
 
 /**
@@ -62,10 +63,7 @@ const expeedBody = envelope.transform((push, ctx) => {
   const type = push.msg_type;
   if (type !== '1' && type !== '2' && type !== '3') return { kind: 'other' as const, push };
   const parsed = schemas[type].safeParse(push);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-    return z.NEVER;
-  }
+  if (!parsed.success) return forwardIssues(ctx, parsed.error);
   if (type === '1') return { kind: 'status' as const, push, status: parsed.data as z.infer<typeof statusPush> };
   if (type === '2') return { kind: 'data' as const, push, data: parsed.data as z.infer<typeof dataPush> };
   return { kind: 'setting' as const, push, setting: parsed.data as z.infer<typeof settingPush> };

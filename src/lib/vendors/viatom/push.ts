@@ -1,29 +1,22 @@
 import { z } from 'zod';
-import { ApiError, endpointName, requestJson } from '../http-client';
-import { looseNumber, looseString } from '../loose';
-import { measuredValue, measuredValues, type Measured } from '../measured';
+import { looseNumber, looseString } from '../../loose';
+import { measuredValue, measuredValues, type Measured } from '../../measured';
 import {
   eventItem, present, readingItem,
   type HealthEvent, type Kind, type NormalizeContext, type PushItem, type Quantity, type Reading, type Subject,
-} from '../reading';
-import type { PushProtocol } from '../receiver/protocol';
-import { isoInZone, parseWallClock, wallClockToEpoch, type WallClock } from '../time';
+} from '../../reading';
+import type { PushProtocol } from '../../receiver/protocol';
+import { isoInZone, parseWallClock, wallClockToEpoch, type WallClock } from '../../time';
+import { blankIsDefault, forwardIssues } from '../../zod-helpers';
+import { ucumUnit } from './units';
 
 /**
- * Viatom (乐普) open platform, both directions:
- *
- * - the push protocol (`viatomProtocol`): one envelope `{type, data_tag, account_id, member_id,
- *   device_sn, data, user_info, create_time, update_time}` per push. `type 1` carries one
- *   measurement record as the "ViHealth Query-Data API" describes it (`data = {data_type,
- *   measure_time, measure_result, remark}`, values as `{value, unit}`), `type 2` tells that a user
- *   authorized us, `type 3` that the authorization was cancelled (SPEC §5);
- * - the open API client (`createViatomClient`): the authorization page URL and the cancellation,
- *   with the headers `secret`, `access-token` and `language` on every call.
+ * Viatom's push protocol (`viatomProtocol`): one envelope `{type, data_tag, account_id, member_id,
+ * device_sn, data, user_info, create_time, update_time}` per push. `type 1` carries one
+ * measurement record as the "ViHealth Query-Data API" describes it (`data = {data_type,
+ * measure_time, measure_result, remark}`, values as `{value, unit}`), `type 2` tells that a user
+ * authorized us, `type 3` that the authorization was cancelled (SPEC §5).
  */
-
-// ---------------------------------------------------------------------------------------------
-// Push protocol
-// ---------------------------------------------------------------------------------------------
 
 export const VIATOM_PUSH_TYPES = { measurement: 1, authorized: 2, deauthorized: 3 } as const;
 
@@ -50,8 +43,7 @@ const pushTime = z.union([looseNumber, z.string()]).transform((value, ctx): Push
   return { wall };
 });
 
-const blankIsAbsent = (value: unknown): unknown => (value === '' || value === null ? undefined : value);
-const optionalTime = z.preprocess(blankIsAbsent, pushTime.optional());
+const optionalTime = z.preprocess(blankIsDefault, pushTime.optional());
 
 /**
  * A value the record must have: `{value, unit}`. The value is a number, or the text a device shows
@@ -244,26 +236,20 @@ const envelope = z.looseObject({
 });
 type Envelope = z.infer<typeof envelope>;
 
-/** Copies the issues of a nested parse onto the outer context (their paths are from the root). */
-function forward(ctx: z.RefinementCtx, error: z.ZodError): never {
-  for (const issue of error.issues) ctx.addIssue({ ...issue });
-  return z.NEVER as never;
-}
-
 const viatomBody = envelope.transform((push, ctx) => {
   if (push.type === VIATOM_PUSH_TYPES.authorized || push.type === VIATOM_PUSH_TYPES.deauthorized) {
     const parsed = authorizationSchema.safeParse(push);
-    if (!parsed.success) return forward(ctx, parsed.error);
+    if (!parsed.success) return forwardIssues(ctx, parsed.error);
     return { push };
   }
   if (push.type !== VIATOM_PUSH_TYPES.measurement) return { push };
   const head = measurementHead.safeParse(push);
-  if (!head.success) return forward(ctx, head.error);
+  if (!head.success) return forwardIssues(ctx, head.error);
   const dataType = head.data.data.data_type;
   // a measurement of a type we do not map is passed on, never refused
   if (!isMeasuredType(dataType)) return { push };
   const parsed = MEASUREMENT_SCHEMAS[dataType].safeParse(push);
-  if (!parsed.success) return forward(ctx, parsed.error);
+  if (!parsed.success) return forwardIssues(ctx, parsed.error);
   if (!parsed.data.data.measure_time && !parsed.data.create_time) {
     ctx.addIssue({ code: 'custom', message: 'a measurement needs measure_time or create_time', path: ['data', 'measure_time'] });
     return z.NEVER;
@@ -272,48 +258,7 @@ const viatomBody = envelope.transform((push, ctx) => {
 });
 type ViatomBody = z.infer<typeof viatomBody>;
 
-// --- units ------------------------------------------------------------------------------------
-
-/** Viatom's unit spellings → UCUM. A unit not listed here is passed on as Viatom wrote it. */
-const UCUM_UNITS = new Map<string, string>([
-  ['mmhg', 'mm[Hg]'],
-  ['mm[hg]', 'mm[Hg]'],
-  ['kpa', 'kPa'],
-  ['bpm', '/min'],
-  ['/min', '/min'],
-  ['1/min', '/min'],
-  ['次/分', '/min'],
-  ['次/分钟', '/min'],
-  ['beats/min', '/min'],
-  ['cel', 'Cel'],
-  ['℃', 'Cel'],
-  ['°c', 'Cel'],
-  ['c', 'Cel'],
-  ['℉', '[degF]'],
-  ['°f', '[degF]'],
-  ['f', '[degF]'],
-  ['[degf]', '[degF]'],
-  ['%', '%'],
-  ['mmol/l', 'mmol/L'],
-  ['mg/dl', 'mg/dL'],
-  ['kg', 'kg'],
-  ['lb', '[lb_av]'],
-  ['lbs', '[lb_av]'],
-  ['kg/m2', 'kg/m2'],
-  ['kg/m²', 'kg/m2'],
-  ['kg/m^2', 'kg/m2'],
-  ['s', 's'],
-  ['sec', 's'],
-  ['秒', 's'],
-  ['min', 'min'],
-]);
-
-/** The UCUM unit of a vendor unit; `fallback` when the vendor gave none. */
-export function ucumUnit(unit: string | null | undefined, fallback: string): string {
-  const trimmed = (unit ?? '').trim();
-  if (trimmed === '') return fallback;
-  return UCUM_UNITS.get(trimmed.toLowerCase()) ?? trimmed;
-}
+// --- values -----------------------------------------------------------------------------------
 
 function hasValue(quantity: VendorQuantity): boolean {
   return quantity?.value !== undefined;
@@ -589,216 +534,3 @@ export const viatomProtocol: PushProtocol<ViatomBody> = {
   // a refusal: the HTTP status as the non-zero code, the reason in message and reason, no data
   rejectedBody: (status, reason) => ({ code: status, message: reason, reason, data: null }),
 };
-
-// ---------------------------------------------------------------------------------------------
-// Phone numbers
-// ---------------------------------------------------------------------------------------------
-
-export type PhoneCheck = { ok: true; phone: string } | { ok: false; problem: 'phone-missing' | 'phone-malformed' };
-
-const MAINLAND_MOBILE = /^1[3-9]\d{9}$/;
-/** E.164: `+`, a country code (never 0) and the number, 6 to 15 digits in all. */
-const INTERNATIONAL = /^\+[1-9]\d{5,14}$/;
-
-/**
- * The phone number a Viatom user is known by, as sent to the cancel API:
- * - a mainland China mobile number, 11 digits 13x–19x, sent as those 11 digits (the document's
- *   `153xxxxxxxx`); a +86 / 86 / 0086 prefix is removed;
- * - any other number in international form (E.164: `+` and 6–15 digits), sent as `+<digits>`.
- * Spaces and dashes between the digits are removed. Anything else is malformed.
- */
-export function normalizePhone(input: unknown): PhoneCheck {
-  if (input === undefined || input === null || (typeof input === 'string' && input.trim() === '')) {
-    return { ok: false, problem: 'phone-missing' };
-  }
-  if (typeof input !== 'string' && typeof input !== 'number') return { ok: false, problem: 'phone-malformed' };
-  let digits = String(input).trim().replace(/[\s-]/g, '');
-  const prefixed = /^(?:\+86|0086|86)(\d{11})$/.exec(digits);
-  if (prefixed && MAINLAND_MOBILE.test(prefixed[1] as string)) digits = prefixed[1] as string;
-  if (MAINLAND_MOBILE.test(digits) || INTERNATIONAL.test(digits)) return { ok: true, phone: digits };
-  return { ok: false, problem: 'phone-malformed' };
-}
-
-/** `153****5678`: what may be shown of a phone number (it is personal data). */
-export function maskPhone(phone: string): string {
-  return phone.length === 11 ? `${phone.slice(0, 3)}****${phone.slice(7)}` : '*'.repeat(phone.length);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Open API client
-// ---------------------------------------------------------------------------------------------
-
-/** The host of Viatom's document, which it calls its test host ("测试Host"). */
-export const VIATOM_DEFAULT_HOST = 'https://open.viatomtech.com.cn';
-const VIATOM_TEST_HOSTNAME = new URL(VIATOM_DEFAULT_HOST).hostname;
-
-/**
- * True when `host` is Viatom's test host (any scheme, port or path): an account that uses it is
- * not ready for production, and Viatom gives the production host on request (SPEC §2).
- */
-export function isViatomTestHost(host: string): boolean {
-  try {
-    return new URL(host).hostname.toLowerCase() === VIATOM_TEST_HOSTNAME;
-  } catch {
-    return false;
-  }
-}
-export const VIATOM_LANGUAGES = ['zh-CN', 'en-US'] as const;
-export type ViatomLanguage = (typeof VIATOM_LANGUAGES)[number];
-
-export const VIATOM_PATHS = {
-  jumpPath: '/api/v1/open/auth/jump_path',
-  cancel: '/api/v1/open/auth/cancel',
-} as const;
-
-/** A problem found before or after a call that is not the vendor's answer (`code` names it). */
-export class ViatomError extends Error {
-  constructor(
-    readonly code: 'phone-missing' | 'phone-malformed' | 'credentials-missing' | 'unexpected-answer',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ViatomError';
-  }
-}
-
-/** Viatom answered with `code != 0`: its `message` and `reason`, with personal data and secrets removed. */
-export class ViatomApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly vendorMessage: string,
-    readonly reason: string,
-    readonly endpoint: string,
-  ) {
-    const detail = reason && reason !== vendorMessage ? ` (${reason.length > 200 ? `${reason.slice(0, 200)}…` : reason})` : '';
-    super(`${endpoint}: Viatom code ${code}: ${vendorMessage || 'no message'}${detail}`, {
-      cause: { code, message: vendorMessage, reason },
-    });
-    this.name = 'ViatomApiError';
-  }
-}
-
-/** The envelope of every Viatom API answer. */
-const apiReply = z.looseObject({
-  code: looseNumber,
-  message: looseString.nullish(),
-  reason: looseString.nullish(),
-  data: z.unknown().optional(),
-});
-const jumpPathData = z.looseObject({
-  jump_path: z.string().refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'not an http(s) URL'),
-});
-
-export const viatomAccountSchema = z
-  .object({
-    host: z.preprocess(
-      blankIsAbsent,
-      z
-        .string()
-        .trim()
-        .default(VIATOM_DEFAULT_HOST)
-        .refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'host must be an http(s) URL'),
-    ),
-    language: z.preprocess(blankIsAbsent, z.enum(VIATOM_LANGUAGES).default('zh-CN')),
-    timeout: z.preprocess(blankIsAbsent, z.coerce.number().finite().positive('timeout must be above 0').default(10)),
-  })
-  .transform((config) => ({
-    host: config.host.replace(/\/+$/, ''),
-    language: config.language,
-    timeoutMs: config.timeout * 1000,
-  }));
-export type ViatomAccountSettings = z.infer<typeof viatomAccountSchema>;
-
-export interface ViatomClientOptions {
-  /** `https://open.viatomtech.com.cn` unless Viatom gives another. */
-  host?: string;
-  language: ViatomLanguage;
-  secret: string | undefined;
-  accessToken: string | undefined;
-  timeoutMs: number;
-}
-
-export interface ViatomClient {
-  /** The page where a user logs in to ViHealth and authorizes us (`jump_path`). */
-  authorizeUrl(): Promise<{ url: string }>;
-  /** Cancels a user's authorization; Viatom then pushes a `type 3`. */
-  cancelAuthorization(phone: unknown): Promise<{ cancelled: true }>;
-}
-
-/** What a `viatom-account` config node offers the nodes that use it. */
-export interface ViatomAccountHandle {
-  /** A client with the account's current settings, or why there is none (invalid properties). */
-  viatomClient(): ViatomClient | Error;
-}
-
-/** Removes secrets and the phone number from text the vendor wrote, before it reaches an error. */
-function scrub(text: string, secrets: Array<string | undefined>, phone?: string): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  if (phone) {
-    // the vendor may echo an international number with or without its +
-    for (const form of [phone, phone.replace(/^\+/, '')]) out = out.split(form).join(maskPhone(form));
-  }
-  return out;
-}
-
-export function createViatomClient(options: ViatomClientOptions): ViatomClient {
-  const host = (options.host || VIATOM_DEFAULT_HOST).replace(/\/+$/, '');
-  const secrets = [options.secret, options.accessToken];
-
-  async function call(path: string, body: unknown, phone?: string): Promise<unknown> {
-    if (!options.secret || !options.accessToken) {
-      throw new ViatomError('credentials-missing', 'the Viatom account has no secret or no access token');
-    }
-    const url = `${host}${path}`;
-    const endpoint = `POST ${endpointName(url)}`;
-    // one attempt: a cancellation repeated after a lost answer is not ours to decide
-    const response = await requestJson({
-      method: 'POST',
-      url,
-      headers: { secret: options.secret, 'access-token': options.accessToken, language: options.language },
-      body,
-      timeoutMs: options.timeoutMs,
-    });
-    const reply = apiReply.safeParse(response.body);
-    if (reply.success && reply.data.code !== 0) {
-      throw new ViatomApiError(
-        reply.data.code,
-        scrub(reply.data.message ?? '', secrets, phone),
-        scrub(reply.data.reason ?? '', secrets, phone),
-        endpoint,
-      );
-    }
-    if (response.status >= 300) {
-      throw new ApiError(`${endpoint}: HTTP ${response.status}`, 'http', response.status);
-    }
-    if (!reply.success) {
-      throw new ViatomError('unexpected-answer', `${endpoint}: the answer is not a Viatom reply (no numeric code)`);
-    }
-    return reply.data.data;
-  }
-
-  return {
-    async authorizeUrl() {
-      const data = await call(VIATOM_PATHS.jumpPath, {});
-      const parsed = jumpPathData.safeParse(data);
-      if (!parsed.success) {
-        throw new ViatomError('unexpected-answer', `POST ${endpointName(`${host}${VIATOM_PATHS.jumpPath}`)}: the answer has no jump_path URL`);
-      }
-      return { url: parsed.data.jump_path };
-    },
-    async cancelAuthorization(input) {
-      const checked = normalizePhone(input);
-      if (!checked.ok) {
-        throw new ViatomError(
-          checked.problem,
-          checked.problem === 'phone-missing'
-            ? 'no phone number to cancel'
-            : 'the phone number is neither an 11-digit mainland China mobile number nor an international number (+ and 6–15 digits)',
-        );
-      }
-      await call(VIATOM_PATHS.cancel, { phone: checked.phone }, checked.phone);
-      return { cancelled: true };
-    },
-  };
-}
