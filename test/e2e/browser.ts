@@ -242,6 +242,8 @@ export class Editor {
    * know among the nodes it drew (a dashed "unknown" node on the canvas).
    */
   async importExample(module: string, name: string): Promise<string[]> {
+    const workspaceTabs = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab');
+    const tabsBefore = await workspaceTabs.evaluateAll((tabs) => tabs.map((tab) => tab.id));
     const before = await this.nodeIds();
     const dialog = await this.openExamples(module);
     await dialog.locator('.red-ui-treeList-label-text').getByText(name, { exact: true }).click();
@@ -249,30 +251,64 @@ export class Editor {
     await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
     // An example without a tab of its own hangs on the mouse until it is dropped.
     await this.page.locator('#red-ui-workspace-chart').click({ position: { x: 20, y: 20 } });
-    // Its nodes are drawn in a later animation frame (on its own tab, or beside what is there).
+    const drawnNew = (): Promise<unknown> =>
+      this.page.waitForFunction(
+        (known) => Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+        before,
+      );
+    // One with a tab of its own lands on that tab, which Node-RED adds but does not show: show
+    // it, as the user would, or the canvas still holds what was there before.
     await this.page.waitForFunction(
-      (known) => Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
-      before,
+      ([known, tabCount]) =>
+        document.querySelectorAll('#red-ui-workspace-tabs li.red-ui-tab').length > tabCount ||
+        Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+      [before, tabsBefore.length] as const,
     );
-    const unknown = await this.page
+    const newTabs = (await workspaceTabs.evaluateAll((tabs) => tabs.map((tab) => tab.id))).filter((id) => !tabsBefore.includes(id));
+    // Ctrl+] (next flow tab) rather than a click on the tab: a click on a workspace tab within
+    // 400 ms of the click on the Examples tab counts as a double click and opens the flow's
+    // properties instead (see clickTab).
+    for (const tab of newTabs.slice(0, 1)) {
+      const active = this.page.locator(`#red-ui-workspace-tabs li.active[id="${tab}"]`);
+      for (let presses = 0; presses < tabsBefore.length + 1 && !(await active.count()); presses++) {
+        await this.page.keyboard.press('Control+BracketRight');
+      }
+      await active.waitFor({ state: 'attached' });
+    }
+    await drawnNew();
+    return this.page
       .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(rect.red-ui-flow-node-unknown)')
       .evaluateAll(
         (nodes, known) => nodes.filter((node) => !known.includes(node.id)).map((node) => node.querySelector('.red-ui-flow-node-label-text')?.textContent ?? node.id),
         before,
       );
-    return unknown;
   }
 
   private async openExamples(module: string): Promise<Locator> {
     await this.page.locator('#red-ui-header-button-sidemenu').click();
     await this.page.locator('#menu-item-import').click();
     const dialog = this.page.locator('#red-ui-clipboard-dialog');
-    await dialog.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples').click();
+    await this.clickTab(dialog.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples'));
     const moduleEntry = dialog.locator('.red-ui-treeList-label', { has: this.page.getByText(module, { exact: true }) });
     const expanded = moduleEntry.locator('xpath=following-sibling::*').locator('.red-ui-treeList-label-text').first();
     if (!(await expanded.isVisible())) await moduleEntry.click();
     await expanded.waitFor();
     return dialog;
+  }
+
+  /**
+   * Clicks a tab (an `li.red-ui-tab`) and makes sure it is shown. Node-RED keeps one double-click
+   * timer for all its tab bars: a click on any tab within 400 ms of a click on another tab is
+   * taken as a double click and does not switch. The click handler runs while the click is
+   * dispatched, so whether it switched is known when click() returns; a swallowed click resets
+   * the timer, and a second click switches.
+   */
+  private async clickTab(tab: Locator): Promise<void> {
+    await tab.locator('a.red-ui-tab-label').click();
+    if (!(await tab.evaluate((element) => element.classList.contains('active')))) {
+      await tab.locator('a.red-ui-tab-label').click();
+    }
+    await tab.and(this.page.locator('li.active')).waitFor();
   }
 
   /** Drags a wire from output `port` of one node to the input of another. */

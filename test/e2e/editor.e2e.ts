@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Locator, Response } from 'playwright-core';
 import { bodyFixture } from '../harness/flows';
 import { postJson, request } from '../harness/http';
-import { ROOT } from '../harness/node-red';
+import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -113,7 +113,7 @@ async function checkDialog(form: Locator, node: NodeSpec, prefix: string): Promi
   }
 }
 
-describe('the editor in Chromium (English and Chinese)', function () {
+describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJOR}`, function () {
   this.timeout(60_000);
   let installed: Installed;
   let browser: Browser;
