@@ -1,5 +1,6 @@
 // The callbacks given to evaluate() run in the page: they are typed against the DOM.
 /// <reference lib="dom" />
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,9 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 
 /** CHROMIUM names another binary; .ci/run installs Debian's package, which puts it here. */
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** What each sidebar tab shows, the same in Node-RED 4 and 5. */
+const SIDEBAR_CONTENT = { help: '.red-ui-sidebar-help-stack', debug: '.red-ui-debug-content-list' } as const;
 
 export const SCREENSHOTS = path.resolve(__dirname, '..', '..', '..', 'test', 'e2e', 'screenshots');
 
@@ -103,14 +107,36 @@ export class Editor {
 
   /** Drags `type` from the palette (found with the palette's filter) onto the canvas at x, y. */
   async addNode(type: string, x: number, y: number): Promise<string> {
-    const before = new Set(await this.nodeIds());
-    const filter = this.page.locator('#red-ui-palette-search input');
-    await filter.fill(type);
+    const before = await this.nodeIds();
+    await this.filterPalette(type);
     await this.paletteNode(type).dragTo(this.page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
-    await filter.fill('');
-    const added = (await this.nodeIds()).filter((id) => !before.has(id));
+    // The drop adds the node at once but draws it in the next animation frame.
+    await this.page.waitForFunction(
+      (known) => Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+      before,
+    );
+    await this.filterPalette('');
+    const added = (await this.nodeIds()).filter((id) => !before.includes(id));
     if (added.length !== 1) throw new Error(`dropping ${type} added ${added.length} nodes`);
     return added[0]!;
+  }
+
+  /**
+   * Types into the palette's filter and waits until the palette shows what it matches. Node-RED
+   * filters on keyup (fill() alone sends none), 100 ms after the last key, and marks each node it
+   * hides with data-filter; a drag that starts before would find the nodes moving under the mouse.
+   */
+  private async filterPalette(text: string): Promise<void> {
+    const input = this.page.locator('#red-ui-palette-search input');
+    await input.fill(text);
+    await input.press('End');
+    await this.page.waitForFunction((value) => {
+      const re = new RegExp(value.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'), 'i');
+      return Array.from(document.querySelectorAll('#red-ui-palette-container .red-ui-palette-node')).every((node) => {
+        const matches = value === '' || re.test(node.getAttribute('data-palette-type') ?? '') || re.test(node.getAttribute('data-palette-label') ?? '');
+        return matches === (node.getAttribute('data-filter') !== 'true');
+      });
+    }, text);
   }
 
   /** Types into a field and leaves it, as a user does: Node-RED validates on change. */
@@ -123,16 +149,23 @@ export class Editor {
     return (await this.node(id).locator('.red-ui-flow-node-label-text').allTextContents()).join(' ');
   }
 
-  /** Whether a badge (an annotation: `red-ui-flow-node-error`, ours …) shows on the node. */
-  async hasBadge(id: string, badgeClass: string): Promise<boolean> {
-    const badge = this.node(id).locator(`g.${badgeClass}`);
-    if ((await badge.count()) === 0) return false;
-    return !(await badge.evaluate((element) => element.classList.contains('hide')));
+  /**
+   * Waits until the node's label on the canvas reads `expected`: Node-RED redraws the canvas in
+   * the animation frame after a change (a dialog closed with Done), not when the change is made.
+   */
+  async waitForLabel(id: string, expected: string): Promise<void> {
+    await this.page
+      .waitForFunction(
+        ([selector, text]) =>
+          Array.from(document.querySelectorAll(selector!)).map((element) => element.textContent).join(' ') === text,
+        [`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-label-text`, expected] as const,
+      )
+      .catch(async () => assert.equal(await this.label(id), expected, `the label of ${id}`));
   }
 
-  /** Node-RED's red triangle: the node fails its definition's validation. */
-  isMarkedInvalid(id: string): Promise<boolean> {
-    return this.hasBadge(id, 'red-ui-flow-node-error');
+  /** Waits until Node-RED's red triangle (the node fails its definition's validation) shows, or is hidden. */
+  async waitForValidity(id: string, invalid: boolean, message: string): Promise<void> {
+    await this.waitForBadge(id, 'red-ui-flow-node-error', invalid).catch(() => assert.fail(`${message}: expected the node to be marked ${invalid ? 'invalid' : 'valid'}`));
   }
 
   /** The edit dialog of the node, opened by a double click. */
@@ -209,30 +242,73 @@ export class Editor {
    * know among the nodes it drew (a dashed "unknown" node on the canvas).
    */
   async importExample(module: string, name: string): Promise<string[]> {
+    const workspaceTabs = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab');
+    const tabsBefore = await workspaceTabs.evaluateAll((tabs) => tabs.map((tab) => tab.id));
+    const before = await this.nodeIds();
     const dialog = await this.openExamples(module);
     await dialog.locator('.red-ui-treeList-label-text').getByText(name, { exact: true }).click();
     await this.page.locator('#red-ui-clipboard-dialog-ok').click();
     await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
     // An example without a tab of its own hangs on the mouse until it is dropped.
     await this.page.locator('#red-ui-workspace-chart').click({ position: { x: 20, y: 20 } });
-    const drawn = this.page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group');
-    await drawn.first().waitFor();
+    const drawnNew = (): Promise<unknown> =>
+      this.page.waitForFunction(
+        (known) => Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+        before,
+      );
+    // One with a tab of its own lands on that tab, which Node-RED adds but does not show: show
+    // it, as the user would, or the canvas still holds what was there before.
+    await this.page.waitForFunction(
+      ([known, tabCount]) =>
+        document.querySelectorAll('#red-ui-workspace-tabs li.red-ui-tab').length > tabCount ||
+        Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+      [before, tabsBefore.length] as const,
+    );
+    const newTabs = (await workspaceTabs.evaluateAll((tabs) => tabs.map((tab) => tab.id))).filter((id) => !tabsBefore.includes(id));
+    // Ctrl+] (next flow tab) rather than a click on the tab: a click on a workspace tab within
+    // 400 ms of the click on the Examples tab counts as a double click and opens the flow's
+    // properties instead (see clickTab).
+    for (const tab of newTabs.slice(0, 1)) {
+      const active = this.page.locator(`#red-ui-workspace-tabs li.active[id="${tab}"]`);
+      for (let presses = 0; presses < tabsBefore.length + 1 && !(await active.count()); presses++) {
+        await this.page.keyboard.press('Control+BracketRight');
+      }
+      await active.waitFor({ state: 'attached' });
+    }
+    await drawnNew();
     return this.page
       .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(rect.red-ui-flow-node-unknown)')
-      .locator('.red-ui-flow-node-label-text')
-      .allInnerTexts();
+      .evaluateAll(
+        (nodes, known) => nodes.filter((node) => !known.includes(node.id)).map((node) => node.querySelector('.red-ui-flow-node-label-text')?.textContent ?? node.id),
+        before,
+      );
   }
 
   private async openExamples(module: string): Promise<Locator> {
     await this.page.locator('#red-ui-header-button-sidemenu').click();
     await this.page.locator('#menu-item-import').click();
     const dialog = this.page.locator('#red-ui-clipboard-dialog');
-    await dialog.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples').click();
+    await this.clickTab(dialog.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples'));
     const moduleEntry = dialog.locator('.red-ui-treeList-label', { has: this.page.getByText(module, { exact: true }) });
     const expanded = moduleEntry.locator('xpath=following-sibling::*').locator('.red-ui-treeList-label-text').first();
     if (!(await expanded.isVisible())) await moduleEntry.click();
     await expanded.waitFor();
     return dialog;
+  }
+
+  /**
+   * Clicks a tab (an `li.red-ui-tab`) and makes sure it is shown. Node-RED keeps one double-click
+   * timer for all its tab bars: a click on any tab within 400 ms of a click on another tab is
+   * taken as a double click and does not switch. The click handler runs while the click is
+   * dispatched, so whether it switched is known when click() returns; a swallowed click resets
+   * the timer, and a second click switches.
+   */
+  private async clickTab(tab: Locator): Promise<void> {
+    await tab.locator('a.red-ui-tab-label').click();
+    if (!(await tab.evaluate((element) => element.classList.contains('active')))) {
+      await tab.locator('a.red-ui-tab-label').click();
+    }
+    await tab.and(this.page.locator('li.active')).waitFor();
   }
 
   /** Drags a wire from output `port` of one node to the input of another. */
@@ -255,9 +331,17 @@ export class Editor {
     await this.page.locator('#red-ui-header-button-deploy.disabled').waitFor();
   }
 
-  async openSidebarTab(tab: 'help' | 'debug' | 'info'): Promise<Locator> {
-    await this.page.locator(`#red-ui-tab-${tab}-link-button`).click();
-    return this.page.locator('#red-ui-sidebar-content');
+  /**
+   * Brings a sidebar tab to the front. Node-RED 4 has a link per tab, Node-RED 5 a button in its
+   * tab bar that hides the tab when it is already shown: click only when its content is hidden.
+   */
+  async openSidebarTab(tab: 'help' | 'debug'): Promise<Locator> {
+    const content = this.page.locator(SIDEBAR_CONTENT[tab]);
+    if (!(await content.isVisible())) {
+      await this.page.locator(`#red-ui-tab-${tab}-link-button, .red-ui-sidebar-tab-bar button[data-tab-id="${tab}"]`).click();
+    }
+    await content.waitFor();
+    return content;
   }
 
   /** The help sidebar's text for one node, chosen in its tree under our module. */
@@ -265,14 +349,16 @@ export class Editor {
     await this.openSidebarTab('help');
     const sidebar = this.page.locator('.red-ui-sidebar-help-stack');
     const tree = sidebar.locator('.red-ui-treeList').first();
+    // The tree is built 500 ms after the last node type registered, and rebuilt collapsed if a
+    // type comes later: wait for our module in it before opening it.
+    const module = tree.locator('.red-ui-treeList-label', { hasText: '@health-bridge/node-red-nodes' });
+    await module.waitFor();
     const entry = tree.locator('.red-ui-treeList-label', { has: this.page.getByText(title, { exact: true }) });
-    if (!(await entry.isVisible())) {
-      await tree.locator('.red-ui-treeList-label', { hasText: '@health-bridge/node-red-nodes' }).click();
-    }
+    if (!(await entry.isVisible())) await module.click();
     await entry.click();
-    // The panel holds the title and, below it, the node's help text.
+    // The panel holds the title and, below it, the node's help text, both set in one go.
     const panel = sidebar.locator('.red-ui-help', { has: this.page.locator('h1.red-ui-help-title') });
-    await panel.locator('h1.red-ui-help-title', { hasText: title }).waitFor();
+    await panel.locator('h1.red-ui-help-title').getByText(title, { exact: true }).waitFor();
     return panel.locator('.red-ui-help');
   }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Locator, Response } from 'playwright-core';
 import { bodyFixture } from '../harness/flows';
 import { postJson, request } from '../harness/http';
-import { ROOT } from '../harness/node-red';
+import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -113,7 +113,7 @@ async function checkDialog(form: Locator, node: NodeSpec, prefix: string): Promi
   }
 }
 
-describe('the editor in Chromium (English and Chinese)', function () {
+describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJOR}`, function () {
   this.timeout(60_000);
   let installed: Installed;
   let browser: Browser;
@@ -187,7 +187,7 @@ describe('the editor in Chromium (English and Chinese)', function () {
       const { x, y } = position(index);
       const id = await editor.addNode(node.type, x, y);
       placed.set(node.type, id);
-      assert.equal(await editor.isMarkedInvalid(id), needs !== '', 'a new node is marked invalid exactly when it needs input');
+      await editor.waitForValidity(id, needs !== '', 'a new node is marked invalid exactly when it needs input');
 
       const dialog = await editor.edit(id);
       const form = dialog.locator('#dialog-form');
@@ -201,8 +201,8 @@ describe('the editor in Chromium (English and Chinese)', function () {
       await dialog.screenshot({ path: screenshotPath(`${node.type}.en-US`) });
       await editor.done();
 
-      assert.equal(await editor.isMarkedInvalid(id), false, 'valid once filled in');
-      assert.equal(await editor.label(id), node.label);
+      await editor.waitForValidity(id, false, 'valid once filled in');
+      await editor.waitForLabel(id, node.label);
     });
   }
 
@@ -260,9 +260,11 @@ describe('the editor in Chromium (English and Chinese)', function () {
   }
 
   it('warns in the dialog and with a badge on the canvas while a receiver in ack: flow lacks a health-ack after an output', async function () {
+    // Far enough apart that the receiver, wider once its path is in its label, leaves the next
+    // node's input and its own ports free to drag from.
     const rx = await editor.addNode('lezhi-in', 100, 300);
-    const sink = await editor.addNode('function', 330, 300);
-    const ack = await editor.addNode('health-ack', 560, 300);
+    const sink = await editor.addNode('function', 400, 300);
+    const ack = await editor.addNode('health-ack', 700, 300);
     await editor.wire(rx, 0, sink);
     const badge = 'health-bridge-receiver-no-ack';
 
@@ -299,7 +301,7 @@ describe('the editor in Chromium (English and Chinese)', function () {
     await editor.chooseType(typed, 'env');
     await editor.type(typed.locator('input.red-ui-typedInput-input'), 'EXPEED_DEVICE');
     await editor.done();
-    assert.equal(await editor.label(id), 'expeed status ${EXPEED_DEVICE}');
+    await editor.waitForLabel(id, 'expeed status ${EXPEED_DEVICE}');
 
     dialog = await editor.edit(id);
     assert.equal(await typed.locator('.red-ui-typedInput-type-select').getAttribute('title'), 'env variable');
