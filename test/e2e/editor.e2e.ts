@@ -6,6 +6,8 @@ import type { Locator, Response } from 'playwright-core';
 import { bodyFixture } from '../harness/flows';
 import { postJson, request } from '../harness/http';
 import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
+import { editorIcon, isConfigNode, nodeTypes } from '../harness/package';
+import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -40,14 +42,19 @@ interface NodeSpec {
 const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
 const RECEIVER_CREDENTIALS = ['key', 'piiKey'];
 
-const NODES: NodeSpec[] = [
-  { type: 'sinocare-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'cgm' }, label: 'sinocare-in /cgm', vendorSetup: true },
-  { type: 'lezhi-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'lezhi' }, label: 'lezhi-in /lezhi', vendorSetup: true },
-  { type: 'viatom-in', kind: 'receiver', fields: RECEIVER_FIELDS, credentials: RECEIVER_CREDENTIALS, fill: { path: 'viatom' }, label: 'viatom-in /viatom', vendorSetup: true },
-  {
-    type: 'expeed-in', kind: 'receiver', fields: ['account', ...RECEIVER_FIELDS], credentials: RECEIVER_CREDENTIALS,
-    account: 'expeed-account', fill: { path: 'expeed' }, label: 'expeed-in /expeed', vendorSetup: true,
-  },
+/** Every receiver is one spec made from the vendor manifest; expeed-in's account comes from its editor file. */
+const RECEIVERS: NodeSpec[] = Object.entries(PUSH_VENDORS).map(([vendor, { receiver }]) => {
+  const account = /@include receiver-node\.html .*\baccount=([\w-]+)/.exec(
+    fs.readFileSync(path.join(ROOT, 'src', 'nodes', `${receiver}.html`), 'utf8'),
+  )?.[1];
+  return {
+    type: receiver, kind: 'receiver', fields: account ? ['account', ...RECEIVER_FIELDS] : RECEIVER_FIELDS,
+    credentials: RECEIVER_CREDENTIALS, ...(account && { account }), fill: { path: vendor }, label: `${receiver} /${vendor}`, vendorSetup: true,
+  };
+});
+
+/** The other nodes' dialogs, by type; a test fails when package.json declares a type that has no spec here. */
+const OTHER_NODES: NodeSpec[] = [
   { type: 'viatom-auth', kind: 'action', fields: ['name', 'account', 'operation'], credentials: [], account: 'viatom-account', label: 'get authorization URL', vendorSetup: true },
   { type: 'expeed-token', kind: 'action', fields: ['name', 'account'], credentials: [], account: 'expeed-account', label: 'expeed token', vendorSetup: false },
   {
@@ -65,11 +72,12 @@ const NODES: NodeSpec[] = [
   },
   {
     type: 'expeed-account', kind: 'config',
-    fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'timeout'],
+    fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'queryOnlineValue', 'timeout'],
     credentials: ['secretKey', 'handshakeToken'], typed: ['apiBase', 'platformKey'], fill: { platformKey: 'pk-hospital' },
     label: 'pk-hospital', vendorSetup: true,
   },
 ];
+const NODES: NodeSpec[] = [...RECEIVERS, ...OTHER_NODES];
 const CANVAS_NODES = NODES.filter((spec) => spec.kind !== 'config');
 const spec = (type: string): NodeSpec => NODES.find((candidate) => candidate.type === type)!;
 
@@ -145,6 +153,10 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.deepEqual(browser.pageErrors, [], 'the editor threw');
   });
 
+  it('has a dialog spec for every node type package.json declares, and none for a type it does not', function () {
+    assert.deepEqual(NODES.map(({ type }) => type).sort(), nodeTypes().map(({ type }) => type).sort());
+  });
+
   it('shows every node of the package in one palette category, "health bridge", with its label and vendor icon', async function () {
     for (const { type } of CANVAS_NODES) {
       const node = editor.paletteNode(type);
@@ -164,10 +176,9 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
   it('serves one icon per vendor, white on transparent, under names no other module uses', async function () {
     const listing = (await request(`${installed.nodeRed.url}/icons`, { headers: { accept: 'application/json' } })).json as Record<string, string[]>;
     const ours = listing['@health-bridge/node-red-nodes'] ?? [];
-    assert.deepEqual(
-      [...ours].sort(),
-      ['health-bridge-ack.svg', 'health-bridge-expeed.svg', 'health-bridge-lezhi.svg', 'health-bridge-sinocare.svg', 'health-bridge-viatom.svg'],
-    );
+    const named = new Set(nodeTypes().filter(({ base }) => !isConfigNode(base)).map(({ base }) => editorIcon(base)));
+    assert.deepEqual([...ours].sort(), [...named].sort());
+    assert.deepEqual([...ours].sort(), fs.readdirSync(path.join(ROOT, 'src', 'nodes', 'icons')).sort());
     for (const [module, icons] of Object.entries(listing)) {
       if (module === '@health-bridge/node-red-nodes') continue;
       assert.deepEqual(icons.filter((icon) => ours.includes(icon)), [], `${module} has an icon of the same name`);
