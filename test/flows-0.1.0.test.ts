@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from './harness/http';
-import { NodeRed, ROOT } from './harness/node-red';
+import { ROOT, useNodeRed } from './harness/node-red';
 import { isAcceptance, VENDORS } from './harness/vendor-cases';
 
 /**
@@ -14,13 +14,7 @@ import { isAcceptance, VENDORS } from './harness/vendor-cases';
 const FLOWS = path.join(ROOT, 'test', 'fixtures', 'flows', '0.1.0');
 
 describe('flows saved by 0.1.0', function () {
-  let nodeRed: NodeRed;
-  before(async function () {
-    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' } });
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
+  const nodeRed = useNodeRed({ settings: { lang: 'en-US' } });
 
   it('load unchanged: no node reports its configuration, and each vendor tab answers its vendor', async function () {
     const nodes = fs.readdirSync(FLOWS).flatMap((file) => JSON.parse(fs.readFileSync(path.join(FLOWS, file), 'utf8')));

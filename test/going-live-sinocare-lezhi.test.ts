@@ -3,7 +3,7 @@ import { startCloudServer, sendJson, type CloudServer } from '../src/sandbox/clo
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, type HttpResponse } from './harness/http';
-import { NodeRed, type SinkMessage } from './harness/node-red';
+import { useNodeRed, type SinkMessage } from './harness/node-red';
 
 /**
  * Going live with Sinocare and Lezhi: both clouds push a refused body again and again, so a
@@ -29,17 +29,7 @@ function lezhiPush(name: string, data: Record<string, unknown> = {}): Record<str
 
 describe('going live with Sinocare and Lezhi', function () {
   this.timeout(60_000);
-  let nodeRed: NodeRed;
-
-  before(async function () {
-    nodeRed = await NodeRed.start();
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
-  beforeEach(async function () {
-    await nodeRed.clearMessages();
-  });
+  const nodeRed = useNodeRed();
 
   const push = (body: unknown): Promise<HttpResponse> => postJson(`${nodeRed.url}/push`, body);
   const readings = (count = 1): Promise<SinkMessage[]> => nodeRed.waitForMessages(count, 'rx/readings');

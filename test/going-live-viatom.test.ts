@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { actionFlow, bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, request } from './harness/http';
-import { NodeRed, type SinkMessage } from './harness/node-red';
+import { useNodeRed, type SinkMessage } from './harness/node-red';
 
 /**
  * Viatom going live (issue 10, point 4), as the hospital's integrator meets it: records whose codes
@@ -16,17 +16,7 @@ const TEST_HOST = 'https://open.viatomtech.com.cn';
 const ACCEPTED = { code: 0, message: 'ok', reason: '', data: {} };
 
 describe('Viatom going live', function () {
-  let nodeRed: NodeRed;
-
-  before(async function () {
-    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' } });
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
-  beforeEach(async function () {
-    await nodeRed.clearMessages();
-  });
+  const nodeRed = useNodeRed({ settings: { lang: 'en-US' } });
 
   const push = (body: unknown) => postJson(`${nodeRed.url}/push`, body);
   const readings = (count = 1): Promise<SinkMessage[]> => nodeRed.waitForMessages(count, 'rx/readings');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import iconv from 'iconv-lite';
 import { receiverFlow } from './harness/flows';
 import { request, postJson } from './harness/http';
-import { NodeRed } from './harness/node-red';
+import { useNodeRed } from './harness/node-red';
 import { isAcceptance, VENDORS } from './harness/vendor-cases';
 
 /**
@@ -16,19 +16,12 @@ const REMARK = '早上起床后 血压偏高，张三（测试医院）';
 
 for (const vendor of VENDORS) {
   describe(`${vendor.type} going live`, function () {
-    let nodeRed: NodeRed;
+    const nodeRed = useNodeRed({ settings: { lang: 'en-US' } });
     let pushNumber = 0;
     const nextPush = (): any => ({ ...vendor.push(++pushNumber), remark: REMARK });
 
     before(async function () {
-      nodeRed = await NodeRed.start({ settings: { lang: 'en-US' } });
       await nodeRed.deploy(receiverFlow({ type: vendor.type }));
-    });
-    after(async function () {
-      await nodeRed?.stop();
-    });
-    beforeEach(async function () {
-      await nodeRed.clearMessages();
     });
     const url = '/push';
     const at = (path: string): string => `${nodeRed.url}${path}`;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, request } from './harness/http';
-import { NodeRed } from './harness/node-red';
+import { useNodeRed } from './harness/node-red';
 
 /**
  * The `pii` policy as a hospital's data-protection officer would check it: what the flow sees of
@@ -26,16 +26,7 @@ function sinocarePush(testId: string): any {
 }
 
 describe('pii policy', function () {
-  let nodeRed: NodeRed;
-  before(async function () {
-    nodeRed = await NodeRed.start();
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
-  beforeEach(async function () {
-    await nodeRed.clearMessages();
-  });
+  const nodeRed = useNodeRed();
 
   async function receive(pii: string, body: unknown, type = 'sinocare-in'): Promise<Record<string, any>> {
     await nodeRed.deploy(receiverFlow({ type, properties: { pii, credentials: { piiKey: PII_KEY } } }));

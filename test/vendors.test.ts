@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, type HttpResponse } from './harness/http';
-import { NodeRed, type SinkMessage } from './harness/node-red';
+import { useNodeRed, type SinkMessage } from './harness/node-red';
 
 /**
  * What a hospital's flow receives for each push the vendors document, over real HTTP: the
@@ -9,17 +9,9 @@ import { NodeRed, type SinkMessage } from './harness/node-red';
  */
 
 describe('vendor pushes as the flow receives them', function () {
-  let nodeRed: NodeRed;
+  const nodeRed = useNodeRed();
   let startedAt: number;
-
-  before(async function () {
-    nodeRed = await NodeRed.start();
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
   beforeEach(async function () {
-    await nodeRed.clearMessages();
     startedAt = Date.now();
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { actionFlow, bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, request } from './harness/http';
-import { NodeRed, type SinkMessage } from './harness/node-red';
+import { useNodeRed, type SinkMessage } from './harness/node-red';
 import { startCloudServer, type CloudServer } from '../src/sandbox/cloud-server';
 import { createViatomCloud, type ViatomCloud } from '../src/sandbox/viatom-cloud';
 
@@ -23,18 +23,10 @@ const INTERNATIONAL_PHONE = '+4915123456789';
 const OK = { code: 0, message: 'ok', reason: '', data: {} };
 
 describe('viatom: authorization against the Viatom cloud', function () {
-  let nodeRed: NodeRed;
+  const nodeRed = useNodeRed({ settings: { lang: 'en-US' } });
   let cloud: ViatomCloud;
   let server: CloudServer;
-
-  before(async function () {
-    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' } });
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
   beforeEach(async function () {
-    await nodeRed.clearMessages();
     cloud = createViatomCloud({
       secret: SECRET,
       accessToken: ACCESS_TOKEN,
@@ -240,17 +232,9 @@ describe('viatom: authorization against the Viatom cloud', function () {
 });
 
 describe('viatom-in: Viatom pushes as the flow receives them', function () {
-  let nodeRed: NodeRed;
+  const nodeRed = useNodeRed();
   let startedAt: number;
-
-  before(async function () {
-    nodeRed = await NodeRed.start();
-  });
-  after(async function () {
-    await nodeRed?.stop();
-  });
   beforeEach(async function () {
-    await nodeRed.clearMessages();
     startedAt = Date.now();
   });
 

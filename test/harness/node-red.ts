@@ -225,3 +225,28 @@ export class NodeRed {
     });
   }
 }
+
+/**
+ * One Node-RED for a describe block: started before its tests, stopped after them, its sink
+ * messages cleared before each test. The returned object stands for the running instance.
+ */
+export function useNodeRed(options: StartOptions = {}): NodeRed {
+  let instance: NodeRed | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    instance = await NodeRed.start(options);
+  });
+  after(async function () {
+    await instance?.stop();
+  });
+  beforeEach(async function () {
+    await instance?.clearMessages();
+  });
+  return new Proxy({} as NodeRed, {
+    get(_target, property) {
+      if (!instance) throw new Error('Node-RED has not started yet: use it inside a hook or a test');
+      const value: unknown = Reflect.get(instance, property, instance);
+      return typeof value === 'function' ? value.bind(instance) : value;
+    },
+  });
+}
