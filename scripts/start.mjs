@@ -98,8 +98,16 @@ if (withSandbox) {
     // every receiver of the examples (its own example's and the hospital bridge's) gets its vendor's pushes
     targets: exampleTargets(nodeRedUrl),
     hospitalFailEvery: 20,
+    // one answer in 10 of the FHIR server and the MLLP listener takes 2 s: under the receivers' ackTimeout of 4 s
+    hospitalSlowEvery: 10,
+    hospitalSlowMs: 2000,
+    // MLLP on 2575, the HL7 port, or a free port when 2575 is taken (the line below says which)
     log: (line) => console.log(`[sandbox] ${line}`),
   });
+  console.log(
+    `[health-bridge] the hospital takes readings at ${sandbox.apiUrl}/hospital/readings (HTTP), ${sandbox.fhirUrl} (FHIR R4) ` +
+      `and MLLP 127.0.0.1:${sandbox.mllpPort} (HL7 v2); its "[sandbox] … hospital" lines say what it stored`,
+  );
   announceReadings();
 } else {
   console.log('[health-bridge] no sandbox: point the vendors at this Node-RED (README: "What each vendor must be told")');

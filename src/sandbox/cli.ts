@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { DEFAULT_SANDBOX_PORT, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, startSandbox } from './sandbox';
+import { DEFAULT_MLLP_PORT, DEFAULT_SANDBOX_PORT, DEFAULT_SLOW_MS, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, startSandbox } from './sandbox';
+import { isCharset, type Charset } from '../lib/formats/hl7v2';
 import { PUSH_VENDORS, type Vendor } from '../lib/vendors/manifest';
 import { SANDBOX_VENDORS } from './traffic';
 import { SAMPLE_VIATOM_PHONE } from './traffic/viatom';
@@ -20,7 +21,12 @@ Usage: health-bridge-sandbox [options]
   --duration <s>       stop after this many seconds
   --port <port>        port of the emulated Viatom/Expeed/hospital APIs default ${DEFAULT_SANDBOX_PORT}
   --duplicate-every <n>  every n-th push is sent twice, as clouds do   default 6 (0: never)
-  --hospital-fail-every <n>  the hospital API refuses every n-th reading once   default 0 (never)
+  --hospital-fail-every <n>  the hospital refuses every n-th reading once   default 0 (never)
+                       (HTTP API and FHIR: 503, MLLP: AE); the retry is stored
+  --hospital-slow-every <n>  one FHIR/MLLP answer in n comes late      default 0 (never)
+  --hospital-slow-ms <ms>    how late a slow answer is                 default ${DEFAULT_SLOW_MS}
+  --mllp-port <port>   the hospital's HL7 v2 MLLP listener             default ${DEFAULT_MLLP_PORT} (a free one if taken; 0: free)
+  --mllp-charset <cs>  charset of a message without MSH-18            default utf-8 (or gb18030)
   --retries <n>        pushes again on an answer that is not success   default 3 (0: never)
                        (any 4xx/5xx, another code, no answer), as the clouds do
   --retry-delay <s>    seconds before a push is sent again             default 2
@@ -57,6 +63,10 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'duplicate-every': { type: 'string' },
         'hospital-fail-every': { type: 'string' },
+        'hospital-slow-every': { type: 'string' },
+        'hospital-slow-ms': { type: 'string' },
+        'mllp-port': { type: 'string' },
+        'mllp-charset': { type: 'string' },
         retries: { type: 'string' },
         'retry-delay': { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -85,6 +95,10 @@ async function main(): Promise<void> {
   const retries = positiveNumber('retries', values.retries, true) ?? DEFAULT_RETRIES;
   if (!Number.isInteger(retries)) fail(`--retries must be a whole number, not "${values.retries}"`);
   const retryDelay = positiveNumber('retry-delay', values['retry-delay'], true);
+  const mllpPort = positiveNumber('mllp-port', values['mllp-port'], true);
+  if (mllpPort !== undefined && (!Number.isInteger(mllpPort) || mllpPort > 65535)) fail(`--mllp-port must be a port number, not "${values['mllp-port']}"`);
+  const mllpCharset = values['mllp-charset']?.toLowerCase();
+  if (mllpCharset !== undefined && !isCharset(mllpCharset)) fail(`--mllp-charset must be utf-8 or gb18030, not "${values['mllp-charset']}"`);
 
   const sandbox = await startSandbox({
     nodeRedUrl: values['node-red'],
@@ -96,6 +110,10 @@ async function main(): Promise<void> {
     durationMs: duration === undefined ? undefined : duration * 1000,
     duplicateEvery: positiveNumber('duplicate-every', values['duplicate-every'], true),
     hospitalFailEvery: positiveNumber('hospital-fail-every', values['hospital-fail-every'], true),
+    hospitalSlowEvery: positiveNumber('hospital-slow-every', values['hospital-slow-every'], true),
+    hospitalSlowMs: positiveNumber('hospital-slow-ms', values['hospital-slow-ms'], true),
+    mllpPort,
+    mllpCharset: mllpCharset as Charset | undefined,
     maxRetries: retries,
     retryDelayMs: retryDelay === undefined ? undefined : retryDelay * 1000,
   });
@@ -105,7 +123,8 @@ async function main(): Promise<void> {
       `  viatom-account  host ${sandbox.apiUrl}  secret ${SANDBOX_CREDENTIALS.viatom.secret}  accessToken ${SANDBOX_CREDENTIALS.viatom.accessToken}`,
       `  expeed-account  apiBase ${sandbox.apiUrl}  platformKey ${SANDBOX_CREDENTIALS.expeed.platformKey}  secretKey ${SANDBOX_CREDENTIALS.expeed.secretKey}  handshakeToken ${SANDBOX_CREDENTIALS.expeed.handshakeToken}`,
       `  Expeed devices  ${SANDBOX_DEVICES.map((d) => `${d.id} (deviceKey ${d.key})`).join(', ')}`,
-      `  Viatom user who authorized: phone ${SAMPLE_VIATOM_PHONE}; hospital API: ${sandbox.apiUrl}${HOSPITAL_PATH}`,
+      `  Viatom user who authorized: phone ${SAMPLE_VIATOM_PHONE}`,
+      `The hospital takes readings at: HTTP API ${sandbox.apiUrl}${HOSPITAL_PATH}, FHIR R4 ${sandbox.fhirUrl}, HL7 v2 MLLP ${sandbox.hospitalMllp.host}:${sandbox.mllpPort}`,
     ].join('\n'),
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -118,7 +137,8 @@ async function main(): Promise<void> {
   const gaveUp = deliveries.filter((d) => d.attempt === retries && !d.acknowledged).length;
   console.log(
     `sandbox done: ${deliveries.length} deliveries, ${answered} acknowledged, ${retried} retries, ${gaveUp} given up, ` +
-      `${sandbox.hospitalReceived.length} stored by the hospital API`,
+      `${sandbox.hospitalReceived.length} stored by the hospital API, ` +
+      `${sandbox.hospitalFhir.counts().Observation ?? 0} Observations by its FHIR server, ${sandbox.hospitalMllp.accepted().length} messages by its MLLP listener`,
   );
   await sandbox.stop();
 }

@@ -1,6 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { pushJson, sendJson, startCloudServer, type CloudRequest, type CloudServer } from './cloud-server';
 import { ExpeedCloud } from './expeed-cloud';
+import { DEFAULT_SLOW_MS } from './hospital-faults';
+import { createHospitalFhir, FHIR_BASE_PATH, type HospitalFhir } from './hospital-fhir';
+import { DEFAULT_MLLP_PORT, startHospitalMllp, type HospitalMllp } from './hospital-mllp';
+import type { Charset } from '../lib/formats/hl7v2';
 import type { Vendor } from '../lib/vendors/manifest';
 import { SANDBOX_VENDORS, trafficOf, type PlannedPush } from './traffic';
 import { SANDBOX_DEVICES } from './traffic/expeed';
@@ -13,8 +17,9 @@ import { createViatomCloud } from './viatom-cloud';
  * cloud does, pushes again on every answer that is not the vendor's success (a 4xx as well as a
  * 5xx or a 503 at ackTimeout, a 200 whose body has another code, no connection), at most
  * `maxRetries` times. It sends the exact duplicates and retries real clouds send, answers the
- * Viatom and Expeed APIs, and stands in for a hospital's HTTP API that the example flows deliver
- * readings to. It prints one line per push, without personal data.
+ * Viatom and Expeed APIs, and stands in for a hospital: an HTTP API that the example flows deliver
+ * readings to, a FHIR R4 server (hospital-fhir.ts) and an HL7 v2 MLLP listener (hospital-mllp.ts).
+ * It prints one line per push, without personal data.
  */
 
 /** The sample credentials the emulated clouds accept. Not secrets: they only open the sandbox. */
@@ -28,6 +33,7 @@ export { SANDBOX_DEVICES };
 export const DEFAULT_SANDBOX_PORT = 1881;
 /** Where the example flows deliver readings, as a hospital's API would take them. */
 export const HOSPITAL_PATH = '/hospital/readings';
+export { DEFAULT_MLLP_PORT, DEFAULT_SLOW_MS, FHIR_BASE_PATH };
 
 export interface SandboxOptions {
   /** Node-RED's base URL; each vendor pushes to `<nodeRedUrl>/<vendor>` unless `targets` says otherwise. */
@@ -45,8 +51,22 @@ export interface SandboxOptions {
   durationMs?: number;
   /** Every n-th push of a vendor is sent twice, as the clouds do; 0 never. */
   duplicateEvery?: number;
-  /** Every n-th reading at the hospital API is refused with 503 once (its retry is stored), to show ack: flow at work; 0 never. */
+  /**
+   * Every n-th reading at each of the hospital's doors is refused once, to show ack: flow at work:
+   * the HTTP API and the FHIR server answer 503, the MLLP listener AE; its retry is stored. 0 never.
+   */
   hospitalFailEvery?: number;
+  /** One answer in n of the FHIR server and of the MLLP listener comes `hospitalSlowMs` late (stored first); 0 never. */
+  hospitalSlowEvery?: number;
+  /** How late a slow answer is (default 3000 ms). */
+  hospitalSlowMs?: number;
+  /**
+   * Port of the hospital's MLLP listener on 127.0.0.1. Default 2575 (the HL7 port), or a free one
+   * when 2575 is taken (the log says which); an explicit port is that port or an error; 0 a free one.
+   */
+  mllpPort?: number;
+  /** Charset of an HL7 message whose MSH-18 names none (default utf-8). */
+  mllpCharset?: Charset;
   /** Time between a failed push and its next retry. */
   retryDelayMs?: number;
   /** Retries of a push that was not acknowledged, after the first attempt (default 3). */
@@ -87,6 +107,13 @@ export interface Sandbox {
   readonly deliveries: Delivery[];
   /** Bodies the hospital API stored (and the ones it failed, not here). */
   readonly hospitalReceived: unknown[];
+  /** The hospital's FHIR R4 base URL: `<apiUrl>/fhir`. */
+  fhirUrl: string;
+  /** The FHIR server: `stored`, `counts()`, `search()`. */
+  readonly hospitalFhir: HospitalFhir;
+  /** The MLLP listener: `port`, `messages` (accepted or not), `accepted()`. */
+  readonly hospitalMllp: HospitalMllp;
+  mllpPort: number;
   readonly expeed: ExpeedCloud;
   /** Resolves when every vendor has sent `count` pushes or `durationMs` ran out. */
   finished: Promise<void>;
@@ -149,11 +176,30 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     sendJson(res, 201, { stored: true });
     return true;
   };
+  const faults = { failEvery: hospitalFailEvery, slowEvery: options.hospitalSlowEvery ?? 0, slowMs: options.hospitalSlowMs ?? DEFAULT_SLOW_MS };
+  let apiUrl = '';
+  const hospitalFhir = createHospitalFhir({ ...faults, log, baseUrl: () => apiUrl });
   const server: CloudServer = await startCloudServer(
-    async (request, res) => (await viatom.handler(request, res)) || (await expeed.handler(request, res)) || hospital(request, res),
+    async (request, res) =>
+      (await viatom.handler(request, res)) || (await expeed.handler(request, res)) || hospital(request, res) || (await hospitalFhir.handler(request, res)),
     options.port ?? DEFAULT_SANDBOX_PORT,
   );
+  apiUrl = server.url;
+  const mllpOptions = { ...faults, charset: options.mllpCharset, log };
+  let hospitalMllp: HospitalMllp;
+  try {
+    hospitalMllp = await startHospitalMllp({ ...mllpOptions, port: options.mllpPort ?? DEFAULT_MLLP_PORT }).catch(async (error: NodeJS.ErrnoException) => {
+      if (options.mllpPort !== undefined || error.code !== 'EADDRINUSE') throw error;
+      const listener = await startHospitalMllp({ ...mllpOptions, port: 0 });
+      log(`${clock()}  sandbox    port ${DEFAULT_MLLP_PORT} is taken: the hospital's MLLP listener is on ${listener.port} instead`);
+      return listener;
+    });
+  } catch (error) {
+    await server.close();
+    throw new Error(`the hospital's MLLP listener could not listen on port ${options.mllpPort ?? DEFAULT_MLLP_PORT}: ${(error as Error).message}`);
+  }
   log(`${clock()}  sandbox    Viatom and Expeed APIs and the hospital API on ${server.url}`);
+  log(`${clock()}  sandbox    the hospital's FHIR R4 server on ${server.url}${FHIR_BASE_PATH}, its HL7 v2 MLLP listener on ${hospitalMllp.host}:${hospitalMllp.port}`);
 
   const deliveries: Delivery[] = [];
   let stopped = false;
@@ -247,6 +293,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     apiUrl: server.url,
     deliveries,
     hospitalReceived,
+    fhirUrl: `${server.url}${FHIR_BASE_PATH}`,
+    hospitalFhir,
+    hospitalMllp,
+    mllpPort: hospitalMllp.port,
     expeed,
     finished,
     async stop() {
@@ -254,6 +304,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       for (const done of wake) done();
       await finished.catch(() => undefined);
       await expeed.close();
+      await hospitalMllp.close();
       await server.close();
     },
   };
