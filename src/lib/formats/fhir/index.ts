@@ -9,7 +9,7 @@ import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
  * a real FHIR implementation.
  */
 
-export { codeTableMarkdown, CODE_ROWS, KIND_RULES } from './codes';
+export { codeTableMarkdown, CODE_ROWS, KIND_RULES } from '../codes';
 export { FHIR_DEFAULTS, FhirMappingError, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput } from './options';
 export { uuidV5, identifierCondition, type TransactionBundle } from './bundle';
 export type { Observation } from './observation';

@@ -2,7 +2,7 @@ import type { Kind, Quantity, Reading } from '../../reading';
 import {
   categoryCoding, DATA_ABSENT_REASON, DEFAULT_UNITS, findCode, hasCodeFor, INTERPRETATION, KIND_RULES, UCUM,
   VITAL_SIGNS_PROFILE, type CodeRow, type Coding,
-} from './codes';
+} from '../codes';
 import { FhirMappingError, type ResolvedOptions } from './options';
 
 /**

@@ -1,13 +1,12 @@
-import type { Kind, Reading } from '../../reading';
+import type { Reading } from '../../reading';
+import { DEFAULT_UNITS, findCode, KIND_RULES, type CodeRow } from '../codes';
 
 /**
- * The codes an ORU^R01 carries: the kind's LOINC in OBR-4, each value's LOINC in OBX-3.
- *
- * A minimal table of its own for now: the FHIR mapping (src/lib/formats/fhir/) keeps one too, and
- * both are to read one table. The codes are those of SPEC §7 where it names one; every other row
- * names its LOINC entry (https://loinc.org/<code>). Where LOINC has no code that fits (an Expeed
- * data point, a body impedance, the duration of an SpO2 or ECG recording), the code is local:
- * coding system `L` (HL7 table 0396, "local general code"), the code our value or kind name.
+ * The codes an ORU^R01 carries: the kind's LOINC in OBR-4, each value's LOINC in OBX-3, read from
+ * the one code table of the hospital formats (src/lib/formats/codes.ts) that the FHIR mapping uses
+ * too. Where the table has no LOINC term (an Expeed data point, a body impedance, the duration of
+ * an SpO2 or ECG recording), the code is local: coding system `L` (HL7 table 0396, "local general
+ * code"), the code our value or kind name.
  */
 
 export interface Coding {
@@ -19,109 +18,40 @@ export interface Coding {
   alternate?: { code: string; display: string; system: 'LN' };
 }
 
-const ln = (code: string, display: string, alternate?: Coding['alternate']): Coding =>
-  alternate ? { code, display, system: 'LN', alternate } : { code, display, system: 'LN' };
 const local = (code: string, display: string): Coding => ({ code, display, system: 'L' });
 
-const SPO2 = ln('2708-6', 'Oxygen saturation in Arterial blood', {
-  // SPEC §7: 2708-6 with 59408-5 (the vital-signs profile carries both)
-  code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry', system: 'LN',
-});
-
-/** Glucose by specimen and unit (SPEC §7). A reading without specimen is a meter's (capillary). */
-function glucoseCoding(reading: Reading): Coding {
-  const interstitial = reading.context?.specimen === 'interstitial';
-  const mass = reading.values.glucose?.unit === 'mg/dL';
-  if (interstitial) {
-    return mass
-      ? ln('99504-3', 'Glucose [Mass/volume] in Interstitial fluid')
-      : ln('105272-9', 'Glucose [Moles/volume] in Interstitial fluid');
-  }
-  return mass
-    ? ln('41653-7', 'Glucose [Mass/volume] in Capillary blood by Glucometer')
-    : ln('14743-9', 'Glucose [Moles/volume] in Capillary blood by Glucometer');
+function fromRow(row: CodeRow | undefined, localCode: string): Coding {
+  const [main, second] = row?.codings ?? [];
+  if (!main) return local(localCode, row?.text ?? localCode);
+  const coding: Coding = { code: main.code, display: main.display, system: 'LN' };
+  if (second) coding.alternate = { code: second.code, display: second.display, system: 'LN' };
+  return coding;
 }
-
-/** Lipids: moles (mmol/L, the vendors' unit) or mass (mg/dL). */
-function lipid(moles: Coding, mass: Coding) {
-  return (reading: Reading, name: string): Coding => (reading.values[name]?.unit === 'mg/dL' ? mass : moles);
-}
-
-type ValueCoding = Coding | ((reading: Reading, name: string) => Coding);
-
-/** Value name → OBX-3 (SPEC §3 value names). */
-const VALUES: Record<string, ValueCoding> = {
-  glucose: (reading) => glucoseCoding(reading),
-  systolic: ln('8480-6', 'Systolic blood pressure'),
-  diastolic: ln('8462-4', 'Diastolic blood pressure'),
-  meanArterial: ln('8478-0', 'Mean blood pressure'),
-  pulse: ln('8867-4', 'Heart rate'),
-  weight: ln('29463-7', 'Body weight'),
-  bmi: ln('39156-5', 'Body mass index (BMI) [Ratio]'),
-  bodyFat: ln('41982-0', 'Percentage of body fat Measured'),
-  impedance: local('impedance', 'Body impedance'),
-  heartRate: ln('8867-4', 'Heart rate'),
-  spo2: SPO2,
-  pulseRate: ln('8889-8', 'Heart rate by Pulse oximetry'),
-  temperature: ln('8310-5', 'Body temperature'),
-  cholesterol: lipid(
-    ln('14647-2', 'Cholesterol [Moles/volume] in Serum or Plasma'),
-    ln('2093-3', 'Cholesterol [Mass/volume] in Serum or Plasma'),
-  ),
-  triglycerides: lipid(
-    ln('14927-8', 'Triglyceride [Moles/volume] in Serum or Plasma'),
-    ln('2571-8', 'Triglyceride [Mass/volume] in Serum or Plasma'),
-  ),
-  hdl: lipid(
-    ln('14646-4', 'Cholesterol in HDL [Moles/volume] in Serum or Plasma'),
-    ln('2085-9', 'Cholesterol in HDL [Mass/volume] in Serum or Plasma'),
-  ),
-  ldl: lipid(
-    ln('22748-8', 'Cholesterol in LDL [Moles/volume] in Serum or Plasma'),
-    ln('2089-1', 'Cholesterol in LDL [Mass/volume] in Serum or Plasma'),
-  ),
-  steps: ln('55423-8', 'Number of steps in unspecified time Pedometer'),
-};
-
-/** Kind → OBR-4. */
-const KINDS: Record<Kind, Coding | ((reading: Reading) => Coding)> = {
-  glucose: glucoseCoding,
-  blood_pressure: ln('85354-9', 'Blood pressure panel with all children optional'),
-  weight: ln('29463-7', 'Body weight'),
-  body_composition: local('body_composition', 'Body composition'),
-  heart_rate: ln('8867-4', 'Heart rate'),
-  spo2: SPO2,
-  temperature: ln('8310-5', 'Body temperature'),
-  ecg: ln('11524-6', 'EKG study'),
-  sleep: ln('93832-4', 'Sleep duration'),
-  blood_lipids: ln('24331-1', 'Lipid 1996 panel - Serum or Plasma'),
-  datapoint: local('datapoint', 'Device data point'),
-};
 
 /** The one value of a single-value kind: what a reading without values could not measure. */
-export const SINGLE_VALUE: Partial<Record<Kind, string>> = {
-  glucose: 'glucose',
-  weight: 'weight',
-  heart_rate: 'heartRate',
-  spo2: 'spo2',
-  temperature: 'temperature',
-};
+export const SINGLE_VALUE: Partial<Record<Reading['kind'], string>> = Object.fromEntries(
+  Object.entries(KIND_RULES)
+    .filter(([, rule]) => !rule.panel && rule.order.length === 1)
+    .map(([kind, rule]) => [kind, rule.order[0] as string]),
+);
 
+/** OBR-4: a panel's own code, else the code of the kind's main value (the first in its order). */
 export function kindCoding(reading: Reading): Coding {
-  const coding = KINDS[reading.kind];
-  return typeof coding === 'function' ? coding(reading) : coding;
+  const rule = KIND_RULES[reading.kind];
+  if (rule.panel) return fromRow(findCode(reading.kind, '*'), reading.kind);
+  const main = rule.order[0];
+  return main === undefined ? local(reading.kind, 'Device data point') : valueCoding(reading, main);
 }
 
 /**
- * OBX-3 of a value. `duration` is the sleep's own LOINC in a sleep reading, a local code elsewhere
- * (the length of an SpO2 or ECG recording); a name we do not know (an Expeed data point keeps the
- * device's names) is a local code of that name.
+ * OBX-3 of a value. The unit picks the LOINC term (moles or mass); a value the device could not
+ * measure has none, so the vendors' usual unit stands in. A glucose reading without a specimen is
+ * a meter's (capillary). A name the table does not know (an Expeed data point keeps the device's
+ * names) is a local code of that name.
  */
 export function valueCoding(reading: Reading, name: string): Coding {
-  if (name === 'duration') {
-    return reading.kind === 'sleep' ? ln('93832-4', 'Sleep duration') : local('duration', 'Recording duration');
-  }
-  const coding = reading.kind === 'datapoint' ? undefined : VALUES[name];
-  if (!coding) return local(name, name);
-  return typeof coding === 'function' ? coding(reading, name) : coding;
+  if (reading.kind === 'datapoint') return local(name, name);
+  const unit = reading.values[name]?.unit ?? DEFAULT_UNITS[name];
+  const specimen = reading.context?.specimen ?? (name === 'glucose' ? 'capillary' : undefined);
+  return fromRow(findCode(reading.kind, name, unit, specimen), name);
 }

@@ -1,9 +1,10 @@
-import type { Kind } from '../../reading';
+import type { Kind } from '../reading';
 
 /**
- * The code tables of the FHIR mapping, kept once, as data, with the source of every row (STYLE:
- * "Code tables are data"). `observation.ts` reads them; `codeTableMarkdown()` renders them for the
- * README, so the README cannot drift from what the node sends.
+ * The code tables of the hospital formats, kept once, as data, with the source of every row (STYLE:
+ * "Code tables are data"): the FHIR mapping (fhir/observation.ts) and the HL7 v2 mapping
+ * (hl7v2/codes.ts) both read them; `codeTableMarkdown()` renders them for the README, so the
+ * README cannot drift from what the nodes send.
  */
 
 export const LOINC = 'http://loinc.org';
