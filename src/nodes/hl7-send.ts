@@ -78,7 +78,7 @@ export = function register(RED: NodeRedApi): void {
           });
         }
         // no status of its own: the connection's next state (connected, waiting) is shown
-        return {};
+        return { send: msg };
       },
     );
   });
