@@ -23,6 +23,8 @@ export = function register(RED: NodeRedApi): void {
     }
     const { host, port, tls, timeout, charset } = parsed.data;
     const connection = new MllpConnection({ host, port, tls, charset, timeoutMs: Math.round(timeout * 1000) });
+    // every hl7-send that uses it listens to its state: no limit on how many
+    connection.setMaxListeners(0);
     node.client = connection;
     node.on('close', (_removed, done) => {
       connection.close().then(() => done(), () => done());
