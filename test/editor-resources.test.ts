@@ -14,7 +14,7 @@ import { packPackage } from './harness/package';
 const MODULE = '@health-bridge/node-red-nodes';
 const SHARED_SCRIPTS = {
   'receiver-editor.js': { users: ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'], marker: 'outputsWithoutAck: function' },
-  'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account'], marker: 'isReference: function' },
+  'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account', 'hl7-mllp'], marker: 'isReference: function' },
 };
 
 /** The editor HTML Node-RED sends for each of our node files (`GET /nodes`, one section per file). */

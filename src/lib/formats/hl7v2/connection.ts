@@ -72,7 +72,8 @@ export class MllpConnection extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private readonly decoder = new MllpDecoder();
   private current: ConnectionState = { state: 'idle' };
-  private readonly timeoutMs: number;
+  /** How long a send waits for its ACK (the `timeout` of hl7-mllp, in ms). */
+  readonly timeoutMs: number;
   private readonly charset: Charset;
   private readonly backoff: { initialMs: number; factor: number; maxMs: number };
 

@@ -7,3 +7,4 @@ export * from './escape';
 export * from './mllp';
 export * from './oru';
 export * from './time';
+export * from './properties';

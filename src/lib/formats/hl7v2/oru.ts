@@ -33,8 +33,14 @@ export interface OruOptions {
   controlId?: () => string;
 }
 
+export type Hl7ErrorCode = 'event' | 'not-a-reading' | 'version' | 'number';
+
+/** Why a message cannot become an ORU^R01; `code` says which case (health-hl7 translates it). */
 export class Hl7MappingError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: Hl7ErrorCode = 'not-a-reading',
+  ) {
     super(message);
     this.name = 'Hl7MappingError';
   }
@@ -68,7 +74,7 @@ function coded(coding: Coding): string {
 
 /** NM: digits, an optional sign and decimal point; never an exponent. */
 export function hl7Number(value: number): string {
-  if (!Number.isFinite(value)) throw new Hl7MappingError(`not a finite number: ${value}`);
+  if (!Number.isFinite(value)) throw new Hl7MappingError(`not a finite number: ${value}`, 'number');
   const text = String(value);
   if (!/e/i.test(text)) return text;
   return value.toFixed(20).replace(/\.?0+$/, '');
@@ -115,13 +121,13 @@ export function toOruR01(reading: Reading, options: OruOptions = {}): string {
     const input = reading as unknown as Record<string, unknown> | null;
     if (input && typeof input === 'object' && typeof input.event === 'string') {
       const topic = typeof input.vendor === 'string' ? `${input.vendor}/${input.event}` : input.event;
-      throw new Hl7MappingError(`an event (${topic}) is not a reading: ORU^R01 carries readings only`);
+      throw new Hl7MappingError(`an event (${topic}) is not a reading: ORU^R01 carries readings only`, 'event');
     }
     throw new Hl7MappingError('not a reading: ORU^R01 needs id, kind, time and values');
   }
   const version = options.version ?? '2.5.1';
   if (!(HL7_VERSIONS as readonly string[]).includes(version)) {
-    throw new Hl7MappingError(`HL7 version must be one of ${HL7_VERSIONS.join(', ')}`);
+    throw new Hl7MappingError(`HL7 version must be one of ${HL7_VERSIONS.join(', ')}`, 'version');
   }
   const time = hl7Time(reading.time);
   const now = utcTime((options.now ?? (() => new Date()))());

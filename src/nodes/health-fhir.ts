@@ -1,0 +1,58 @@
+import { CodedError } from '../lib/coded-error';
+import { FHIR_CONTENT_TYPE, FhirMappingError, resolveOptions, toFhir, type FhirOptions } from '../lib/formats/fhir';
+import { runAction, translator } from './action';
+import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import { registerNode } from './register';
+
+/**
+ * A reading (a receiver's output 1) → a FHIR R4 transaction Bundle or Observation in
+ * `msg.payload`, with `content-type: application/fhir+json` in `msg.headers`, for the core
+ * `http request` node to POST to the FHIR server (its URL is the user's, set there). What cannot
+ * be mapped (an event, a unit without a LOINC term) goes to `done(err)` with `msg.payload`
+ * unchanged. The whole mapping is src/lib/formats/fhir.
+ */
+
+const topicOf = (payload: unknown): string => {
+  const { vendor, event } = (payload ?? {}) as { vendor?: unknown; event?: unknown };
+  return typeof vendor === 'string' ? `${vendor}/${String(event)}` : String(event);
+};
+
+export = function register(RED: NodeRedApi): void {
+  const t = translator(RED, 'health-fhir');
+
+  registerNode(RED, 'health-fhir', function HealthFhirNode(this: RuntimeNode, config: NodeConfig) {
+    RED.nodes.createNode(this, config);
+    const options: FhirOptions = {
+      output: config.output as FhirOptions['output'],
+      patientField: config.patientField as string,
+      patientSystem: config.patientSystem as string,
+      deviceSystem: config.deviceSystem as string,
+      readingSystem: config.readingSystem as string,
+    };
+    let setupProblem: Error | undefined;
+    try {
+      resolveOptions(options);
+    } catch (error) {
+      setupProblem = new CodedError('invalid-config', { detail: (error as Error).message });
+    }
+
+    runAction(
+      RED,
+      this,
+      { translate: t, setupProblem, failureStatus: (error) => t('status.failed', { code: String((error as { code?: unknown }).code ?? 'error') }) },
+      async (msg) => {
+        let resource;
+        try {
+          resource = toFhir(msg.payload, options);
+        } catch (error) {
+          if (!(error instanceof FhirMappingError)) throw error;
+          // the lib's sentence names kinds, units and the reading id, never a patient value
+          throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
+        }
+        msg.payload = resource;
+        msg.headers = { ...(msg.headers as object | undefined), 'content-type': FHIR_CONTENT_TYPE };
+        return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { resource: resource.resourceType }) }, send: msg };
+      },
+    );
+  });
+};

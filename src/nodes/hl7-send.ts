@@ -1,0 +1,85 @@
+import { CodedError } from '../lib/coded-error';
+import { MllpSendError, type ConnectionState, type MllpConnection } from '../lib/formats/hl7v2';
+import { configClient, runAction, translator } from './action';
+import type { NodeConfig, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
+import { registerNode } from './register';
+
+/**
+ * Sends `msg.payload` (an HL7 v2 message, as health-hl7 makes it) on the connection of its
+ * `hl7-mllp` config node and waits for the ACK whose MSA-2 is the message's MSH-10:
+ * `msg.payload = {code, controlId, text}` on AA/CA; AE/AR/CE/CR, a timeout or a lost connection
+ * go to `done(err)` with the code and the hospital's MSA-3/ERR text, `msg.payload` unchanged.
+ * The status follows the shared connection (connecting, connected, waiting (n), error): it names
+ * the address and counts, never a part of a message.
+ */
+
+export = function register(RED: NodeRedApi): void {
+  const t = translator(RED, 'hl7-send');
+
+  function statusOf(state: ConnectionState, address: string): NodeStatus {
+    switch (state.state) {
+      case 'idle':
+        return { fill: 'grey', shape: 'ring', text: t('status.idle') };
+      case 'connecting':
+        return { fill: 'yellow', shape: 'ring', text: t('status.connecting', { address, attempt: state.attempt }) };
+      case 'connected':
+        return { fill: 'green', shape: 'dot', text: t('status.connected', { address }) };
+      case 'waiting':
+        return { fill: 'blue', shape: 'dot', text: t('status.waiting', { count: state.pending }) };
+      case 'error':
+        // the connection's own text: address and errno, no message content
+        return { fill: 'red', shape: 'ring', text: t('status.error', { reason: state.message }) };
+      case 'closed':
+        return { fill: 'grey', shape: 'ring', text: t('status.closed') };
+    }
+  }
+
+  registerNode(RED, 'hl7-send', function Hl7SendNode(this: RuntimeNode, config: NodeConfig) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const found = configClient<MllpConnection>(RED, config.connection, 'hl7-mllp');
+    const connection = found.client;
+    if (connection) {
+      const follow = (state: ConnectionState): void => node.status(statusOf(state, connection.address));
+      connection.on('state', follow);
+      node.on('close', (_removed, done) => {
+        connection.off('state', follow);
+        done();
+      });
+      follow(connection.state);
+      // the first hl7-send of a connection opens it; the others find it open (or opening)
+      connection.connect();
+    }
+
+    runAction(
+      RED,
+      this,
+      {
+        translate: t,
+        setupProblem: found.problem,
+        // the code only: the hospital's text may quote the message
+        failureStatus: (error) => t('status.failed', { code: String((error as { code?: unknown }).code ?? 'error') }),
+      },
+      async (msg) => {
+        if (!connection) throw found.problem;
+        try {
+          const ack = await connection.send(msg.payload as string);
+          msg.payload = { code: ack.code, controlId: ack.controlId, text: ack.text };
+        } catch (error) {
+          if (!(error instanceof MllpSendError)) throw error;
+          throw new CodedError(error.code, {
+            code: error.code,
+            controlId: error.controlId ?? '',
+            text: error.ackText ?? '',
+            // the hospital's text after a colon, or nothing where it sent none
+            detail: error.ackText ? `: ${error.ackText}` : '',
+            address: connection.address,
+            timeout: connection.timeoutMs / 1000,
+          });
+        }
+        // no status of its own: the connection's next state (connected, waiting) is shown
+        return { send: msg };
+      },
+    );
+  });
+};
