@@ -50,7 +50,7 @@ function chain(id: string, nodes: Array<Record<string, unknown>>, configNodes: o
 const mllp = (port: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   id: 'his', type: 'hl7-mllp', name: '', version: 1, host: HOST, port: String(port), tls: false, timeout: 1, charset: 'utf-8', ...extra,
 });
-const toHl7 = { type: 'health-hl7', version: 1, sendingApplication: 'HB', sendingFacility: 'WARD', receivingApplication: 'LIS', receivingFacility: 'HOSPITAL', patientField: 'patientId', patientAuthority: 'HOSP', hl7Version: '2.5.1' };
+const toHl7 = { type: 'health-hl7', configVersion: 1, sendingApplication: 'HB', sendingFacility: 'WARD', receivingApplication: 'LIS', receivingFacility: 'HOSPITAL', patientField: 'patientId', patientAuthority: 'HOSP', version: '2.5.1' };
 const send = { type: 'hl7-send', version: 1, connection: 'his' };
 
 const statusTexts = (messages: SinkMessage[]): string[] => messages.map((m) => String(m.msg.status?.text ?? ''));

@@ -21,13 +21,24 @@ const STEPS: Step[] = [
 
 export const CONFIG_VERSION = STEPS.length;
 
+/**
+ * The property that holds the configuration version: `version`, except where SPEC already gives
+ * `version` another meaning (health-hl7's HL7 version, SPEC §7: a flow written with SPEC's names
+ * must get the HL7 version it asks for). The editor files use the same name (build-assets.mjs).
+ */
+export const VERSION_PROPERTY: Readonly<Record<string, string>> = { 'health-hl7': 'configVersion' };
+
+export function versionPropertyOf(type: string): string {
+  return VERSION_PROPERTY[type] ?? 'version';
+}
+
 function isBlank(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
 /** The version a node was saved with: 0 when it has none (0.1.0) or one we cannot read. */
-export function versionOf(config: SavedConfig): number {
-  const version = Number(config.version);
+export function versionOf(config: SavedConfig, type = String(config.type ?? '')): number {
+  const version = Number(config[versionPropertyOf(type)]);
   return Number.isInteger(version) && version >= 0 ? version : 0;
 }
 
@@ -35,10 +46,11 @@ export function versionOf(config: SavedConfig): number {
  * The properties as the current release reads them. A version newer than ours (a flow from a later
  * release) is passed on as it is: its properties are checked like any others.
  */
-export function migrateConfig<T extends SavedConfig>(type: string, config: T): T & { version: number } {
+export function migrateConfig<T extends SavedConfig>(type: string, config: T): T {
+  const saved = versionOf(config, type);
   let migrated: SavedConfig = config;
-  for (let version = versionOf(config); version < CONFIG_VERSION; version++) {
+  for (let version = saved; version < CONFIG_VERSION; version++) {
     migrated = (STEPS[version] as Step)(type, migrated);
   }
-  return { ...migrated, version: Math.max(versionOf(config), CONFIG_VERSION) } as T & { version: number };
+  return { ...migrated, [versionPropertyOf(type)]: Math.max(saved, CONFIG_VERSION) } as T;
 }

@@ -33,14 +33,13 @@ export = function register(RED: NodeRedApi): void {
         if (!parsed.success) throw setupProblem;
         let message: string;
         try {
-          const { hl7Version, ...options } = parsed.data;
-          message = toOruR01(msg.payload as Reading, { ...options, version: hl7Version });
+          message = toOruR01(msg.payload as Reading, parsed.data);
         } catch (error) {
           if (!(error instanceof Hl7MappingError)) throw error;
           throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
         }
         msg.payload = message;
-        return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { version: parsed.data.hl7Version }) }, send: msg };
+        return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { version: parsed.data.version }) }, send: msg };
       },
     );
   });

@@ -76,11 +76,11 @@ describe('hl7-send and hl7-mllp (test helper)', function () {
   it('health-hl7 with an unknown HL7 version and health-fhir with an unknown output are refused at deploy', async function () {
     await load(modules, [
       ...catchAll(),
-      { id: 'hl7', z: TAB, type: 'health-hl7', name: '', version: 1, hl7Version: '2.9', wires: [['out']] },
+      { id: 'hl7', z: TAB, type: 'health-hl7', name: '', configVersion: 1, version: '2.9', wires: [['out']] },
       { id: 'fhir', z: TAB, type: 'health-fhir', name: '', version: 1, output: 'xml', wires: [['out']] },
       { id: 'out', z: TAB, type: 'helper' },
     ]);
-    assert.match(String((await firstCall(helper.getNode('hl7'), 'error')).args[0]), /invalid-config .*hl7Version/);
+    assert.match(String((await firstCall(helper.getNode('hl7'), 'error')).args[0]), /invalid-config .*version/);
     assert.match(String((await firstCall(helper.getNode('fhir'), 'error')).args[0]), /invalid-config .*output must be/);
     const heard = await refused('hl7', { payload: { id: 'x' } });
     assert.deepEqual(heard.payload, { id: 'x' });

@@ -30,6 +30,12 @@ describe('configuration versions', function () {
     assert.deepEqual(migrateConfig('expeed-account', current), current);
   });
 
+  it('keeps the HL7 version of a health-hl7 written with SPEC\'s names: its configuration version is configVersion', function () {
+    const written = { id: 'h', type: 'health-hl7', version: '2.3.1' };
+    assert.deepEqual(migrateConfig('health-hl7', written), { ...written, configVersion: CONFIG_VERSION });
+    assert.equal(versionOf({ type: 'health-hl7', version: '2.3.1', configVersion: 1 }), 1);
+  });
+
   it('passes a node of a newer release on as it is', function () {
     const newer = { id: 'x', type: 'sinocare-in', version: CONFIG_VERSION + 5, path: '/s' };
     assert.deepEqual(migrateConfig('sinocare-in', newer), newer);

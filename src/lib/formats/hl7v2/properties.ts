@@ -31,10 +31,7 @@ export const oruPropertiesSchema = z.object({
   receivingFacility: textProperty(''),
   patientField: textProperty('patientId'),
   patientAuthority: textProperty(''),
-  /**
-   * MSH-12. SPEC §7 calls it `version`, but every node's `version` is its configuration version
-   * (src/lib/config-version.ts, a number the runtime rewrites), so the saved property is `hl7Version`.
-   */
-  hl7Version: z.preprocess(blankIsDefault, z.enum(HL7_VERSIONS).default('2.5.1')),
+  /** MSH-12 (SPEC §7); this node's configuration version is `configVersion` (src/lib/config-version.ts). */
+  version: z.preprocess(blankIsDefault, z.enum(HL7_VERSIONS).default('2.5.1')),
 });
 export type OruProperties = z.infer<typeof oruPropertiesSchema>;
