@@ -170,7 +170,9 @@ export class Editor {
 
   /** The edit dialog of the node, opened by a double click. */
   async edit(id: string): Promise<Locator> {
-    await this.node(id).dblclick();
+    // On the node's body, not its group: a status text under a deployed node (hl7-send's
+    // connection state) widens the group, and its centre can fall on the bare canvas.
+    await this.node(id).locator('rect.red-ui-flow-node').first().dblclick();
     const tray = this.page.locator('.red-ui-tray').filter({ has: this.page.locator('#node-dialog-ok') });
     await tray.locator('#dialog-form').waitFor();
     return tray;

@@ -29,8 +29,10 @@ interface NodeSpec {
   credentials: string[];
   /** Fields that are typed inputs (string or env variable). */
   typed?: string[];
-  /** The config node type its `account` must select. */
+  /** The config node type it must select. */
   account?: string;
+  /** The property that selects it (`account`, or `connection` for hl7-send). */
+  accountField?: string;
   /** What the user fills in so that the node is valid. */
   fill?: Record<string, string>;
   /** Its label once filled in, in English: on the canvas, or in the account select. */
@@ -67,6 +69,23 @@ const OTHER_NODES: NodeSpec[] = [
   },
   { type: 'health-ack', kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
   {
+    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'patientSystem', 'deviceSystem', 'readingSystem'],
+    credentials: [], label: 'FHIR Bundle', vendorSetup: false,
+  },
+  {
+    type: 'health-hl7', kind: 'action',
+    fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'patientAuthority', 'version'],
+    credentials: [], label: 'ORU^R01', vendorSetup: false,
+  },
+  {
+    type: 'hl7-send', kind: 'action', fields: ['name', 'connection'], credentials: [], account: 'hl7-mllp', accountField: 'connection',
+    label: 'hl7 send', vendorSetup: false,
+  },
+  {
+    type: 'hl7-mllp', kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
+    fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
+  },
+  {
     type: 'viatom-account', kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],
     credentials: ['secret', 'accessToken'], typed: ['host'], label: 'viatom account', vendorSetup: true,
   },
@@ -87,6 +106,8 @@ const secret = (field: string): string => (SECRETS[field] ??= `${field}-${crypto
 
 /** Where the dialog tests put each node: three to a row. */
 const position = (index: number): { x: number; y: number } => ({ x: 100 + (index % 3) * 260, y: 60 + Math.floor(index / 3) * 70 });
+/** The first free row below that grid, for the tests that wire nodes of their own. */
+const belowGrid = (row: number): number => 60 + Math.ceil(NODES.length / 3) * 70 + 60 + row * 150;
 
 /** The input a user types a field's value into: the typed input's own, where it has one. */
 function textInput(form: Locator, node: NodeSpec, prefix: string, field: string): Locator {
@@ -164,7 +185,8 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       assert.equal(await editor.paletteCategory(type), 'red-ui-palette-container-health_bridge', `${type} category`);
       assert.equal(await editor.paletteLabel(type), catalog('en-US', type).paletteLabel);
       const icon = await node.locator('.red-ui-palette-icon').evaluate((element) => getComputedStyle(element).backgroundImage);
-      assert.match(icon, /icons\/@health-bridge\/node-red-nodes\/health-bridge-[a-z]+\.svg/, `${type} icon`);
+      const base = nodeTypes().find((entry) => entry.type === type)?.base ?? type;
+      assert.ok(icon.includes(`icons/@health-bridge/node-red-nodes/${editorIcon(base)}`), `${type} icon: ${icon}`);
     }
     const header = editor.page.locator('#red-ui-palette-header-health_bridge');
     assert.equal((await header.textContent())?.trim(), 'health bridge');
@@ -206,7 +228,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       await checkDialog(form, node, 'node-input');
       if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('status');
 
-      if (node.account) await chooseAccount(node.account);
+      if (node.account) await chooseAccount(node.account, node.accountField);
       if (node.kind === 'receiver') await checkReceiverDialog(form, node);
       else for (const field of node.credentials) await editor.type(form.locator(`#node-input-${field}`), secret(field));
       await dialog.screenshot({ path: screenshotPath(`${node.type}.en-US`) });
@@ -221,8 +243,8 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
    * The account select: Node-RED leaves it at "none" for a new node, so the user picks the account
    * an earlier node created, or the first node of a vendor creates one with the "+" button.
    */
-  async function chooseAccount(type: string): Promise<void> {
-    const select = editor.page.locator('#node-input-account');
+  async function chooseAccount(type: string, field = 'account'): Promise<void> {
+    const select = editor.page.locator(`#node-input-${field}`);
     assert.equal(await select.inputValue(), '_ADD_', 'no account is chosen for a new node');
     const accounts = await select.locator('option:not([value="_ADD_"])').evaluateAll((options) =>
       options.map((option) => (option as HTMLOptionElement).value),
@@ -232,7 +254,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       return;
     }
     const config = spec(type);
-    const dialog = await editor.addConfigNode('account');
+    const dialog = await editor.addConfigNode(field);
     const form = dialog.locator('#node-config-dialog-edit-form');
     await checkDialog(form, config, 'node-config-input');
     for (const [field, value] of Object.entries(config.fill ?? {})) await editor.type(textInput(form, config, 'node-config-input', field), value);
@@ -273,9 +295,9 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
   it('warns in the dialog and with a badge on the canvas while a receiver in ack: flow lacks a health-ack after an output', async function () {
     // Far enough apart that the receiver, wider once its path is in its label, leaves the next
     // node's input and its own ports free to drag from.
-    const rx = await editor.addNode('lezhi-in', 100, 300);
-    const sink = await editor.addNode('function', 400, 300);
-    const ack = await editor.addNode('health-ack', 700, 300);
+    const rx = await editor.addNode('lezhi-in', 100, belowGrid(0));
+    const sink = await editor.addNode('function', 400, belowGrid(0));
+    const ack = await editor.addNode('health-ack', 700, belowGrid(0));
     await editor.wire(rx, 0, sink);
     const badge = 'health-bridge-receiver-no-ack';
 
@@ -321,8 +343,8 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
   });
 
   it('deploys a flow built in the editor: a Sinocare push to the callback URL shows in the debug sidebar', async function () {
-    const rx = await editor.addNode('sinocare-in', 100, 450);
-    const debug = await editor.addNode('debug', 330, 450);
+    const rx = await editor.addNode('sinocare-in', 100, belowGrid(1));
+    const debug = await editor.addNode('debug', 330, belowGrid(1));
     await editor.wire(rx, 0, debug);
     const dialog = await editor.edit(rx);
     await editor.type(dialog.locator('#node-input-path'), 'sinocare-e2e');
@@ -357,7 +379,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       for (const field of node.credentials) shown[`${type}.${field}`] = await dialog.locator(`#node-input-${field}`).inputValue();
       if (node.account) {
         const config = spec(node.account);
-        const configDialog = await editor.editConfigNode('account');
+        const configDialog = await editor.editConfigNode(node.accountField ?? 'account');
         for (const field of config.credentials) {
           const input = configDialog.locator(`#node-config-input-${field}`);
           assert.equal(await input.getAttribute('type'), 'password');
@@ -421,7 +443,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
         if (node.account && !configDialogsSeen.has(node.account)) {
           configDialogsSeen.add(node.account);
           const config = spec(node.account);
-          const configDialog = await editor.editConfigNode('account');
+          const configDialog = await editor.editConfigNode(node.accountField ?? 'account');
           const configForm = configDialog.locator('#node-config-dialog-edit-form');
           await checkDialog(configForm, config, 'node-config-input');
           await checkChinese(configForm, config.type);
