@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -21,6 +22,21 @@ const nodeRedUrl = `http://127.0.0.1:${port}`;
 // The examples call the sandbox's APIs on 1881; with another PORT the sandbox moves along.
 const sandboxPort = port + 1;
 const dataDir = path.join(userDir, 'health-bridge-data');
+
+/** 2575, the HL7 port, when it is free here, else one the system gives: the example's hl7-mllp is pointed at it. */
+function mllpPortFree(wanted) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => {
+      const any = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = any.address();
+        any.close(() => resolve(free));
+      });
+    });
+    probe.listen(wanted, '127.0.0.1', () => probe.close(() => resolve(wanted)));
+  });
+}
+const mllpPort = await mllpPortFree(2575);
 
 const scope = path.join(userDir, 'node_modules', '@health-bridge');
 fs.mkdirSync(scope, { recursive: true });
@@ -72,7 +88,7 @@ async function deployExamples() {
   const response = await fetch(`${nodeRedUrl}/flows`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
-    body: JSON.stringify(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`)),
+    body: JSON.stringify(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`, { mllpPort })),
   });
   if (!response.ok) throw new Error(`deploying the examples failed: ${response.status} ${await response.text()}`);
   console.log(`[health-bridge] deployed the example flows; open ${nodeRedUrl} to see them`);
@@ -102,6 +118,7 @@ if (withSandbox) {
     hospitalSlowEvery: 10,
     hospitalSlowMs: 2000,
     // MLLP on 2575, the HL7 port, or a free port when 2575 is taken (the line below says which)
+    mllpPort,
     log: (line) => console.log(`[sandbox] ${line}`),
   });
   console.log(

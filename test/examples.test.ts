@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { request } from './harness/http';
 import { freePort, NodeRed } from './harness/node-red';
 import { installPackedPackage, packageJson } from './harness/package';
@@ -21,9 +22,9 @@ function readJsonLines(file: string): any[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -35,6 +36,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
   let userDir: string;
   let packageDir: string;
   let sandbox: any;
+  let fhir: FhirServer | undefined;
 
   before(async function () {
     ({ userDir, packageDir } = installPackedPackage());
@@ -43,6 +45,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
   after(async function () {
     await sandbox?.stop();
     await nodeRed?.stop();
+    await fhir?.stop();
   });
 
   const examples = (): Array<{ file: string; nodes: FlowNode[] }> =>
@@ -69,7 +72,15 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     const { startSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'sandbox.js'));
     const { exampleTargets, examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
     const sandboxPort = await freePort();
-    await nodeRed.deploy(examplesForSandbox(`http://127.0.0.1:${sandboxPort}`));
+    const mllpPort = await freePort();
+    // The hospital bridge's FHIR requests go to a real FHIR R4 implementation (Medplum's router and
+    // validator, not ours); its HL7 v2 messages to the sandbox's MLLP listener, read back by simple-hl7.
+    const fhirServer = (fhir = await startFhirServer());
+    const flows = (examplesForSandbox(`http://127.0.0.1:${sandboxPort}`, { mllpPort }) as any[]).map((node) =>
+      node.type === 'http request' && /\/fhir$/.test(node.url) ? { ...node, url: `${fhirServer.baseUrl}/` } : node,
+    );
+    assert.ok(flows.some((node) => node.url === `${fhirServer.baseUrl}/`), 'the hospital bridge posts to a FHIR base URL');
+    await nodeRed.deploy(flows);
     assert.doesNotMatch(nodeRed.logs, /Waiting for missing types/);
 
     const lines: string[] = [];
@@ -86,6 +97,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       duplicateEvery: 5,
       hospitalFailEvery: 7,
       retryDelayMs: 100,
+      mllpPort,
       log: (line: string) => lines.push(line),
     });
     await sandbox.finished;
@@ -103,23 +115,47 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     assert.ok(sandbox.deliveries.some((d: any) => d.duplicate), 'the traffic includes duplicates');
     assert.ok(sandbox.deliveries.some((d: any) => d.attempt > 0), 'the hospital failures caused vendor retries');
 
-    // The hospital API stored every reading exactly once, despite its failures and the duplicates.
-    await until(() => sandbox.hospitalReceived.length >= expectedReadings, 10_000, `${expectedReadings} readings at the hospital`).catch((error) => {
-      throw new Error(`${error.message}: ${sandbox.hospitalReceived.length} came\n${lines.join('\n')}\n${nodeRed.logs.slice(-5000)}`);
+    // The FHIR server stored every reading exactly once, despite the duplicates, the vendors'
+    // retries after an AE and so the re-sent Bundles; every Observation validates against R4.
+    const observations = async (): Promise<any[]> =>
+      ((await fhirServer.get('/Observation?_count=1000')).body.entry ?? []).map((entry: any) => entry.resource);
+    let stored: any[] = [];
+    await until(
+      async () => (stored = await observations()).length >= expectedReadings,
+      30_000,
+      `${expectedReadings} Observations at the FHIR server`,
+    ).catch((error) => {
+      throw new Error(`${error.message}: ${stored.length} came\n${lines.join('\n')}\n${nodeRed.logs.slice(-5000)}`);
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const stored = sandbox.hospitalReceived as Array<{ id: string; kind: string; vendor: string }>;
+    const readingIds = stored.map((o) => o.identifier?.find((i: any) => i.system === 'urn:health-bridge:reading')?.value);
     assert.equal(stored.length, expectedReadings);
-    assert.equal(new Set(stored.map((r) => r.id)).size, expectedReadings, 'no reading stored twice');
-    for (const [kind, count] of expectedKinds) {
-      assert.equal(stored.filter((r) => r.kind === kind).length, count, `${kind} readings at the hospital`);
+    assert.equal(new Set(readingIds).size, expectedReadings, 'no reading stored twice');
+    for (const observation of stored) assert.deepEqual(await fhirServer.validate(observation), [], `Observation ${observation.code?.text} validates`);
+    for (const type of ['Patient', 'Device']) {
+      assert.ok(((await fhirServer.get(`/${type}?_count=1000`)).body.entry ?? []).length >= 1, `${type}s stored`);
     }
-    const high = stored.filter((r: any) => r.vendor === 'sinocare' && r.context?.resultText === 'HI');
-    assert.equal(high.length, outOfRange.length, 'every CGM "HI" reached the hospital');
-    for (const reading of high as any[]) {
-      assert.equal(reading.context.outOfRange, 'high');
-      assert.deepEqual(reading.values, {});
+    const high = stored.filter((o) => o.interpretation?.[0]?.coding?.[0]?.code === 'H' || o.valueQuantity === undefined && o.dataAbsentReason);
+    assert.ok(high.length >= outOfRange.length, 'every CGM "HI" reached the FHIR server, flagged');
+
+    // The HL7 v2 interface accepted the same readings, once each, and they parse to the same values.
+    const accepted = sandbox.hospitalMllp.accepted();
+    assert.deepEqual(new Set(accepted.map((m: any) => m.readingId)), new Set(readingIds), 'the same readings over MLLP as in FHIR');
+    assert.ok(sandbox.hospitalMllp.messages.some((m: any) => m.ack === 'AE'), 'the hospital rejected some messages once (AE)');
+    const hl7 = require('simple-hl7');
+    const parser = new hl7.Parser();
+    for (const message of accepted) {
+      const parsed = parser.parse(message.text.replace(/\n/g, '\r'));
+      // simple-hl7 counts MSH fields from MSH-3 (its header has no separator fields): MSH-9 is 7
+      assert.equal(parsed.header.getComponent(7, 1), 'ORU');
+      const obx = parsed.getSegments('OBX');
+      const fhirObservation = stored[readingIds.indexOf(message.readingId)];
+      const value = fhirObservation?.valueQuantity?.value;
+      if (typeof value === 'number') {
+        assert.ok(obx.some((segment: any) => Number(segment.getField(5)) === value), `OBX-5 of ${message.readingId} has the value FHIR stored`);
+      }
     }
+    const retriedAfterAe = sandbox.deliveries.filter((d: any) => d.status === 500 && d.target.includes('/hospital/'));
+    assert.ok(retriedAfterAe.length >= 1, 'an AE made the vendor push fail (500), so it pushed again');
 
     // Every delivery ended with success (the sandbox pushes any other answer again).
     const last = new Map<string, any>();
@@ -143,6 +179,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     const rejected = readJsonLines(path.join(dataDir, 'rejected.jsonl'));
     assert.equal(rejected.filter((entry) => entry.statusCode === 400).length, 0, 'no push refused, a CGM "HI" neither');
     const failedAtTheHospital = sandbox.deliveries.filter((d: any) => d.status === 500).length;
+    assert.ok(lines.some((line) => /MLLP refused .* with AE/.test(line)), 'the sandbox says it answered AE');
     assert.ok(failedAtTheHospital > 0);
     assert.equal(rejected.filter((entry) => entry.statusCode === 500).length, failedAtTheHospital);
     assert.equal(rejected.length, failedAtTheHospital);

@@ -22,8 +22,11 @@ export function exampleFiles(): string[] {
   return fs.readdirSync(EXAMPLES_DIR).filter((file) => file.endsWith('.json')).sort();
 }
 
-/** Every example, with sandbox credentials, pointing at the sandbox's APIs on `apiUrl`. */
-export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`): FlowNode[] {
+/**
+ * Every example, with sandbox credentials, pointing at the sandbox's APIs (and its FHIR server) on
+ * `apiUrl`, and its hl7-mllp connections at the sandbox's MLLP listener on `mllpPort` when given.
+ */
+export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`, options: { mllpPort?: number } = {}): FlowNode[] {
   const examplesApi = `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`;
   return exampleFiles().flatMap((file) =>
     readExample(file).map((node) => {
@@ -39,6 +42,8 @@ export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_
             platformKey: SANDBOX_CREDENTIALS.expeed.platformKey,
             credentials: { secretKey: SANDBOX_CREDENTIALS.expeed.secretKey, handshakeToken: SANDBOX_CREDENTIALS.expeed.handshakeToken },
           };
+        case 'hl7-mllp':
+          return options.mllpPort === undefined ? pointed : { ...pointed, host: '127.0.0.1', port: String(options.mllpPort) };
         case 'expeed-query':
         case 'expeed-set': {
           const device = SANDBOX_DEVICES.find((d) => d.id === node.deviceId);
