@@ -54,18 +54,19 @@ export function message(i) {
 }
 
 /**
- * Full collections until neither the heap nor RSS shrinks any more: V8 gives the backing stores
+ * Full collections until RSS has not shrunk for four in a row: V8 gives the backing stores
  * of freed typed arrays back on a background thread, so one collection and a read of RSS at once
  * is noise (107 or 182 MiB for the same 800,000 messages).
  */
 async function settleGc() {
-  let last = { heapUsed: Infinity, rss: Infinity };
-  for (let i = 0; i < 20; i++) {
+  let lowest = Infinity;
+  let still = 0;
+  for (let i = 0; i < 30 && still < 4; i++) {
     globalThis.gc();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const now = process.memoryUsage();
-    if (i >= 2 && now.heapUsed >= last.heapUsed && now.rss >= last.rss - 1_048_576) break;
-    last = now;
+    const { rss } = process.memoryUsage();
+    still = rss < lowest - 1_048_576 ? 0 : still + 1;
+    lowest = Math.min(lowest, rss);
   }
   const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
   return { rss, heapUsed, external, arrayBuffers };
