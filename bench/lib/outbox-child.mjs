@@ -9,7 +9,8 @@
 //       appends/s, and RSS before (storage open and empty) and after (COUNT waiting)
 //   node --expose-gc bench/lib/outbox-child.mjs open DIR DRAIN [file|sqlite]
 //       opens what `fill` left (a restart): the time to open, RSS with everything waiting, then
-//       DRAIN messages leased 50 at a time and settled as delivered: drains/s
+//       DRAIN messages leased 50 at a time and settled as delivered: drains/s; then DRAIN more
+//       through the queue (OutboxQueue, concurrency 50, each delivery answered at once)
 //
 // Backends: file = FileLog (dist/lib/outbox/file-log.js, what the package ships); sqlite =
 // bench/lib/outbox-sqlite.mjs on a better-sqlite3 installed outside the repository (HB_SQLITE).
@@ -136,9 +137,29 @@ if (mode === 'latency') {
     drained += batch.length;
   }
   const drainSeconds = ms(process.hrtime.bigint() - t1) / 1000;
+  // as many again through the queue (dist/lib/outbox/queue.js), concurrency 50, each delivery
+  // answered at once: the scheduling's own cost on top of the storage's
+  const { OutboxQueue } = require(path.join(PACKAGE, 'dist', 'lib', 'outbox', 'queue.js'));
+  let queued = 0;
+  let done;
+  const finished = new Promise((resolve) => { done = resolve; });
+  const t2 = process.hrtime.bigint();
+  const queue = new OutboxQueue({
+    storage,
+    concurrency: 50,
+    send: (message) => queueMicrotask(() => {
+      if (queued >= drain) return; // enough: the rest stays in flight until the close
+      queue.settle(message.id);
+      if (++queued === drain) done();
+    }),
+    deadLetter: () => {},
+    onError: (error) => { throw error; },
+  });
+  if (storage.stats().count > 0) await finished;
+  const queueSeconds = ms(process.hrtime.bigint() - t2) / 1000;
   const left = storage.stats().count;
-  await storage.close();
-  result = { backend, count, openMs, base, opened, drained, drainPerSecond: drained / drainSeconds, left };
+  await queue.close(); // stops handing out; what was in flight waits for the next open
+  result = { backend, count, openMs, base, opened, drained, drainPerSecond: drained / drainSeconds, queueDrained: queued, queueDrainPerSecond: queued / queueSeconds, left };
 } else {
   throw new Error('mode: latency DIR [backend] | fill DIR COUNT [backend] | open DIR DRAIN [backend]');
 }

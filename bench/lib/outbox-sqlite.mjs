@@ -43,6 +43,7 @@ export class SqliteOutbox {
     this.fail = db.prepare('UPDATE message SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?');
     this.retry = db.prepare('UPDATE message SET next_at = ?');
     this.oldest = db.prepare('SELECT enqueued_at FROM message ORDER BY seq LIMIT 1').pluck();
+    this.nextDueQuery = db.prepare('SELECT min(next_at) FROM message').pluck();
     this.count = db.prepare('SELECT count(*) FROM message').pluck().get();
     this.leased = new Set();
     this.pending = [];
@@ -95,6 +96,10 @@ export class SqliteOutbox {
 
   async retryAll(now) {
     this.retry.run(now);
+  }
+
+  nextDue() {
+    return this.nextDueQuery.get() ?? undefined;
   }
 
   stats() {

@@ -72,18 +72,19 @@ export function outboxMarkdown(part) {
       "resolving (the message on disk), which is what the outbox adds to a push's answer; *event loop blocked*: the p99 of " +
       `\`monitorEventLoopDelay\` meanwhile. *Fill*: ${fmt(count)} Node-RED msgs of about 1 KB of JSON, 256 waiting at a time. ` +
       '*RSS added*: after full collections, over the same process with the storage open and empty. *Restart*: a fresh ' +
-      `process opening what the fill left. *Drain*: ${fmt(drain)} of them leased 50 at a time and settled as delivered.` +
+      `process opening what the fill left. *Drain*: ${fmt(drain)} of them leased 50 at a time and settled as delivered; *through the queue*: ${fmt(drain)} more ` +
+      'through `OutboxQueue` (concurrency 50, each delivery answered at once), the scheduling included.' +
       (part.sqliteSkipped ? ' SQLite (the comparison) was not installed (see bench/lib/outbox-sqlite.mjs), so only the file log is here.' : ''),
     '',
-    '| storage | appends/s, one at a time | its p99 wait | appends/s, 50 at once | p99 wait (added to a push) | event loop blocked, p99 | fill appends/s | RSS added, fill process | restart (open) | RSS added after restart | drain/s | on disk |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| storage | appends/s, one at a time | its p99 wait | appends/s, 50 at once | p99 wait (added to a push) | event loop blocked, p99 | fill appends/s | RSS added, fill process | restart (open) | RSS added after restart | drain/s | through the queue/s | on disk |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const { backend, latency, fill, open, bytes } of rows) {
     const name = backend === 'file' ? 'file log (shipped)' : 'SQLite, WAL, synchronous=FULL (comparison)';
     lines.push(
       `| ${name} | ${fmt(latency.serial.perSecond)} | ${fmt(latency.serial.p99Ms, 2)} ms | ${fmt(latency.concurrent.perSecond)} | ${fmt(latency.concurrent.p99Ms, 2)} ms | ` +
         `${fmt(latency.concurrent.loopDelayP99Ms, 1)} ms | ${fmt(fill.load.perSecond)} | ${mib(fill.after.rss - fill.before.rss)} | ${fmt(open.openMs)} ms | ` +
-        `${mib(open.opened.rss - open.base.rss)} | ${fmt(open.drainPerSecond)} | ${mib(bytes)} |`,
+        `${mib(open.opened.rss - open.base.rss)} | ${fmt(open.drainPerSecond)} | ${fmt(open.queueDrainPerSecond)} | ${mib(bytes)} |`,
     );
   }
   lines.push('');

@@ -17,7 +17,8 @@ import type { OutboxStorage, Settlement, StorageStats, StoredMessage, StoredMsg 
  *   8  u8      type: 1 put, 2 delivered, 3 dead, 4 retry-all, 5 segment start
  *   12 u32 LE  slot (the index's row; reused once the message is gone); segment start: the
  *              index's rows in use when the segment began, so a replay sizes the index once
- *   16 f64 LE  seq (unique, increasing: the log's order of messages)
+ *   16 f64 LE  seq (unique, increasing: the log's order of messages); segment start: the last
+ *              seq given, so seqs stay unique when every record of the newest ones is gone
  *   24 f64 LE  put: enqueuedAt; retry-all: the time
  *   32 f64 LE  put: nextAt
  *   40 u32 LE  put: attempts
@@ -225,6 +226,10 @@ export class FileLog implements OutboxStorage {
   retryAll(now: number): Promise<void> {
     this.applyRetryAll(now);
     return this.write(smallRecord(RETRY_ALL, 0, 0, now, ''));
+  }
+
+  nextDue(): number | undefined {
+    return this.heapSize > 0 ? this.nexts[this.heap[0]] : undefined;
   }
 
   stats(): StorageStats {
@@ -490,7 +495,7 @@ export class FileLog implements OutboxStorage {
     const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'w+', (error, opened) => (error ? reject(error) : resolve(opened))));
     fsyncDirectory(this.directory);
     // fsynced with the batch that follows
-    const start = smallRecord(SEGMENT_START, this.highWater, 0, 0, '');
+    const start = smallRecord(SEGMENT_START, this.highWater, this.nextSeq - 1, 0, '');
     await writeExactly(fd, start, 0);
     const segment: Segment = { no, file, fd, size: start.length, live: 0, liveBytes: 0 };
     this.segments.set(no, segment);
@@ -638,7 +643,10 @@ export class FileLog implements OutboxStorage {
     const type = record[8];
     const slot = record.readUInt32LE(12);
     const seq = record.readDoubleLE(16);
-    if (type === SEGMENT_START) return;
+    if (type === SEGMENT_START) {
+      sawSeq(seq);
+      return;
+    }
     if (type === RETRY_ALL) {
       const now = record.readDoubleLE(24);
       for (let row = 0; row < this.highWater; row++) if (this.flags[row] & OCCUPIED) this.nexts[row] = now;

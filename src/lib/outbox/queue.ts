@@ -214,7 +214,7 @@ export class OutboxQueue {
 
   private sleep(): void {
     if (this.closed || this.inFlight.size >= this.concurrency) return;
-    const nextAt = this.storage.stats().nextAt;
+    const nextAt = this.storage.nextDue();
     if (nextAt === undefined) return;
     if (this.wake && this.wake.at <= nextAt) return;
     if (this.wake) this.clock.clearTimeout(this.wake.handle);

@@ -51,10 +51,13 @@ export interface OutboxStorage {
    * flight: what was is handed out again (at least once).
    */
   lease(now: number, limit: number): Promise<StoredMessage[]>;
+  /** The earliest `nextAt` of the messages not in flight (what `stats().nextAt` says, cheaply). */
+  nextDue(): number | undefined;
   /** Ends a lease: delivered (gone), failed (waits until `nextAt`), or dead (gone). */
   settle(message: StoredMessage, outcome: Settlement): Promise<void>;
   /** Every waiting message not in flight becomes due at `now`. */
   retryAll(now: number): Promise<void>;
+  /** For the status; may cost a scan (the oldest), so not for every message. */
   stats(): StorageStats;
   /** Waits for the writes in progress and releases files (or connections). */
   close(): Promise<void>;
