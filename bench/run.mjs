@@ -51,6 +51,7 @@ import { cpuSnapshot, cpuUse, interleave } from './lib/load.mjs';
 import { NodeRed, ROOT, nodeRedVersion, placed } from './lib/node-red.mjs';
 import { summarize } from './lib/profile.mjs';
 import { PUSHES } from './lib/pushes.mjs';
+import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -60,7 +61,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -862,7 +863,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -901,6 +902,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
   }
   if (historyPart) {
     const part = historyMarkdown(historyPart);
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
+  if (outbox) {
+    // part 5, the outbox's storage: bench/lib/outbox.mjs
+    const part = outboxMarkdown(outbox);
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
@@ -947,9 +954,10 @@ async function main() {
   const dedup = wanted('dedup') ? await benchDedup(options) : undefined;
   const tokens = wanted('tokens') ? await benchTokens(options) : undefined;
   const historyPart = wanted('history') ? await benchHistory(options) : undefined;
+  const outbox = wanted('outbox') ? await benchOutbox(options, log) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

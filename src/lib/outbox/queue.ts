@@ -1,0 +1,240 @@
+import type { OutboxStorage, StoredMessage, StoredMsg } from './storage';
+
+/**
+ * The scheduling of `health-outbox` (SPEC §8) on top of an `OutboxStorage`: a message is handed
+ * to `send` once it is durable and due; it counts as delivered when `settle(id)` is called for it,
+ * failed with `settle(id, error)` or when `ackTimeoutMs` passes without either. A failed message
+ * waits `retryMinMs`, doubling per failure up to `retryMaxMs`, while the messages behind it go on
+ * (the storage hands out the earliest due, not the oldest); its last attempt is at `maxAgeMs`
+ * after it was accepted, and a failure then sends it to `deadLetter` with that error.
+ *
+ * No jitter: one outbox talks to one hospital system, whose outage makes every waiting message
+ * fail at its own time, so their retries are already spread; and the same inputs give the same
+ * schedule, which the tests rely on.
+ */
+
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface OutboxQueueOptions {
+  storage: OutboxStorage;
+  /** Output 1: a delivery. Call `settle` with its id once it is answered. */
+  send(message: StoredMessage): void;
+  /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
+  deadLetter(message: StoredMessage, error: string): void;
+  concurrency?: number;
+  ackTimeoutMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  maxAgeMs?: number;
+  clock?: Clock;
+  /** A storage error (a disk that fails): reported, the queue goes on. */
+  onError?(error: unknown): void;
+  /** Something the status shows has changed. */
+  onChange?(): void;
+}
+
+export interface OutboxStatus {
+  queued: number;
+  inFlight: number;
+  /** ms since the oldest waiting message was accepted. */
+  oldestAgeMs?: number;
+  /** When the next waiting message not in flight is due (epoch ms); may be now. */
+  nextAt?: number;
+}
+
+interface InFlight {
+  message: StoredMessage;
+  timer: unknown;
+}
+
+export const OUTBOX_DEFAULTS = {
+  concurrency: 1,
+  ackTimeoutMs: 30_000,
+  retryMinMs: 1_000,
+  retryMaxMs: 600_000,
+  maxAgeMs: 72 * 3_600_000,
+};
+
+/** The wait after the `failures`-th failure (1, 2, …). */
+export function backoffMs(failures: number, retryMinMs: number, retryMaxMs: number): number {
+  return Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(failures - 1, 52));
+}
+
+export class OutboxQueue {
+  private readonly storage: OutboxStorage;
+  private readonly clock: Clock;
+  private readonly concurrency: number;
+  private readonly ackTimeoutMs: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly maxAgeMs: number;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly work = new Set<Promise<unknown>>();
+  private pumping = false;
+  private pumpAgain = false;
+  private wake: { handle: unknown; at: number } | undefined;
+  private closed = false;
+
+  constructor(private readonly options: OutboxQueueOptions) {
+    this.storage = options.storage;
+    this.clock = options.clock ?? systemClock;
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency));
+    this.ackTimeoutMs = options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs;
+    this.retryMinMs = options.retryMinMs ?? OUTBOX_DEFAULTS.retryMinMs;
+    this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
+    this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
+    this.pump();
+  }
+
+  /** Resolves once the message is durable: then the vendor may be answered. */
+  async enqueue(msg: StoredMsg): Promise<StoredMessage> {
+    if (this.closed) throw new Error('the outbox is closed');
+    const stored = await this.storage.append(msg, this.clock.now());
+    this.changed();
+    this.pump();
+    return stored;
+  }
+
+  /**
+   * A delivery's answer: no error = delivered. Returns false for an id not in flight (answered
+   * already, timed out, or from before a restart), which changes nothing.
+   */
+  settle(id: string, error?: string): boolean {
+    const flight = this.inFlight.get(id);
+    if (!flight) return false;
+    this.inFlight.delete(id);
+    this.clock.clearTimeout(flight.timer);
+    this.track(this.finish(flight.message, error));
+    this.pump();
+    return true;
+  }
+
+  /** `health-outbox/retry`: every waiting message is due now. */
+  async retryAll(): Promise<void> {
+    await this.storage.retryAll(this.clock.now());
+    this.changed();
+    this.pump();
+  }
+
+  status(): OutboxStatus {
+    const stats = this.storage.stats();
+    const now = this.clock.now();
+    return {
+      queued: stats.count,
+      inFlight: this.inFlight.size,
+      ...(stats.oldestEnqueuedAt !== undefined && { oldestAgeMs: Math.max(0, now - stats.oldestEnqueuedAt) }),
+      ...(stats.nextAt !== undefined && { nextAt: stats.nextAt }),
+    };
+  }
+
+  /** Resolves once nothing the queue started is still running (the tests' way to wait). */
+  async idle(): Promise<void> {
+    while (this.work.size || this.pumping) await Promise.allSettled([...this.work]);
+  }
+
+  /**
+   * Stops handing out and forgets what is in flight (it is handed out again after the next open:
+   * at least once); waits for the writes started, then closes the storage.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
+    this.wake = undefined;
+    for (const flight of this.inFlight.values()) this.clock.clearTimeout(flight.timer);
+    this.inFlight.clear();
+    await this.idle();
+    await this.storage.close();
+  }
+
+  private async finish(message: StoredMessage, error: string | undefined): Promise<void> {
+    if (error === undefined) {
+      await this.storage.settle(message, { ok: true });
+    } else {
+      const now = this.clock.now();
+      const deadline = message.enqueuedAt + this.maxAgeMs;
+      if (now >= deadline) {
+        await this.storage.settle(message, { dead: true, error });
+        this.options.deadLetter({ ...message, attempts: message.attempts + 1, lastError: error }, error);
+      } else {
+        const wait = backoffMs(message.attempts + 1, this.retryMinMs, this.retryMaxMs);
+        // the last attempt is at the deadline itself, so a message is never dead untried
+        await this.storage.settle(message, { ok: false, error, nextAt: Math.min(now + wait, deadline) });
+      }
+    }
+    this.changed();
+    this.pump();
+  }
+
+  private deliver(message: StoredMessage): void {
+    const timer = this.clock.setTimeout(
+      () => this.settle(message.id, `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`),
+      this.ackTimeoutMs,
+    );
+    this.inFlight.set(message.id, { message, timer });
+    try {
+      this.options.send(message);
+    } catch (error) {
+      this.settle(message.id, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Hands out due messages while there is room, then sleeps until the next one is due. */
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    const run = (async () => {
+      do {
+        this.pumpAgain = false;
+        while (!this.closed && this.inFlight.size < this.concurrency) {
+          const batch = await this.storage.lease(this.clock.now(), this.concurrency - this.inFlight.size);
+          if (this.closed) return; // leased but not sent: handed out again after the next open
+          for (const message of batch) this.deliver(message);
+          if (batch.length) this.changed();
+          if (batch.length === 0) break;
+        }
+      } while (this.pumpAgain && !this.closed);
+      this.sleep();
+    })();
+    this.track(run.finally(() => { this.pumping = false; }));
+  }
+
+  private sleep(): void {
+    if (this.closed || this.inFlight.size >= this.concurrency) return;
+    const nextAt = this.storage.nextDue();
+    if (nextAt === undefined) return;
+    if (this.wake && this.wake.at <= nextAt) return;
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
+    const at = nextAt;
+    this.wake = {
+      at,
+      handle: this.clock.setTimeout(() => {
+        if (this.wake?.at === at) this.wake = undefined;
+        this.pump();
+      }, Math.max(0, at - this.clock.now())),
+    };
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((error: unknown) => this.options.onError?.(error));
+    this.work.add(tracked);
+    void tracked.finally(() => this.work.delete(tracked));
+  }
+
+  private changed(): void {
+    this.options.onChange?.();
+  }
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FileLog } from '../../src/lib/outbox/file-log';
+import { storable, type StoredMessage } from '../../src/lib/outbox/storage';
+
+const T0 = 1_764_000_000_000;
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'hb-outbox-'));
+}
+
+/** Everything waiting, in the order the storage hands it out (leases end with the close). */
+async function waiting(directory: string, options: Partial<Parameters<typeof FileLog.open>[0]> = {}): Promise<StoredMessage[]> {
+  const log = await FileLog.open({ directory, ...options });
+  try {
+    return await log.lease(Infinity, 1_000_000);
+  } finally {
+    await log.close();
+  }
+}
+
+function segments(directory: string): string[] {
+  return fs.readdirSync(directory).filter((name) => name.endsWith('.log')).sort();
+}
+
+function logBytes(directory: string): number {
+  return segments(directory).reduce((sum, name) => sum + fs.statSync(path.join(directory, name)).size, 0);
+}
+
+describe('the outbox file log', function () {
+  let directory: string;
+  beforeEach(function () {
+    directory = tempDir();
+  });
+  afterEach(function () {
+    fs.rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('keeps an accepted message across a restart, with the same id, as its JSON without _ack and _msgid', async function () {
+    const log = await FileLog.open({ directory });
+    const msg = { _msgid: 'a1', _ack: 'p0.0', topic: 'sinocare/glucose', payload: { id: 'sinocare:cgm:1', value: 5.6, unit: '毫摩尔/升' } };
+    const stored = await log.append(storable(msg), T0);
+    await log.close();
+    const [again, ...rest] = await waiting(directory);
+    assert.equal(rest.length, 0);
+    assert.equal(again.id, stored.id);
+    assert.deepEqual(again.msg, { topic: 'sinocare/glucose', payload: { id: 'sinocare:cgm:1', value: 5.6, unit: '毫摩尔/升' } });
+    assert.deepEqual({ enqueuedAt: again.enqueuedAt, attempts: again.attempts, nextAt: again.nextAt }, { enqueuedAt: T0, attempts: 0, nextAt: T0 });
+  });
+
+  it('answers fifty pushes that arrive together after a few fsyncs, not fifty', async function () {
+    const log = await FileLog.open({ directory });
+    const original = fs.fdatasync;
+    let syncs = 0;
+    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      syncs++;
+      original(fd, callback);
+    }) as typeof fs.fdatasync;
+    try {
+      const stored = await Promise.all(Array.from({ length: 50 }, (_, n) => log.append({ payload: { n } }, T0)));
+      assert.equal(new Set(stored.map((message) => message.id)).size, 50);
+      assert.ok(syncs >= 1 && syncs <= 2, `${syncs} fsyncs for 50 appends`);
+    } finally {
+      (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original;
+      await log.close();
+    }
+    assert.equal((await waiting(directory)).length, 50);
+  });
+
+  it('hands out the earliest due first, so a failed message waits while the ones behind it go', async function () {
+    const log = await FileLog.open({ directory });
+    for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0 + n);
+    const [first] = await log.lease(T0 + 10, 1);
+    assert.deepEqual(first.msg, { payload: { n: 0 } });
+    await log.settle(first, { ok: false, error: 'HTTP 503', nextAt: T0 + 1000 });
+    const next = await log.lease(T0 + 10, 5);
+    assert.deepEqual(next.map((message) => message.msg), [{ payload: { n: 1 } }, { payload: { n: 2 } }]);
+    assert.deepEqual(await log.lease(T0 + 999, 5), [], 'not due yet, and the others are in flight');
+    const [retried] = await log.lease(T0 + 1000, 5);
+    assert.equal(retried.id, first.id);
+    assert.equal(retried.attempts, 1);
+    assert.equal(retried.lastError, 'HTTP 503');
+    await log.close();
+  });
+
+  it('remembers a failure across a restart: attempts, next attempt and the last error', async function () {
+    const log = await FileLog.open({ directory });
+    const stored = await log.append({ payload: { n: 1 } }, T0);
+    const [leased] = await log.lease(T0, 1);
+    await log.settle(leased, { ok: false, error: 'no answer within 30 s (ackTimeout)', nextAt: T0 + 2000 });
+    const [again] = await log.lease(T0 + 2000, 1);
+    await log.settle(again, { ok: false, error: 'HTTP 502', nextAt: T0 + 6000 });
+    await log.close();
+    const [back] = await waiting(directory);
+    assert.deepEqual(
+      { id: back.id, attempts: back.attempts, nextAt: back.nextAt, lastError: back.lastError, enqueuedAt: back.enqueuedAt },
+      { id: stored.id, attempts: 2, nextAt: T0 + 6000, lastError: 'HTTP 502', enqueuedAt: T0 },
+    );
+  });
+
+  it('does not bring back a delivered or a dead message after a restart', async function () {
+    const log = await FileLog.open({ directory });
+    for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0);
+    const [delivered, dead] = await log.lease(T0, 2);
+    await log.settle(delivered, { ok: true });
+    await log.settle(dead, { dead: true, error: 'HTTP 400' });
+    await log.close();
+    assert.deepEqual((await waiting(directory)).map((message) => message.msg), [{ payload: { n: 2 } }]);
+  });
+
+  it('records a settle as one small record at the end, never a rewrite of the queue', async function () {
+    const log = await FileLog.open({ directory });
+    for (let n = 0; n < 200; n++) await log.append({ payload: { n, text: 'x'.repeat(900) } }, T0);
+    const before = logBytes(directory);
+    const [message] = await log.lease(T0, 1);
+    await log.settle(message, { ok: true });
+    assert.equal(logBytes(directory) - before, 48);
+    await log.close();
+  });
+
+  it('cuts off a torn record at the end of the log (killed mid-write) and keeps what came before', async function () {
+    const log = await FileLog.open({ directory });
+    const kept = await log.append({ payload: { n: 1 } }, T0);
+    await log.append({ payload: { n: 2 } }, T0);
+    await log.close();
+    const file = path.join(directory, segments(directory)[0]);
+    fs.truncateSync(file, fs.statSync(file).size - 7);
+    const back = await waiting(directory);
+    assert.deepEqual(back.map((message) => message.id), [kept.id]);
+    // and the log goes on from there
+    const reopened = await FileLog.open({ directory });
+    await reopened.append({ payload: { n: 3 } }, T0 + 1);
+    await reopened.close();
+    assert.deepEqual((await waiting(directory)).map((message) => message.msg), [{ payload: { n: 1 } }, { payload: { n: 3 } }]);
+  });
+
+  it('reports a damaged record in an older segment instead of guessing past it', async function () {
+    const log = await FileLog.open({ directory, segmentBytes: 2048 });
+    for (let n = 0; n < 10; n++) await log.append({ payload: { n, text: 'x'.repeat(500) } }, T0);
+    await log.close();
+    const first = path.join(directory, segments(directory)[0]);
+    const bytes = fs.readFileSync(first);
+    bytes[60] ^= 0xff;
+    fs.writeFileSync(first, bytes);
+    const damage: string[] = [];
+    const back = await waiting(directory, { segmentBytes: 2048, onDamage: (file, offset, reason) => damage.push(`${path.basename(file)}@${offset}: ${reason}`) });
+    assert.deepEqual(damage, [`${path.basename(first)}@0: a checksum that does not match`]);
+    assert.ok(back.length > 0 && back.length < 10);
+  });
+
+  it('removes the oldest segments once their messages are gone and moves the few still waiting, so the disk does not fill', async function () {
+    const log = await FileLog.open({ directory, segmentBytes: 4096 });
+    const ids: string[] = [];
+    for (let n = 0; n < 60; n++) ids.push((await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0 + n)).id);
+    const grown = segments(directory).length;
+    assert.ok(grown >= 5, `${grown} segments`);
+    // deliver all but every tenth; the ones kept are spread over every segment
+    const leased = await log.lease(Infinity, 60);
+    for (const message of leased) {
+      const n = (message.msg.payload as { n: number }).n;
+      await log.settle(message, n % 10 === 0 ? { ok: false, error: 'HTTP 503', nextAt: T0 + 5000 } : { ok: true });
+    }
+    // a few more appends: compaction runs after writes
+    for (let n = 60; n < 70; n++) await log.append({ payload: { n } }, T0 + n);
+    await log.close();
+    assert.ok(segments(directory).length < grown, `${segments(directory).length} segments left of ${grown}`);
+    const back = await waiting(directory, { segmentBytes: 4096 });
+    const expected = [0, 10, 20, 30, 40, 50, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69];
+    assert.deepEqual(back.map((message) => (message.msg.payload as { n: number }).n).sort((a, b) => a - b), expected);
+    const kept = back.filter((message) => message.attempts === 1);
+    assert.deepEqual(kept.map((message) => message.id).sort(), [0, 10, 20, 30, 40, 50].map((n) => ids[n]).sort());
+    assert.ok(kept.every((message) => message.lastError === 'HTTP 503' && message.nextAt === T0 + 5000));
+  });
+
+  it('makes every waiting message due at once on retry-all, and so it stays after a restart', async function () {
+    const log = await FileLog.open({ directory });
+    for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0);
+    for (const message of await log.lease(T0, 3)) await log.settle(message, { ok: false, error: 'HTTP 503', nextAt: T0 + 600_000 });
+    assert.deepEqual(await log.lease(T0 + 10, 3), []);
+    await log.retryAll(T0 + 10);
+    assert.equal((await log.lease(T0 + 10, 3)).length, 3);
+    await log.close();
+    assert.ok((await waiting(directory)).every((message) => message.nextAt === T0 + 10));
+  });
+
+  it('tells the status its numbers: waiting, in flight, the oldest, the next due', async function () {
+    const log = await FileLog.open({ directory });
+    assert.deepEqual(log.stats(), { count: 0, leased: 0 });
+    await log.append({ payload: { n: 0 } }, T0);
+    await log.append({ payload: { n: 1 } }, T0 + 500);
+    const [first] = await log.lease(T0 + 500, 1);
+    assert.deepEqual(log.stats(), { count: 2, leased: 1, oldestEnqueuedAt: T0, nextAt: T0 + 500 });
+    await log.settle(first, { ok: true });
+    assert.deepEqual(log.stats(), { count: 1, leased: 0, oldestEnqueuedAt: T0 + 500, nextAt: T0 + 500 });
+    await log.close();
+  });
+});
