@@ -208,10 +208,27 @@ export class Editor {
 
   /** The selected config node's dialog, opened with the pencil beside its select. */
   async editConfigNode(property: string): Promise<Locator> {
-    await this.page.locator(`#node-input-btn-${property}-edit`).click();
+    // The pencil opens the selected config node only once the dialog has filled the select (on a
+    // busy machine a click can come first and do nothing): wait for a selection, and click again
+    // while no config tray has opened.
+    await this.page.waitForFunction(
+      (id) => {
+        const select = document.getElementById(id) as HTMLSelectElement | null;
+        return !!select && select.value !== '' && select.value !== '_ADD_';
+      },
+      `node-input-${property}`,
+    );
     const tray = this.page.locator('.red-ui-tray').filter({ has: this.page.locator('#node-config-dialog-ok') });
-    await tray.locator('#node-config-dialog-edit-form').waitFor();
-    return tray;
+    const form = tray.locator('#node-config-dialog-edit-form');
+    for (let attempt = 0; ; attempt++) {
+      if (!(await form.isVisible())) await this.page.locator(`#node-input-btn-${property}-edit`).click();
+      try {
+        await form.waitFor({ timeout: 3000 });
+        return tray;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   /** Picks a type (`str`, `env`, …) from a typed input's menu. */
