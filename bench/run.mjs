@@ -17,9 +17,14 @@
 //   4. history: one `expeed-query` (history, allPages) reading 1,000,000 points from the emulator
 //      in a fresh Node-RED, once per page size: points per second, order and completeness, and
 //      Node-RED's peak RSS (bench/lib/expeed.mjs).
+//   5. hospital: readings per second through `health-fhir` (bundle, observation) and `health-hl7`
+//      alone in a real Node-RED beside the library alone, and unique Sinocare pushes at a fixed
+//      rate through sinocare-in (ack: flow) → health-fhir → `http request` → a real FHIR server
+//      (test/harness/fhir-server.mjs, Node 22) → health-ack: latency, and Observations stored
+//      (bench/lib/hospital.mjs).
 //
 // Options (any of them makes a quick run, printed and not written to RESULTS.md unless --out):
-//   --only receivers|dedup|tokens|history   one part (or several, comma-separated)
+//   --only receivers|dedup|tokens|history|hospital   one part (or several, comma-separated)
 //   --duration S               seconds measured per target, in all (10)
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
@@ -31,6 +36,9 @@
 //   --burst N                  queries at once into expeed-query in Node-RED (1000)
 //   --history-points N         points in the emulator's series (1000000)
 //   --history-limits a,b       page sizes (`limit`) to read the history with (100,6000)
+//   --push-rate N              pushes per second into the hospital flow (200)
+//   --push-seconds S           seconds of those pushes, measured (3: the FHIR server's cost grows
+//                              with what it holds, FINDINGS.md 2026-12-01-fhir-server-linear)
 //   --cpu-prof                 Node-RED runs with --cpu-prof; profiles and their summaries go to
 //                              bench/profiles/<time>/ (bench/lib/profile.mjs summarizes one)
 //   --package DIR              load the nodes from another copy of the package (an experiment:
@@ -40,13 +48,14 @@
 //   --out FILE                 write the Markdown there
 //
 // BENCH_QUICK=1 in the environment: a quick check that every part works end to end (2 s per
-// target, a 100,000-point history, no quiet wait), printed and not written unless --out.
+// target, a 100,000-point history, 1 s of hospital pushes, no quiet wait), printed and not written unless --out.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { burst, DEVICE, history, KEYS, MEMORY_SETTINGS, procStatus } from './lib/expeed.mjs';
+import { benchHospital, FHIR_SERVER_FINDING, hospitalMarkdown } from './lib/hospital.mjs';
 import { cpuSnapshot, cpuUse, interleave } from './lib/load.mjs';
 import { NodeRed, ROOT, nodeRedVersion, placed } from './lib/node-red.mjs';
 import { summarize } from './lib/profile.mjs';
@@ -61,7 +70,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -70,6 +79,7 @@ const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox'];
 const FINDING = {
   historyPeakRss: '2026-11-23-history-peak-rss',
   dedupFreshRss: '2026-11-23-dedup-fresh-rss',
+  hospitalFhirServer: FHIR_SERVER_FINDING,
 };
 const FINDINGS_FILE = path.join(ROOT, 'bench', 'FINDINGS.md');
 
@@ -102,9 +112,10 @@ function parseArgs(argv, env = process.env) {
     only: PARTS, duration: 10, warmup: 1, slice: 1, connections: 50, types: undefined,
     targets: ALL_TARGETS, loads: ALL_LOADS, cpuProf: false, packageDir: undefined, quietWait: 30, out: undefined, quick: false,
     tokenQueries: 10_000, tokenDays: 2, burst: 1000, historyPoints: 1_000_000, historyLimits: [100, 6000],
+    pushRate: 200, pushSeconds: 3,
   };
   if (env.BENCH_QUICK && env.BENCH_QUICK !== '0') {
-    Object.assign(options, { duration: 2, warmup: 0.5, quietWait: 0, historyPoints: 100_000, quick: true });
+    Object.assign(options, { duration: 2, warmup: 0.5, quietWait: 0, historyPoints: 100_000, pushSeconds: 1, quick: true });
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -127,6 +138,8 @@ function parseArgs(argv, env = process.env) {
       case '--burst': options.burst = Number(value()); break;
       case '--history-points': options.historyPoints = Number(value()); break;
       case '--history-limits': options.historyLimits = list().map(Number); break;
+      case '--push-rate': options.pushRate = Number(value()); break;
+      case '--push-seconds': options.pushSeconds = Number(value()); break;
       case '--cpu-prof': options.cpuProf = true; break;
       case '--package': options.packageDir = path.resolve(value()); break;
       case '--out': options.out = value(); continue;
@@ -509,6 +522,23 @@ async function benchHistory(options) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Part 5: the hospital half (bench/lib/hospital.mjs)
+
+async function benchHospitalPart(options) {
+  log('hospital: health-fhir and health-hl7 alone, then pushes into a FHIR server, in a fresh Node-RED');
+  const nodeRed = await NodeRed.start({ packageDir: options.packageDir });
+  let part;
+  try {
+    part = await benchHospital(nodeRed, { ...options, log });
+  } finally {
+    await nodeRed.stop();
+  }
+  const problems = nodeRedProblems(nodeRed);
+  if (problems.length) NOTES.push(`- Node-RED printed during the hospital part:\n\n  \`\`\`\n${problems.slice(0, 10).map((line) => `  ${line}`).join('\n')}\n  \`\`\``);
+  return part;
+}
+
+// ---------------------------------------------------------------------------------------------
 // RESULTS.md
 
 const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
@@ -863,7 +893,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -911,6 +941,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (hospital) {
+    // part 6, the hospital side: bench/lib/hospital.mjs
+    const part = hospitalMarkdown(hospital, { fmt });
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -955,9 +991,10 @@ async function main() {
   const tokens = wanted('tokens') ? await benchTokens(options) : undefined;
   const historyPart = wanted('history') ? await benchHistory(options) : undefined;
   const outbox = wanted('outbox') ? await benchOutbox(options, log) : undefined;
+  const hospital = wanted('hospital') ? await benchHospitalPart(options) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);
