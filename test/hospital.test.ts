@@ -267,6 +267,45 @@ describe('the hospital nodes in Node-RED, against a real FHIR server and real ML
       assert.equal(server.received.length, 1);
     });
 
+    it('the hospital never answers: the Catch node gets the timeout, Sinocare is answered 500, and its retry once the hospital answers AA is answered 200', async function () {
+      // the connection waits 1 s for an ACK (mllp(): timeout 1), the receiver 4 s for the flow
+      // (ackTimeout 4): the vendor hears the hospital's silence as a failure (500), not as the
+      // receiver's own timeout (503)
+      let answering = false;
+      const acknowledged: string[] = [];
+      server = await rawServer((message) => {
+        if (!answering) return undefined;
+        acknowledged.push(controlIdIn(message));
+        return ackOf('AA', controlIdIn(message));
+      });
+      await nodeRed.deploy(flow(server.port));
+      const push = bodyFixture('sinocare', 'valid-reading');
+      const failed = await postJson(`${nodeRed.url}/push`, push);
+      assert.equal(failed.status, 500, failed.text);
+      assert.deepEqual(failed.json, { code: 500, msg: 'receiver failed to store the data' });
+      const [caught] = await nodeRed.waitForMessages(1, 'rx/errors');
+      assert.equal(caught?.msg.error.source.type, 'hl7-send');
+      assert.equal(caught?.msg.error.code, 'timeout');
+      assert.equal(server.received.length, 1, 'the connection was open and the message sent');
+      const unanswered = controlIdIn(server.received[0]!);
+      assert.match(caught?.msg.error.message, new RegExp(`no ACK from 127\\.0\\.0\\.1:${server.port} within 1 s \\(control id ${unanswered}, code timeout\\)`));
+
+      // the hospital answers again, and the cloud pushes the same reading again
+      answering = true;
+      const retried = await postJson(`${nodeRed.url}/push`, push);
+      assert.equal(retried.status, 200, retried.text);
+      assert.deepEqual(retried.json, { code: 0, msg: '' });
+      assert.equal(server.received.length, 2, 'the retry reached the hospital');
+      assert.deepEqual(acknowledged, [controlIdIn(server.received[1]!)]);
+      assert.notEqual(acknowledged[0], unanswered);
+      // acknowledged once: one more copy of the push is a duplicate, answered 200 and not sent
+      const duplicate = await postJson(`${nodeRed.url}/push`, push);
+      assert.equal(duplicate.status, 200, duplicate.text);
+      assert.equal(server.received.length, 2);
+      assert.equal(acknowledged.length, 1);
+      assert.equal((await nodeRed.settledMessages('rx/errors')).length, 1, 'only the timeout reached the Catch node');
+    });
+
     it('the hospital answers AA: Sinocare is answered 200', async function () {
       server = await rawServer((message) => ackOf('AA', controlIdIn(message)));
       await nodeRed.deploy(flow(server.port));
