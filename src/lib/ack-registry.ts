@@ -12,7 +12,9 @@ export type AckOutcome = 'success' | 'failure' | 'timeout';
 
 interface PendingPush {
   remaining: Set<number>;
-  settle(outcome: AckOutcome): void;
+  /** Per message index, the outboxes still writing it (see `hold`). */
+  holds: Map<number, number>;
+  settle(outcome: AckOutcome, error?: unknown): void;
 }
 
 export type AckResult = 'acknowledged' | 'completed' | 'failed' | 'not-pending';
@@ -42,7 +44,7 @@ export function openPush(messageCount: number, timeoutMs: number): OpenPush {
     };
   });
   const indexes = Array.from({ length: messageCount }, (_, index) => index);
-  pending.set(pushId, { remaining: new Set(indexes), settle });
+  pending.set(pushId, { remaining: new Set(indexes), holds: new Map(), settle });
   return {
     ackIds: indexes.map((index) => `${pushId}.${index}`),
     outcome,
@@ -50,19 +52,86 @@ export function openPush(messageCount: number, timeoutMs: number): OpenPush {
   };
 }
 
-/** What health-ack calls for each message it receives. */
-export function acknowledge(ackId: string, failed: boolean): AckResult {
+export interface OpenDelivery {
+  /** Put it on the delivered message as `msg._ack`. */
+  ackId: string;
+  /** Settles once: health-ack saw it (with `error` when `msg.error` was set), or `cancel`. */
+  outcome: Promise<{ outcome: AckOutcome; error?: unknown }>;
+  /** Ends it as a timeout; a later health-ack of it is then `not-pending`. */
+  cancel(): void;
+}
+
+/**
+ * One message an outbox sends (SPEC §8): health-ack settles it like a push of one message, and
+ * hands over `msg.error` so the outbox can keep the last error. No timer: the outbox has its own.
+ */
+export function openDelivery(): OpenDelivery {
+  const pushId = `${PUSH_PREFIX}${(pushCounter++).toString(36)}`;
+  let settle!: PendingPush['settle'];
+  const outcome = new Promise<{ outcome: AckOutcome; error?: unknown }>((resolve) => {
+    settle = (result, error) => {
+      pending.delete(pushId);
+      resolve({ outcome: result, ...(error !== undefined && { error }) });
+    };
+  });
+  pending.set(pushId, { remaining: new Set([0]), holds: new Map(), settle });
+  return { ackId: `${pushId}.0`, outcome, cancel: () => pending.get(pushId)?.settle('timeout') };
+}
+
+function find(ackId: string): { push: PendingPush | undefined; index: number } {
   const dot = ackId.lastIndexOf('.');
-  const push = pending.get(ackId.slice(0, dot));
-  const index = Number(ackId.slice(dot + 1));
-  if (!push) return 'not-pending';
-  if (failed) {
-    push.settle('failure');
-    return 'failed';
-  }
+  return { push: pending.get(ackId.slice(0, dot)), index: Number(ackId.slice(dot + 1)) };
+}
+
+function done(push: PendingPush, index: number): AckResult {
   // A message that reaches health-ack along a second path was counted on the first.
   push.remaining.delete(index);
   if (push.remaining.size > 0) return 'acknowledged';
   push.settle('success');
   return 'completed';
+}
+
+/**
+ * What health-ack calls for each message it receives; `error` (msg.error) fails the push. A
+ * message an outbox is still writing (see `hold`) counts once the outbox has it on disk.
+ */
+export function acknowledge(ackId: string, failed: boolean, error?: unknown): AckResult {
+  const { push, index } = find(ackId);
+  if (!push) return 'not-pending';
+  if (failed) {
+    push.settle('failure', error);
+    return 'failed';
+  }
+  if ((push.holds.get(index) ?? 0) > 0) return 'acknowledged';
+  return done(push, index);
+}
+
+/**
+ * An outbox got the message and starts writing it: the push is not answered before `release`.
+ * Called as the message arrives, so a copy of the same message going to a second outbox (one per
+ * hospital system) holds the push too before the first one's write ends. False when the push is
+ * no longer waiting (answered already, timed out, from before a restart).
+ */
+export function hold(ackId: string): boolean {
+  const { push, index } = find(ackId);
+  if (!push || !push.remaining.has(index)) return false;
+  push.holds.set(index, (push.holds.get(index) ?? 0) + 1);
+  return true;
+}
+
+/** The outbox's write of a held message ended: on disk (success) or not (`error`: fails the push). */
+export function release(ackId: string, error?: unknown): AckResult {
+  const { push, index } = find(ackId);
+  if (!push) return 'not-pending';
+  if (error !== undefined) {
+    push.settle('failure', error);
+    return 'failed';
+  }
+  const holds = (push.holds.get(index) ?? 1) - 1;
+  if (holds > 0) {
+    push.holds.set(index, holds);
+    return 'acknowledged';
+  }
+  push.holds.delete(index);
+  return done(push, index);
 }

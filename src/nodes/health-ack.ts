@@ -26,7 +26,7 @@ export = function register(RED: NodeRedApi): void {
         node.status({ fill: 'yellow', shape: 'ring', text: t('warn.no-ack') });
       } else {
         const hasError = message.error !== undefined && message.error !== null && message.error !== false;
-        const result = acknowledge(ackId, hasError);
+        const result = acknowledge(ackId, hasError, hasError ? message.error : undefined);
         if (result === 'not-pending') {
           node.warn(t('warn.not-pending'));
         } else if (result === 'failed') {

@@ -49,6 +49,8 @@ export = function register(RED: NodeRedApi): void {
           // the lib's sentence names kinds, units and the reading id, never a patient value
           throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
         }
+        // kept beside its Bundle: health-outbox orders by its patient, a sink may log its id
+        msg.reading = msg.payload;
         msg.payload = resource;
         msg.headers = { ...(msg.headers as object | undefined), 'content-type': FHIR_CONTENT_TYPE };
         return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { resource: resource.resourceType }) }, send: msg };

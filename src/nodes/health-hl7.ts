@@ -38,6 +38,8 @@ export = function register(RED: NodeRedApi): void {
           if (!(error instanceof Hl7MappingError)) throw error;
           throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
         }
+        // kept beside its ORU^R01: health-outbox orders by its patient, a sink may log its id
+        msg.reading = msg.payload;
         msg.payload = message;
         return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { version: parsed.data.version }) }, send: msg };
       },

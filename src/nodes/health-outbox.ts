@@ -1,9 +1,150 @@
-import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import path from 'node:path';
+import { hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
+import { CodedError } from '../lib/coded-error';
+import { FileLog } from '../lib/outbox/file-log';
+import {
+  errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
+} from '../lib/outbox/properties';
+import { OutboxQueue } from '../lib/outbox/queue';
+import { storable, type StoredMessage } from '../lib/outbox/storage';
+import { describeIssues } from '../lib/zod-helpers';
+import { runAction, translator } from './action';
+import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
-/** health-outbox (SPEC §8). Skeleton: the runtime is being written. */
+/**
+ * health-outbox (SPEC §8): each message is on disk (`<userDir>/health-bridge/outbox-<id>/`)
+ * before anything else; then a receiver's `msg._ack` is answered, and the message goes out on
+ * output 1 with an ack handle of the outbox's own, so the health-ack after the sink settles the
+ * delivery. The queue (src/lib/outbox/queue.ts) retries, keeps each patient's order and sends
+ * what is too old to output 2; this file only wires it to Node-RED.
+ */
+
+/** How often the status is redrawn at most while messages come and go. */
+const STATUS_EVERY_MS = 500;
+
 export = function register(RED: NodeRedApi): void {
+  const t = translator(RED, 'health-outbox');
+
   registerNode(RED, 'health-outbox', function HealthOutboxNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
+    const node = this;
+    const parsed = outboxPropertiesSchema.safeParse(config);
+    const setupProblem = parsed.success
+      ? undefined
+      : new CodedError('invalid', { detail: describeIssues(parsed.error) });
+    const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : process.cwd();
+    const directory = path.join(userDir, 'health-bridge', `outbox-${String(config.id).replace(/[^\w.-]/g, '_')}`);
+    const deliveries = new Map<string, OpenDelivery>();
+    let queue: OutboxQueue | undefined;
+    let storageProblem: string | undefined;
+
+    const meta = (message: StoredMessage) => ({ id: message.id, attempts: message.attempts, enqueuedAt: new Date(message.enqueuedAt).toISOString() });
+
+    let statusTimer: NodeJS.Timeout | undefined;
+    const drawStatus = (): void => {
+      statusTimer = undefined;
+      if (!queue) return;
+      if (storageProblem) {
+        node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
+        return;
+      }
+      const status = queue.status();
+      const now = Date.now();
+      let shown: NodeStatus;
+      if (status.queued === 0) {
+        shown = { fill: 'green', shape: 'ring', text: t('status.idle') };
+      } else {
+        const parts = [t('status.queued', { count: status.queued, age: shortDuration(status.oldestAgeMs ?? 0) })];
+        if (status.inFlight > 0) parts.push(t('status.in-flight', { count: status.inFlight }));
+        if (status.nextAt !== undefined && status.nextAt > now) parts.push(t('status.next', { wait: shortDuration(status.nextAt - now) }));
+        // waiting past their first try means the hospital is refusing or away
+        shown = { fill: status.nextAt !== undefined && status.nextAt > now ? 'yellow' : 'blue', shape: 'dot', text: parts.join(' · ') };
+      }
+      node.status(shown);
+    };
+    const statusSoon = (): void => {
+      statusTimer ??= setTimeout(drawStatus, STATUS_EVERY_MS);
+    };
+    // the "next retry in" part counts down without any change in the queue
+    const ticker = setInterval(statusSoon, 5_000);
+
+    const opening = parsed.success
+      ? FileLog.open({
+          directory,
+          onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
+        }).then((storage) => {
+          const properties = parsed.data;
+          queue = new OutboxQueue({
+            storage,
+            concurrency: properties.concurrency,
+            ackTimeoutMs: properties.ackTimeout * 1000,
+            retryMinMs: properties.retryMinSeconds * 1000,
+            retryMaxMs: properties.retryMaxSeconds * 1000,
+            maxAgeMs: properties.maxAgeHours * 3_600_000,
+            send: (message) => {
+              const delivery = openDelivery();
+              deliveries.set(message.id, delivery);
+              void delivery.outcome.then(({ outcome, error }) => {
+                deliveries.delete(message.id);
+                if (outcome === 'timeout') return; // the queue's own ackTimeout settled it
+                queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
+              });
+              node.send([{ ...message.msg, _ack: delivery.ackId, outbox: meta(message) }, null]);
+            },
+            abandon: (message) => deliveries.get(message.id)?.cancel(),
+            deadLetter: (message, error) => {
+              node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
+            },
+            onError: (error) => {
+              storageProblem = errorText(error);
+              node.error(t('errors.storage', { reason: storageProblem }));
+              statusSoon();
+            },
+            onChange: statusSoon,
+          });
+          statusSoon();
+          if (properties.state) node.warn(t('warn.state-planned'));
+          return queue;
+        })
+      : undefined;
+    opening?.catch((error: unknown) => {
+      storageProblem = errorText(error);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
+      node.error(t('errors.storage', { reason: storageProblem }));
+    });
+
+    runAction(RED, this, { translate: t, setupProblem, failureStatus: () => t('status.error', { reason: storageProblem ?? '' }) }, async (msg: NodeMessage) => {
+      if (!opening) throw setupProblem;
+      const ackId = typeof msg._ack === 'string' ? msg._ack : undefined;
+      // held at once, so a copy on its way to a second outbox holds the push too (ack-registry.ts)
+      const held = ackId !== undefined && hold(ackId);
+      try {
+        const ready = await opening;
+        if (msg.topic === RETRY_TOPIC) {
+          await ready.retryAll();
+        } else {
+          const stored = storable(msg);
+          await ready.enqueue(stored, patientKeyOf(stored));
+        }
+      } catch (error) {
+        const failure = new CodedError('storage', { reason: errorText(error) });
+        if (held) release(ackId, failure);
+        throw failure;
+      }
+      if (held) release(ackId);
+      return {};
+    });
+
+    node.on('close', (_removed, done) => {
+      clearInterval(ticker);
+      if (statusTimer) clearTimeout(statusTimer);
+      for (const delivery of deliveries.values()) delivery.cancel();
+      deliveries.clear();
+      void (opening ?? Promise.resolve(undefined))
+        .then((ready) => ready?.close())
+        .catch(() => undefined)
+        .finally(() => done());
+    });
   });
 };

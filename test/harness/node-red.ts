@@ -191,6 +191,18 @@ export class NodeRed {
     await this.waitFor(() => this.exited, 15_000, 'Node-RED exit').catch(() => this.child.kill('SIGKILL'));
   }
 
+  /** `kill -9`: no close handler runs, nothing is flushed (a crash, a power cut of the process). */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGKILL');
+    await this.waitFor(() => this.exited, 15_000, 'Node-RED exit');
+  }
+
+  /** Starts Node-RED again on the same user directory after `stop` or `kill`. */
+  startAgain(): Promise<NodeRed> {
+    return NodeRed.start({ ...this.options, userDir: this.userDir });
+  }
+
   /** Stops and starts Node-RED again on the same user directory (flows, credentials, context). */
   async restart(): Promise<NodeRed> {
     await this.stop();

@@ -211,4 +211,95 @@ describe('the outbox queue', function () {
     await start();
     assert.deepEqual(sent.map((entry) => entry.message.id), [stored.id, stored.id]);
   });
+
+  describe('order per patient', function () {
+    const A = 101;
+    const B = 202;
+    const label = (message: StoredMessage): string => String((message.msg.payload as { label: string }).label);
+    /** Answers every delivery in flight: `ok` decides per message. */
+    async function answerAll(ok: (label: string) => boolean): Promise<void> {
+      await queue.idle();
+      for (let round = 0; round < 100; round++) {
+        const open = sent.filter((entry) => !answered.has(entry));
+        if (open.length === 0) return;
+        for (const entry of open) {
+          answered.add(entry);
+          queue.settle(entry.message.id, ok(label(entry.message)) ? undefined : 'HTTP 503');
+          await queue.idle();
+        }
+      }
+    }
+    let answered: Set<Sent>;
+    beforeEach(function () {
+      answered = new Set();
+    });
+
+    it('keeps each patient\'s messages in order through an outage, then drains the backlog at once, oldest first', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 8000 });
+      let hospitalUp = false;
+      const plan: Array<[string, number]> = [['A1', A], ['B1', B], ['A2', A], ['A3', A], ['B2', B], ['C1', 0], ['A4', A]];
+      for (const [text, key] of plan) {
+        await queue.enqueue({ payload: { label: text } }, key);
+        await answerAll(() => hospitalUp);
+        await clock.advance(700, queue);
+        await answerAll(() => hospitalUp);
+      }
+      // a minute of outage: only the oldest message of each patient (and C1, which has none) is tried
+      for (let second = 0; second < 60; second++) {
+        await clock.advance(1000, queue);
+        await answerAll(() => hospitalUp);
+      }
+      assert.deepEqual([...new Set(sent.map((entry) => label(entry.message)))].sort(), ['A1', 'B1', 'C1']);
+      const triedBeforeUp = sent.length;
+      hospitalUp = true;
+      await clock.advance(8000, queue);
+      await answerAll(() => hospitalUp);
+      const delivered = sent.slice(triedBeforeUp).map((entry) => label(entry.message));
+      const order = (prefix: string): string[] => delivered.filter((text) => text.startsWith(prefix));
+      assert.deepEqual(order('A'), ['A1', 'A2', 'A3', 'A4']);
+      assert.deepEqual(order('B'), ['B1', 'B2']);
+      assert.equal(queue.status().queued, 0);
+      // once the first one got through (answered at the end of those 8 s), the rest went at that
+      // moment: the recovery made every message due, none waited for its own backoff
+      assert.deepEqual(sent.slice(triedBeforeUp + 1).map((entry) => entry.at).filter((at) => at !== clock.now() - T0), []);
+      assert.ok(sent.length - triedBeforeUp === 7);
+    });
+
+    it('keeps the order per patient across a restart', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000 });
+      for (const text of ['A1', 'A2', 'A3']) await queue.enqueue({ payload: { label: text } }, A);
+      await queue.idle();
+      queue.settle(sent[0].message.id, 'HTTP 503');
+      await queue.idle();
+      await queue.close();
+      sent = [];
+      await start({ concurrency: 1, retryMinMs: 1000 });
+      assert.equal(sent.length, 0, 'A1 waits for its retry; A2 and A3 wait for A1');
+      await clock.advance(1000, queue);
+      assert.deepEqual(sent.map((entry) => label(entry.message)), ['A1']);
+      await answerAll(() => true);
+      assert.deepEqual(sent.map((entry) => label(entry.message)), ['A1', 'A2', 'A3']);
+    });
+
+    it('lets a patient\'s later messages go once the hospital refuses one while it accepts others', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 4000, maxAgeMs: 30_000 });
+      for (const [text, key] of [['A1', A], ['A2', A], ['B1', B], ['B2', B]] as const) {
+        await queue.enqueue({ payload: { label: text } }, key);
+      }
+      const poison = (text: string): boolean => text !== 'A1';
+      await answerAll(poison);
+      // A1 failed, B1 and B2 went; A1 failed again after those: it is refused for what it is
+      assert.deepEqual(sent.map((entry) => label(entry.message)), ['A1', 'B1', 'B2']);
+      await clock.advance(1000, queue);
+      await answerAll(poison);
+      assert.deepEqual(sent.map((entry) => label(entry.message)), ['A1', 'B1', 'B2', 'A1', 'A2']);
+      // A1 goes on alone, on its own backoff, until maxAge sends it to output 2
+      for (let second = 0; second < 40 && dead.length === 0; second++) {
+        await clock.advance(1000, queue);
+        await answerAll(poison);
+      }
+      assert.deepEqual(dead.map((entry) => [label(entry.message), entry.error, entry.at]), [['A1', 'HTTP 503', 30_000]]);
+      assert.equal(queue.status().queued, 0);
+    });
+  });
 });

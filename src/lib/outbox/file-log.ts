@@ -22,6 +22,7 @@ import type { OutboxStorage, Settlement, StorageStats, StoredMessage, StoredMsg 
  *   24 f64 LE  put: enqueuedAt; retry-all: the time
  *   32 f64 LE  put: nextAt
  *   40 u32 LE  put: attempts
+ *   44 u32 LE  put: the message's order key (0: none; logs written before it was added carry 0)
  *   48 …       put: UTF-8 JSON {"id","lastError"?,"msg"}; dead: JSON {"error"}
  *
  * A put carries the message's whole current state, so the latest put of a seq wins: a failed
@@ -46,6 +47,12 @@ const OCCUPIED = 1;
 const LEASED = 2;
 /** The slot's latest put is not on disk yet: it is not handed out and not moved meanwhile. */
 const WRITING = 4;
+/**
+ * In memory only: the hospital refused this message while accepting others (the queue's
+ * judgement), so it no longer holds back the later messages of its key. Lost on restart: the
+ * message then holds them back again until the queue judges it again.
+ */
+const UNBLOCKED = 8;
 
 const SEGMENT_PATTERN = /^seg-(\d{8})\.log$/;
 const READ_CHUNK = 8 * 1_048_576;
@@ -109,10 +116,17 @@ export class FileLog implements OutboxStorage {
   private enqueued = new Float64Array(0);
   private nexts = new Float64Array(0);
   private attemptsOf = new Uint32Array(0);
+  private keys = new Uint32Array(0);
+  /** The previous and next slot of the same key in seq order (-1: none). */
+  private prevOfKey = new Int32Array(0);
+  private nextOfKey = new Int32Array(0);
   private flags = new Uint8Array(0);
   /** Where each slot is in the heap, -1 if not there. */
   private heapPos = new Int32Array(0);
-  /** Slots that are not in flight, earliest nextAt first (then seq). */
+  /**
+   * Slots that may be handed out (not in flight, not being written, and not held back by an
+   * older message of their key), earliest nextAt first (then seq).
+   */
   private heap = new Int32Array(0);
   private heapSize = 0;
   private free = new Int32Array(0);
@@ -123,6 +137,9 @@ export class FileLog implements OutboxStorage {
   private nextSeq = 1;
   private oldestSlot = -1;
   private oldestDirty = true;
+  /** Per order key, the oldest and newest waiting slot: the chain runs through prev/nextOfKey. */
+  private readonly keyHeads = new Map<number, number>();
+  private readonly keyTails = new Map<number, number>();
 
   private queue: Pending[] = [];
   /** Reads of leased messages in progress: a segment is not closed under them. */
@@ -142,7 +159,7 @@ export class FileLog implements OutboxStorage {
 
   // --- the interface -------------------------------------------------------------------------
 
-  append(msg: StoredMsg, now: number): Promise<StoredMessage> {
+  append(msg: StoredMsg, now: number, key = 0): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(new Error('outbox storage is closed'));
     const id = randomUUID();
     const seq = this.nextSeq++;
@@ -153,11 +170,13 @@ export class FileLog implements OutboxStorage {
     this.attemptsOf[slot] = 0;
     this.flags[slot] = OCCUPIED | WRITING;
     this.segs[slot] = 0;
+    this.keys[slot] = key >>> 0;
+    this.linkLast(slot);
     this.occupied++;
     if (this.oldestSlot < 0 && !this.oldestDirty) this.oldestSlot = slot;
     let record: Buffer;
     try {
-      record = putRecord(slot, seq, now, now, 0, JSON.stringify({ id, msg }));
+      record = putRecord(slot, seq, now, now, 0, key >>> 0, JSON.stringify({ id, msg }));
     } catch (error) {
       this.release(slot);
       return Promise.reject(error as Error);
@@ -190,7 +209,7 @@ export class FileLog implements OutboxStorage {
         if (!this.holds(slot, seq) || !(this.flags[slot] & LEASED)) continue;
         this.flags[slot] &= ~LEASED;
         this.leased--;
-        this.heapPush(slot);
+        this.offer(slot);
       }
       throw error;
     } finally {
@@ -219,8 +238,19 @@ export class FileLog implements OutboxStorage {
     this.nexts[slot] = outcome.nextAt;
     this.flags[slot] |= WRITING;
     const body = JSON.stringify({ id: message.id, lastError: outcome.error, msg: message.msg });
-    const record = putRecord(slot, seq, this.enqueued[slot], outcome.nextAt, attempts, body);
+    const record = putRecord(slot, seq, this.enqueued[slot], outcome.nextAt, attempts, this.keys[slot], body);
     return this.write(record, (segment, offset) => this.landed(slot, seq, segment, offset, record.length));
+  }
+
+  unblock(message: StoredMessage): void {
+    const lease = (message as LeasedMessage)[LEASE];
+    if (!lease || !this.holds(lease.slot, lease.seq)) return;
+    const slot = lease.slot;
+    if (this.flags[slot] & UNBLOCKED || this.keys[slot] === 0) return;
+    const wasGate = this.gate(this.keys[slot]) === slot;
+    this.flags[slot] |= UNBLOCKED;
+    this.offer(slot);
+    if (wasGate) this.offerGate(this.keys[slot]);
   }
 
   retryAll(now: number): Promise<void> {
@@ -263,12 +293,12 @@ export class FileLog implements OutboxStorage {
   }
 
   /**
-   * Every column in one ArrayBuffer, 53 bytes a slot: each larger generation is one allocation
+   * Every column in one ArrayBuffer, 65 bytes a slot: each larger generation is one allocation
    * above glibc's mmap threshold, so the one it replaces goes back to the system when freed
    * (columns of their own left about 60 MiB of freed generations in RSS at 1,000,000 slots).
    */
   private grow(capacity: number): void {
-    const memory = new ArrayBuffer(capacity * 53);
+    const memory = new ArrayBuffer(capacity * 65);
     let at = 0;
     const column = <T extends Float64Array | Uint32Array | Uint8Array | Int32Array>(
       old: T,
@@ -286,6 +316,9 @@ export class FileLog implements OutboxStorage {
     this.offsets = column(this.offsets, Uint32Array);
     this.lengths = column(this.lengths, Uint32Array);
     this.attemptsOf = column(this.attemptsOf, Uint32Array);
+    this.keys = column(this.keys, Uint32Array);
+    this.prevOfKey = column(this.prevOfKey, Int32Array);
+    this.nextOfKey = column(this.nextOfKey, Int32Array);
     const heapPos = column(this.heapPos, Int32Array);
     heapPos.fill(-1, this.capacity);
     this.heapPos = heapPos;
@@ -304,6 +337,12 @@ export class FileLog implements OutboxStorage {
     }
     if (this.heapPos[slot] >= 0) this.heapRemove(slot);
     if (this.flags[slot] & LEASED) this.leased--;
+    const key = this.keys[slot];
+    if (key !== 0) {
+      const wasGate = this.gate(key) === slot;
+      this.unlink(slot);
+      if (wasGate) this.offerGate(key);
+    }
     this.flags[slot] = 0;
     this.segs[slot] = 0;
     this.free[this.freeCount++] = slot;
@@ -330,7 +369,77 @@ export class FileLog implements OutboxStorage {
     if (moved) return;
     const wasWriting = (this.flags[slot] & WRITING) !== 0;
     this.flags[slot] &= ~WRITING;
-    if (wasWriting && !(this.flags[slot] & LEASED) && this.heapPos[slot] < 0) this.heapPush(slot);
+    if (wasWriting) this.offer(slot);
+  }
+
+  // --- order per key: a message waits while an older one of its key waits (unless unblocked) ---
+
+  /** The slot of `key` that may go out now: its oldest waiting one that is not unblocked. */
+  private gate(key: number): number {
+    let slot = this.keyHeads.get(key) ?? -1;
+    while (slot >= 0 && this.flags[slot] & UNBLOCKED) slot = this.nextOfKey[slot];
+    return slot;
+  }
+
+  private mayGo(slot: number): boolean {
+    const key = this.keys[slot];
+    return key === 0 || (this.flags[slot] & UNBLOCKED) !== 0 || this.gate(key) === slot;
+  }
+
+  /** Puts the slot into the heap if it may be handed out. */
+  private offer(slot: number): void {
+    if ((this.flags[slot] & (OCCUPIED | LEASED | WRITING)) !== OCCUPIED || this.heapPos[slot] >= 0) return;
+    if (this.mayGo(slot)) this.heapPush(slot);
+  }
+
+  private offerGate(key: number): void {
+    const gate = this.gate(key);
+    if (gate >= 0) this.offer(gate);
+  }
+
+  /** Appends the slot to its key's chain (slots are linked in seq order). */
+  private linkLast(slot: number): void {
+    const key = this.keys[slot];
+    this.prevOfKey[slot] = -1;
+    this.nextOfKey[slot] = -1;
+    if (key === 0) return;
+    const tail = this.keyTails.get(key);
+    if (tail === undefined) {
+      this.keyHeads.set(key, slot);
+    } else {
+      this.nextOfKey[tail] = slot;
+      this.prevOfKey[slot] = tail;
+    }
+    this.keyTails.set(key, slot);
+  }
+
+  private unlink(slot: number): void {
+    const key = this.keys[slot];
+    const prev = this.prevOfKey[slot];
+    const next = this.nextOfKey[slot];
+    if (prev >= 0) this.nextOfKey[prev] = next;
+    else if (next >= 0) this.keyHeads.set(key, next);
+    else this.keyHeads.delete(key);
+    if (next >= 0) this.prevOfKey[next] = prev;
+    else if (prev >= 0) this.keyTails.set(key, prev);
+    else this.keyTails.delete(key);
+    this.prevOfKey[slot] = -1;
+    this.nextOfKey[slot] = -1;
+  }
+
+  /** After a replay: every keyed waiting slot into its chain, in seq order. */
+  private linkAll(): void {
+    this.keyHeads.clear();
+    this.keyTails.clear();
+    let count = 0;
+    for (let slot = 0; slot < this.highWater; slot++) if (this.flags[slot] & OCCUPIED && this.keys[slot] !== 0) count++;
+    if (count === 0) return;
+    const slots = new Int32Array(count);
+    let at = 0;
+    for (let slot = 0; slot < this.highWater; slot++) if (this.flags[slot] & OCCUPIED && this.keys[slot] !== 0) slots[at++] = slot;
+    const seqs = this.seqs;
+    slots.sort((a, b) => seqs[a] - seqs[b]);
+    for (const slot of slots) this.linkLast(slot);
   }
 
   private findOldest(): void {
@@ -408,7 +517,7 @@ export class FileLog implements OutboxStorage {
     this.heapSize = 0;
     for (let slot = 0; slot < this.highWater; slot++) {
       this.heapPos[slot] = -1;
-      if ((this.flags[slot] & (OCCUPIED | LEASED | WRITING)) === OCCUPIED) {
+      if ((this.flags[slot] & (OCCUPIED | LEASED | WRITING)) === OCCUPIED && this.mayGo(slot)) {
         this.heap[this.heapSize] = slot;
         this.heapPos[slot] = this.heapSize++;
       }
@@ -539,7 +648,7 @@ export class FileLog implements OutboxStorage {
         await readExactly(segment.fd, record, this.offsets[slot]);
         // the state may have changed while reading; the body (id, lastError, msg) has not
         if (!this.holds(slot, seq) || this.segs[slot] !== segment.no || this.flags[slot] & WRITING) continue;
-        writeHeader(record, PUT, slot, seq, this.enqueued[slot], this.nexts[slot], this.attemptsOf[slot]);
+        writeHeader(record, PUT, slot, seq, this.enqueued[slot], this.nexts[slot], this.attemptsOf[slot], this.keys[slot]);
         moves.push(this.write(record, (to, offset) => this.landed(slot, seq, to, offset, record.length, true)));
       }
       await Promise.all(moves);
@@ -591,6 +700,7 @@ export class FileLog implements OutboxStorage {
     this.nextSeq = maxSeq + 1;
     this.freeCount = 0;
     for (let slot = this.highWater - 1; slot >= 0; slot--) if (!(this.flags[slot] & OCCUPIED)) this.free[this.freeCount++] = slot;
+    this.linkAll();
     this.heapify();
     this.oldestDirty = true;
   }
@@ -674,6 +784,7 @@ export class FileLog implements OutboxStorage {
       this.enqueued[slot] = record.readDoubleLE(24);
       this.nexts[slot] = record.readDoubleLE(32);
       this.attemptsOf[slot] = record.readUInt32LE(40);
+      this.keys[slot] = record.readUInt32LE(44);
       segment.live++;
       segment.liveBytes += record.length;
     } else if ((type === DELIVERED || type === DEAD) && slot < this.highWater && this.holds(slot, seq)) {
@@ -690,7 +801,7 @@ export class FileLog implements OutboxStorage {
 
 // --- records and files ---------------------------------------------------------------------------
 
-function writeHeader(record: Buffer, type: number, slot: number, seq: number, a: number, b: number, attempts: number): void {
+function writeHeader(record: Buffer, type: number, slot: number, seq: number, a: number, b: number, attempts: number, key = 0): void {
   record.writeUInt32LE(record.length, 0);
   record.writeUInt32LE(type, 8); // type and three zero bytes
   record.writeUInt32LE(slot, 12);
@@ -698,14 +809,14 @@ function writeHeader(record: Buffer, type: number, slot: number, seq: number, a:
   record.writeDoubleLE(a, 24);
   record.writeDoubleLE(b, 32);
   record.writeUInt32LE(attempts, 40);
-  record.writeUInt32LE(0, 44);
+  record.writeUInt32LE(key, 44);
   record.writeUInt32LE(crc32(record.subarray(8)), 4);
 }
 
-function putRecord(slot: number, seq: number, enqueuedAt: number, nextAt: number, attempts: number, body: string): Buffer {
+function putRecord(slot: number, seq: number, enqueuedAt: number, nextAt: number, attempts: number, key: number, body: string): Buffer {
   const record = Buffer.allocUnsafe(HEADER + Buffer.byteLength(body));
   record.write(body, HEADER, 'utf8');
-  writeHeader(record, PUT, slot, seq, enqueuedAt, nextAt, attempts);
+  writeHeader(record, PUT, slot, seq, enqueuedAt, nextAt, attempts, key);
   return record;
 }
 

@@ -8,6 +8,15 @@ import type { OutboxStorage, StoredMessage, StoredMsg } from './storage';
  * (the storage hands out the earliest due, not the oldest); its last attempt is at `maxAgeMs`
  * after it was accepted, and a failure then sends it to `deadLetter` with that error.
  *
+ * Order per key (a patient): the storage hands out a message only once the older ones of its key
+ * are gone, so a patient's readings reach the hospital in the order they came, however long it
+ * was down. That alone would let one reading the hospital always refuses hold back its patient's
+ * later ones for `maxAgeMs`, so the queue judges: a message that fails, sees another delivered,
+ * and fails again is refused for what it is, not because the hospital is down, and is unblocked
+ * (it keeps its own backoff; the rest of its key goes on). And when a delivery succeeds after
+ * two or more failures in a row (an outage ended), every waiting message is due at once, so the
+ * backlog drains now instead of at each message's own next retry.
+ *
  * No jitter: one outbox talks to one hospital system, whose outage makes every waiting message
  * fail at its own time, so their retries are already spread; and the same inputs give the same
  * schedule, which the tests rely on.
@@ -31,6 +40,8 @@ export interface OutboxQueueOptions {
   send(message: StoredMessage): void;
   /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
   deadLetter(message: StoredMessage, error: string): void;
+  /** The delivery of `message` got no answer within `ackTimeoutMs`: forget its ack handle. */
+  abandon?(message: StoredMessage): void;
   concurrency?: number;
   ackTimeoutMs?: number;
   retryMinMs?: number;
@@ -56,6 +67,9 @@ interface InFlight {
   message: StoredMessage;
   timer: unknown;
 }
+
+/** How many failed messages the queue remembers for its judgement (see above); more are not judged. */
+const JUDGED_AT_MOST = 10_000;
 
 export const OUTBOX_DEFAULTS = {
   concurrency: 1,
@@ -84,6 +98,13 @@ export class OutboxQueue {
   private pumpAgain = false;
   private wake: { handle: unknown; at: number } | undefined;
   private closed = false;
+  /** Failures in a row (of messages not judged refused), since the last delivery. */
+  private failuresInRow = 0;
+  /** Keyed messages that failed since the last delivery, by id. */
+  private failedSinceDelivery = new Map<string, StoredMessage>();
+  /** Ids of messages that failed before a later delivery: one more failure and they are unblocked. */
+  private readonly struck = new Set<string>();
+  private readonly refused = new Set<string>();
 
   constructor(private readonly options: OutboxQueueOptions) {
     this.storage = options.storage;
@@ -97,9 +118,9 @@ export class OutboxQueue {
   }
 
   /** Resolves once the message is durable: then the vendor may be answered. */
-  async enqueue(msg: StoredMsg): Promise<StoredMessage> {
+  async enqueue(msg: StoredMsg, key = 0): Promise<StoredMessage> {
     if (this.closed) throw new Error('the outbox is closed');
-    const stored = await this.storage.append(msg, this.clock.now());
+    const stored = await this.storage.append(msg, this.clock.now(), key);
     this.changed();
     this.pump();
     return stored;
@@ -158,11 +179,19 @@ export class OutboxQueue {
 
   private async finish(message: StoredMessage, error: string | undefined): Promise<void> {
     if (error === undefined) {
+      this.forget(message.id);
+      const outageEnded = this.failuresInRow >= 2;
+      this.failuresInRow = 0;
+      for (const id of this.failedSinceDelivery.keys()) this.struck.add(id);
+      this.failedSinceDelivery = new Map();
       await this.storage.settle(message, { ok: true });
+      if (outageEnded) await this.storage.retryAll(this.clock.now());
     } else {
+      this.judge(message);
       const now = this.clock.now();
       const deadline = message.enqueuedAt + this.maxAgeMs;
       if (now >= deadline) {
+        this.forget(message.id);
         await this.storage.settle(message, { dead: true, error });
         this.options.deadLetter({ ...message, attempts: message.attempts + 1, lastError: error }, error);
       } else {
@@ -175,11 +204,30 @@ export class OutboxQueue {
     this.pump();
   }
 
+  /** A failure of `message`: counts towards an outage, or shows the message is refused. */
+  private judge(message: StoredMessage): void {
+    if (this.refused.has(message.id)) return; // expected: not a sign of an outage
+    if (this.struck.has(message.id)) {
+      this.struck.delete(message.id);
+      this.refused.add(message.id);
+      this.storage.unblock(message);
+      return;
+    }
+    this.failuresInRow++;
+    if (this.failedSinceDelivery.size < JUDGED_AT_MOST) this.failedSinceDelivery.set(message.id, message);
+  }
+
+  private forget(id: string): void {
+    this.struck.delete(id);
+    this.refused.delete(id);
+    this.failedSinceDelivery.delete(id);
+  }
+
   private deliver(message: StoredMessage): void {
-    const timer = this.clock.setTimeout(
-      () => this.settle(message.id, `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`),
-      this.ackTimeoutMs,
-    );
+    const timer = this.clock.setTimeout(() => {
+      this.options.abandon?.(message);
+      this.settle(message.id, `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`);
+    }, this.ackTimeoutMs);
     this.inFlight.set(message.id, { message, timer });
     try {
       this.options.send(message);
@@ -196,20 +244,25 @@ export class OutboxQueue {
       return;
     }
     this.pumping = true;
-    const run = (async () => {
-      do {
-        this.pumpAgain = false;
-        while (!this.closed && this.inFlight.size < this.concurrency) {
-          const batch = await this.storage.lease(this.clock.now(), this.concurrency - this.inFlight.size);
-          if (this.closed) return; // leased but not sent: handed out again after the next open
-          for (const message of batch) this.deliver(message);
-          if (batch.length) this.changed();
-          if (batch.length === 0) break;
-        }
-      } while (this.pumpAgain && !this.closed);
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.pumpAgain = false;
+          while (!this.closed && this.inFlight.size < this.concurrency) {
+            const batch = await this.storage.lease(this.clock.now(), this.concurrency - this.inFlight.size);
+            if (this.closed) return; // leased but not sent: handed out again after the next open
+            for (const message of batch) this.deliver(message);
+            if (batch.length) this.changed();
+            if (batch.length === 0) break;
+          }
+        } while (this.pumpAgain && !this.closed);
+      } finally {
+        // in the same turn as the last check of pumpAgain: a pump() asked for after it starts anew
+        this.pumping = false;
+      }
       this.sleep();
-    })();
-    this.track(run.finally(() => { this.pumping = false; }));
+    };
+    this.track(run());
   }
 
   private sleep(): void {

@@ -44,23 +44,44 @@ export interface OutboxStorage {
    * Stores a new message; resolves once it is durable (on disk, fsynced), not before. Appends
    * that arrive together share one write and one fsync.
    */
-  append(msg: StoredMsg, now: number): Promise<StoredMessage>;
+  append(msg: StoredMsg, now: number, key?: number): Promise<StoredMessage>;
   /**
    * Up to `limit` messages with `nextAt ≤ now` that are not in flight, earliest `nextAt` first
-   * (enqueue order among equals), marked in flight until settled. After a restart nothing is in
-   * flight: what was is handed out again (at least once).
+   * (enqueue order among equals), marked in flight until settled. A message with an order key
+   * (not 0) is not handed out while an older message of the same key waits or is in flight,
+   * unless that one was unblocked. After a restart nothing is in flight: what was is handed out
+   * again (at least once).
    */
   lease(now: number, limit: number): Promise<StoredMessage[]>;
   /** The earliest `nextAt` of the messages not in flight (what `stats().nextAt` says, cheaply). */
   nextDue(): number | undefined;
   /** Ends a lease: delivered (gone), failed (waits until `nextAt`), or dead (gone). */
   settle(message: StoredMessage, outcome: Settlement): Promise<void>;
+  /**
+   * The message (handed out before, still waiting) no longer holds back the later messages of
+   * its key: the hospital refuses it while it accepts others. Kept in memory only.
+   */
+  unblock(message: StoredMessage): void;
   /** Every waiting message not in flight becomes due at `now`. */
   retryAll(now: number): Promise<void>;
   /** For the status; may cost a scan (the oldest), so not for every message. */
   stats(): StorageStats;
   /** Waits for the writes in progress and releases files (or connections). */
   close(): Promise<void>;
+}
+
+/**
+ * The order key of a text (a patient): a 32-bit hash, never 0 (0 is "no key"). Two patients
+ * whose keys collide are only kept in order together, which costs nothing but a little delay.
+ */
+export function orderKey(text: string): number {
+  // FNV-1a over UTF-16 code units: cheap and stable across releases (keys are on disk)
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0 || 1;
 }
 
 /** The fields the outbox never stores: the receiver's ack handle lives in memory only. */

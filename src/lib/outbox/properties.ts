@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { canonicalJson } from '../canonical-json';
+import { numberProperty, textProperty } from '../zod-helpers';
+import { OUTBOX_DEFAULTS } from './queue';
+import { orderKey, type StoredMsg } from './storage';
+
+/**
+ * What `health-outbox` (SPEC §8) reads from its saved properties and from the messages it stores,
+ * without Node-RED: the node file only wires these to the runtime.
+ */
+
+const positive = (fallback: number, name: string) =>
+  numberProperty(fallback).pipe(z.number().positive(`${name} must be above 0`));
+
+export const outboxPropertiesSchema = z
+  .object({
+    maxAgeHours: positive(OUTBOX_DEFAULTS.maxAgeMs / 3_600_000, 'maxAgeHours'),
+    retryMinSeconds: positive(OUTBOX_DEFAULTS.retryMinMs / 1000, 'retryMinSeconds'),
+    retryMaxSeconds: positive(OUTBOX_DEFAULTS.retryMaxMs / 1000, 'retryMaxSeconds'),
+    concurrency: numberProperty(OUTBOX_DEFAULTS.concurrency).pipe(
+      z.number().int('concurrency must be a whole number').min(1, 'concurrency must be at least 1'),
+    ),
+    ackTimeout: positive(OUTBOX_DEFAULTS.ackTimeoutMs / 1000, 'ackTimeout'),
+    /** A health-redis config node (SPEC §9, planned): accepted and ignored until it exists. */
+    state: textProperty(''),
+  })
+  .refine((properties) => properties.retryMaxSeconds >= properties.retryMinSeconds, {
+    message: 'retryMaxSeconds must not be below retryMinSeconds',
+    path: ['retryMaxSeconds'],
+  });
+export type OutboxProperties = z.infer<typeof outboxPropertiesSchema>;
+
+/** `msg.topic` of a message that makes every waiting message due now (it is not stored). */
+export const RETRY_TOPIC = 'health-outbox/retry';
+
+/**
+ * The patient a stored message is about, as an order key (0: none): the reading's vendor and
+ * `subject`, else its `device`. The reading is `msg.reading` where health-fhir or health-hl7 put
+ * it (their `payload` is the Bundle or the ORU^R01), else `msg.payload` itself.
+ */
+export function patientKeyOf(msg: StoredMsg): number {
+  const reading = isRecord(msg.reading) ? msg.reading : isRecord(msg.payload) ? msg.payload : undefined;
+  if (!reading || typeof reading.vendor !== 'string') return 0;
+  if (isRecord(reading.subject) && Object.keys(reading.subject).length) {
+    return orderKey(`${reading.vendor}|subject|${canonicalJson(reading.subject)}`);
+  }
+  if (isRecord(reading.device) && Object.keys(reading.device).length) {
+    return orderKey(`${reading.vendor}|device|${canonicalJson(reading.device)}`);
+  }
+  return 0;
+}
+
+/** `msg.error` as health-ack handed it over (Catch's `{message, source}`, a text, …), as text. */
+export function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error instanceof Error) return error.message;
+  if (isRecord(error) && typeof error.message === 'string') return error.message;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+/** A duration for the status: `45 s`, `12 min`, `3.5 h`, `2.1 d`. */
+export function shortDuration(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 48 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

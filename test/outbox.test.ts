@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
+import { placed } from './harness/flows';
+import { postJson } from './harness/http';
+import { NodeRed } from './harness/node-red';
+
+/**
+ * health-outbox in a real Node-RED (SPEC §8), between a Sinocare receiver in `ack: flow` and a
+ * hospital's FHIR endpoint reached by the core http request node, as examples/hospital-bridge.json
+ * wires it. The hospital is a real HTTP server on 127.0.0.1 that can be down the way a server in
+ * maintenance is (its port refuses connections), refuse one reading for its content, or answer
+ * slowly; it records the Observations it accepted in the order they came.
+ */
+
+interface Accepted {
+  readingId: string;
+  patient: string;
+  at: number;
+}
+
+class Hospital {
+  readonly accepted: Accepted[] = [];
+  /** Reading ids answered 400 every time (a reading the hospital cannot take). */
+  readonly refused = new Set<string>();
+  refusals = 0;
+  /** Each answer waits this long (a hospital draining a backlog slowly). */
+  delayMs = 0;
+  private server: http.Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly port: number) {}
+
+  static async start(): Promise<Hospital> {
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const hospital = new Hospital(port);
+    await hospital.up();
+    return hospital;
+  }
+
+  get isUp(): boolean {
+    return this.server !== undefined;
+  }
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        setTimeout(() => this.answer(Buffer.concat(chunks).toString('utf8'), response), this.delayMs);
+      });
+    });
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** Connections refused from now on; the ones open are cut. */
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private answer(body: string, response: http.ServerResponse): void {
+    if (!this.server) {
+      response.socket?.destroy();
+      return;
+    }
+    const bundle = JSON.parse(body) as { entry: Array<{ resource: { resourceType: string; identifier: Array<{ value: string }> } }> };
+    const resource = (type: string) => bundle.entry.find((entry) => entry.resource.resourceType === type)?.resource;
+    const readingId = resource('Observation')!.identifier[0]!.value;
+    const patient = resource('Patient')?.identifier[0]?.value ?? '';
+    if (this.refused.has(readingId)) {
+      this.refusals++;
+      response.writeHead(400, { 'content-type': 'application/fhir+json' });
+      response.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: 'unknown unit' }] }));
+      return;
+    }
+    this.accepted.push({ readingId, patient, at: Date.now() });
+    response.writeHead(200, { 'content-type': 'application/fhir+json' });
+    response.end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry: [] }));
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+  }
+}
+
+/** CGM patients of the tests (invented). */
+const patients = (count: number): CgmPatient[] =>
+  Array.from({ length: count }, (_, index) => ({
+    deviceSn: `SN-OUTBOX-${index}`,
+    patientId: `P-OUTBOX-${index}`,
+    visitId: `V-${index}`,
+    inSerialId: `IN-${index}`,
+    patientName: `患者${index}`,
+    idCard: `11010119900101${String(1000 + index)}`,
+    customerName: '示例医院',
+  }));
+
+const START = Date.parse('2026-11-30T08:00:00+08:00');
+
+/** Reading `k` of patient `p`: one a minute; the serial makes each test id unique across patients. */
+function push(patient: CgmPatient, p: number, k: number): { body: Record<string, unknown>; readingId: string } {
+  const body = buildCgmPush(patient, { serialNo: p * 1000 + k, testResult: (5 + (k % 30) / 10).toFixed(1), measuredAt: START + k * 60_000, warmingUp: false });
+  return { body, readingId: `sinocare:${(body.data as { testId: string }).testId}` };
+}
+
+interface OutboxProps {
+  maxAgeHours?: number;
+  retryMinSeconds?: number;
+  retryMaxSeconds?: number;
+  ackTimeout?: number;
+}
+
+/** Receiver (ack: flow) → health-fhir → health-outbox → http request → 2xx? → health-ack; failures → Catch → health-ack. */
+function flow(hospital: Hospital, outbox: OutboxProps = {}): object[] {
+  const tab = 'tab-outbox';
+  return placed([
+    { id: tab, type: 'tab', label: 'outbox' },
+    { id: 'rx', z: tab, type: 'sinocare-in', name: '', version: 1, path: '/push', ack: 'flow', ackTimeout: 10, dedupHours: 72, pii: 'keep', credentials: { key: '', piiKey: '' }, wires: [['fhir'], []] },
+    { id: 'fhir', z: tab, type: 'health-fhir', name: '', version: 1, output: 'bundle', patientField: 'patientId', wires: [['ob']] },
+    {
+      id: 'ob', z: tab, type: 'health-outbox', name: '', version: 1,
+      maxAgeHours: 72, retryMinSeconds: 0.2, retryMaxSeconds: 1, concurrency: 1, ackTimeout: 10, state: '', ...outbox,
+      wires: [['req'], ['dead']],
+    },
+    {
+      id: 'req', z: tab, type: 'http request', name: '', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: `http://127.0.0.1:${hospital.port}/fhir`,
+      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['stored']],
+    },
+    // the http request node sends a 4xx or 5xx answer on like any other (only a lost connection is an error)
+    {
+      id: 'stored', z: tab, type: 'switch', name: '', property: 'statusCode', propertyType: 'msg',
+      rules: [{ t: 'btwn', v: '200', vt: 'num', v2: '299', v2t: 'num' }, { t: 'else' }], checkall: 'false', repair: false, outputs: 2, wires: [['ack'], ['refused']],
+    },
+    {
+      id: 'refused', z: tab, type: 'change', name: '', rules: [{ t: 'set', p: 'error', pt: 'msg', to: '{"message": "the FHIR server answered " & statusCode}', tot: 'jsonata' }],
+      action: '', property: '', from: '', to: '', reg: false, wires: [['ack']],
+    },
+    { id: 'failed', z: tab, type: 'catch', name: '', scope: ['req'], uncaught: false, wires: [['ack']] },
+    { id: 'ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+    { id: 'dead', z: tab, type: 'test-sink', name: 'ob/dead', wires: [[]] },
+    { id: 'ob-status', z: tab, type: 'status', scope: ['ob'], wires: [['statuses']] },
+    { id: 'statuses', z: tab, type: 'test-sink', name: 'ob/statuses', wires: [[]] },
+  ]);
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Per patient, the reading ids in the order the hospital accepted them (first time each). */
+function orderPerPatient(accepted: Accepted[]): Map<string, string[]> {
+  const seen = new Set<string>();
+  const order = new Map<string, string[]>();
+  for (const entry of accepted) {
+    if (seen.has(entry.readingId)) continue;
+    seen.add(entry.readingId);
+    order.set(entry.patient, [...(order.get(entry.patient) ?? []), entry.readingId]);
+  }
+  return order;
+}
+
+describe('health-outbox in Node-RED: nothing is lost while the hospital is down', function () {
+  this.timeout(300_000);
+  let nodeRed: NodeRed;
+  let hospital: Hospital;
+
+  beforeEach(async function () {
+    hospital = await Hospital.start();
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+  });
+  afterEach(async function () {
+    await nodeRed?.stop();
+    await hospital?.close();
+  });
+
+  it('the hospital down for 10 minutes of traffic: every vendor answered within 1 s, every reading arrives once it is back, in order per patient', async function () {
+    await nodeRed.deploy(flow(hospital));
+    await hospital.down();
+    // 10 minutes of CGM traffic from 12 patients (one reading a minute each), pushed at a compressed
+    // pace, with the cloud re-pushing some of them (a duplicate is answered 200 and stored once)
+    const group = patients(12);
+    const sentOrder = new Map<string, string[]>();
+    const slowest: number[] = [];
+    for (let k = 1; k <= 10; k++) {
+      await Promise.all(group.map(async (patient, p) => {
+        const { body, readingId } = push(patient, p, k);
+        sentOrder.set(patient.patientId, [...(sentOrder.get(patient.patientId) ?? []), readingId]);
+        for (let copy = 0; copy < (k % 4 === 0 ? 2 : 1); copy++) {
+          const started = Date.now();
+          const response = await postJson(`${nodeRed.url}/push`, body);
+          slowest.push(Date.now() - started);
+          assert.equal(response.status, 200, response.text);
+          assert.deepEqual(response.json, { code: 0, msg: '' });
+        }
+      }));
+    }
+    assert.ok(Math.max(...slowest) < 1000, `the slowest answer took ${Math.max(...slowest)} ms`);
+    assert.equal(hospital.accepted.length, 0);
+    const lastStatus = (): string => String(nodeRed.messages.filter((m) => m.sink === 'ob/statuses').at(-1)?.msg.status?.text ?? '');
+    // what the user sees under the node while the hospital is away
+    await until(() => /^120 queued, oldest \d+ s/.test(lastStatus()), 10_000, `the status to count 120 (it says "${lastStatus()}")`);
+
+    await hospital.up();
+    await until(() => new Set(hospital.accepted.map((entry) => entry.readingId)).size === 120, 60_000, 'every reading at the hospital');
+    const order = orderPerPatient(hospital.accepted);
+    for (const [patient, sent] of sentOrder) assert.deepEqual(order.get(patient), sent, `the order of ${patient}`);
+    // the backlog drained at once: no reading waited for a backoff of its own once the first went through
+    const drain = hospital.accepted.at(-1)!.at - hospital.accepted[0]!.at;
+    assert.ok(drain < 20_000, `the drain took ${drain} ms`);
+    await until(() => lastStatus() === 'empty', 10_000, 'the status to say empty');
+    assert.equal(nodeRed.messages.filter((m) => m.sink === 'ob/dead').length, 0);
+  });
+
+  it('kill -9 in the middle of a drain and a restart: nothing the vendor was told was stored is missing', async function () {
+    await nodeRed.deploy(flow(hospital));
+    await hospital.down();
+    const group = patients(5);
+    const told: string[] = [];
+    for (let k = 1; k <= 30; k++) {
+      for (const [p, patient] of group.entries()) {
+        const { body, readingId } = push(patient, p, k);
+        const response = await postJson(`${nodeRed.url}/push`, body);
+        assert.equal(response.status, 200, response.text);
+        told.push(readingId);
+      }
+    }
+    // the hospital is back but slow: the drain takes seconds, and Node-RED is killed in its middle
+    hospital.delayMs = 20;
+    await hospital.up();
+    await until(() => hospital.accepted.length >= 40, 60_000, 'the drain to be under way');
+    await nodeRed.kill();
+    const beforeKill = hospital.accepted.length;
+    assert.ok(beforeKill < told.length, 'killed before the end of the drain');
+    hospital.delayMs = 0;
+    nodeRed = await nodeRed.startAgain();
+    await until(() => told.every((id) => hospital.accepted.some((entry) => entry.readingId === id)), 60_000, 'every reading told stored at the hospital');
+    // at least once: a reading in flight at the kill may come twice, always with its own id
+    const ids = hospital.accepted.map((entry) => entry.readingId);
+    assert.deepEqual([...new Set(ids)].sort(), [...told].sort());
+    assert.ok(ids.length - told.length <= 1, `${ids.length - told.length} duplicates (concurrency 1: at most the one in flight)`);
+    const order = orderPerPatient(hospital.accepted);
+    for (const [p, patient] of group.entries()) {
+      assert.deepEqual(order.get(patient.patientId), told.filter((_, index) => index % group.length === p), `the order of ${patient.patientId}`);
+    }
+  });
+
+  it('a reading the hospital always refuses goes to output 2 after maxAgeHours, without delaying the others (its patient\'s later readings too)', async function () {
+    // 0.001 h = 3.6 s
+    await nodeRed.deploy(flow(hospital, { maxAgeHours: 0.001, retryMinSeconds: 0.2, retryMaxSeconds: 0.5 }));
+    const group = patients(3);
+    const poison = push(group[0]!, 0, 1);
+    hospital.refused.add(poison.readingId);
+    const pushedAt = new Map<string, number>();
+    const all = [poison, push(group[0]!, 0, 2), push(group[1]!, 1, 1), push(group[2]!, 2, 1), push(group[0]!, 0, 3), push(group[1]!, 1, 2)];
+    for (const { body, readingId } of all) {
+      pushedAt.set(readingId, Date.now());
+      const response = await postJson(`${nodeRed.url}/push`, body);
+      assert.equal(response.status, 200, response.text);
+    }
+    const [dead] = await nodeRed.waitForMessages(1, 'ob/dead', 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}; refusals ${hospital.refusals}, accepted ${hospital.accepted.map((entry) => entry.readingId).join(' ')}; statuses ${nodeRed.messages.filter((m) => m.sink === 'ob/statuses').map((m) => m.msg.status?.text).join(' | ')}`);
+    });
+    assert.equal(dead?.msg.reading?.id, poison.readingId);
+    assert.match(String(dead?.msg.error?.message), /400/);
+    assert.ok(dead?.msg.outbox?.attempts >= 3, `tried ${dead?.msg.outbox?.attempts} times`);
+    const age = Date.now() - pushedAt.get(poison.readingId)!;
+    assert.ok(age >= 3600, `dead after ${age} ms, not before maxAgeHours`);
+    // every other reading arrived within 2 s of its push, long before the poison was given up
+    for (const { readingId } of all.slice(1)) {
+      const arrived = hospital.accepted.find((entry) => entry.readingId === readingId);
+      assert.ok(arrived, `${readingId} arrived`);
+      assert.ok(arrived.at - pushedAt.get(readingId)! < 2000, `${readingId} waited ${arrived.at - pushedAt.get(readingId)!} ms`);
+    }
+    assert.equal(hospital.accepted.some((entry) => entry.readingId === poison.readingId), false);
+    assert.ok(hospital.refusals >= 3);
+  });
+});
