@@ -17,7 +17,8 @@
 // RED._() at run time. Editor code (resources/receiver-editor.js, resources/env-input.js) is not
 // spliced: Node-RED serves the package's resources/ folder and the editor files load it with
 // <script src="{{resources}}/…">. BUILD_VALUES below fill the build's own placeholders from the
-// runtime's modules. The output is plain Node-RED files: nothing is resolved at run time.
+// runtime's modules (the receivers' and health-outbox's defaults among them). The output is plain
+// Node-RED files: nothing is resolved at run time.
 // src/nodes/shared/README.md says the same at more length.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,12 +34,28 @@ const require = createRequire(import.meta.url);
 const { CONFIG_VERSION } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
 const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
+const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
 const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
 function plainDefault(name, value) {
   if (typeof value === 'number' || /^[\w/.+-]*$/.test(value)) return String(value);
   throw new Error(`RECEIVER_DEFAULTS.${name} (${JSON.stringify(value)}) would need escaping in the editor files`);
+}
+
+/** health-outbox's defaults in the units of its dialog (hours, seconds); the queue keeps ms. */
+function outboxDefaults(defaults) {
+  const editor = {
+    maxAgeHours: defaults?.maxAgeMs / 3_600_000,
+    retryMinSeconds: defaults?.retryMinMs / 1000,
+    retryMaxSeconds: defaults?.retryMaxMs / 1000,
+    concurrency: defaults?.concurrency,
+    ackTimeout: defaults?.ackTimeoutMs / 1000,
+  };
+  for (const [name, value] of Object.entries(editor)) {
+    if (!(Number.isFinite(value) && value > 0)) throw new Error(`OUTBOX_DEFAULTS (src/lib/outbox/queue.ts) gives no default for health-outbox's ${name}`);
+  }
+  return Object.fromEntries(Object.entries(editor).map(([name, value]) => [`outbox.default.${name}`, String(value)]));
 }
 
 const BUILD_VALUES = {
@@ -49,6 +66,7 @@ const BUILD_VALUES = {
   'receiver.ackModes': JSON.stringify(ACK_MODES),
   'receiver.piiModes': JSON.stringify(PII_MODES),
   ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
+  ...outboxDefaults(OUTBOX_DEFAULTS),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */

@@ -82,6 +82,10 @@ const OTHER_NODES: NodeSpec[] = [
     label: 'hl7 send', vendorSetup: false,
   },
   {
+    type: 'health-outbox', kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout'],
+    credentials: [], label: 'health outbox', vendorSetup: false,
+  },
+  {
     type: 'hl7-mllp', kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
   },
@@ -340,6 +344,27 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.equal(await typed.locator('.red-ui-typedInput-type-select').getAttribute('title'), 'env variable');
     assert.equal(await typed.locator('input.red-ui-typedInput-input').inputValue(), 'EXPEED_DEVICE');
     await editor.cancel();
+  });
+
+  it('health-outbox: takes half an hour as its max age, and marks zero, a fractional concurrency and a retry maximum below the minimum', async function () {
+    const dialog = await editor.edit(placed.get('health-outbox')!);
+    const field = (name: string): Locator => dialog.locator(`#node-input-${name}`);
+    const marked = (name: string): Promise<boolean> => field(name).evaluate((input) => input.classList.contains('input-error'));
+    for (const name of spec('health-outbox').fields) assert.equal(await marked(name), false, `${name}: its default is valid`);
+    await editor.type(field('maxAgeHours'), '0.5');
+    assert.equal(await marked('maxAgeHours'), false, 'half an hour');
+    await editor.type(field('maxAgeHours'), '0');
+    assert.equal(await marked('maxAgeHours'), true, 'no hours');
+    await editor.type(field('retryMinSeconds'), '900');
+    assert.equal(await marked('retryMaxSeconds'), true, 'the maximum (600) is marked once the minimum (900) passes it');
+    await editor.type(field('retryMaxSeconds'), '900');
+    assert.equal(await marked('retryMaxSeconds'), false, 'a maximum equal to the minimum');
+    await editor.type(field('concurrency'), '1.5');
+    assert.equal(await marked('concurrency'), true, 'a fractional concurrency');
+    await editor.type(field('ackTimeout'), '0');
+    assert.equal(await marked('ackTimeout'), true, 'no ack timeout');
+    await editor.cancel();
+    await editor.waitForValidity(placed.get('health-outbox')!, false, 'cancelled: the defaults are kept');
   });
 
   it('deploys a flow built in the editor: a Sinocare push to the callback URL shows in the debug sidebar', async function () {
