@@ -32,13 +32,17 @@ export = function register(RED: NodeRedApi): void {
     const parsed = outboxPropertiesSchema.safeParse(config);
     const setupProblem = parsed.success
       ? undefined
-      : new CodedError('invalid', { detail: describeIssues(parsed.error) });
+      : new CodedError('properties', { detail: describeIssues(parsed.error) });
     const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : process.cwd();
     const directory = path.join(userDir, 'health-bridge', `outbox-${String(config.id).replace(/[^\w.-]/g, '_')}`);
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
     let storageProblem: string | undefined;
 
+    const duration = (ms: number): string => {
+      const { unit, count } = shortDuration(ms);
+      return t(`duration.${unit}`, { count });
+    };
     const meta = (message: StoredMessage) => ({ id: message.id, attempts: message.attempts, enqueuedAt: new Date(message.enqueuedAt).toISOString() });
 
     let statusTimer: NodeJS.Timeout | undefined;
@@ -55,9 +59,9 @@ export = function register(RED: NodeRedApi): void {
       if (status.queued === 0) {
         shown = { fill: 'green', shape: 'ring', text: t('status.idle') };
       } else {
-        const parts = [t('status.queued', { count: status.queued, age: shortDuration(status.oldestAgeMs ?? 0) })];
+        const parts = [t('status.queued', { count: status.queued, age: duration(status.oldestAgeMs ?? 0) })];
         if (status.inFlight > 0) parts.push(t('status.in-flight', { count: status.inFlight }));
-        if (status.nextAt !== undefined && status.nextAt > now) parts.push(t('status.next', { wait: shortDuration(status.nextAt - now) }));
+        if (status.nextAt !== undefined && status.nextAt > now) parts.push(t('status.next', { wait: duration(status.nextAt - now) }));
         // waiting past their first try means the hospital is refusing or away
         shown = { fill: status.nextAt !== undefined && status.nextAt > now ? 'yellow' : 'blue', shape: 'dot', text: parts.join(' · ') };
       }
@@ -82,6 +86,7 @@ export = function register(RED: NodeRedApi): void {
             retryMinMs: properties.retryMinSeconds * 1000,
             retryMaxMs: properties.retryMaxSeconds * 1000,
             maxAgeMs: properties.maxAgeHours * 3_600_000,
+            ackTimeoutText: t('errors.no-answer', { seconds: properties.ackTimeout }),
             send: (message) => {
               const delivery = openDelivery();
               deliveries.set(message.id, delivery);

@@ -62,13 +62,13 @@ export function errorText(error: unknown): string {
   }
 }
 
-/** A duration for the status: `45 s`, `12 min`, `3.5 h`, `2.1 d`. */
-export function shortDuration(ms: number): string {
+/** A duration for the status, in the unit a person reads it in: 45 s, 12 min, 3.5 h, 2.1 d. */
+export function shortDuration(ms: number): { unit: 'seconds' | 'minutes' | 'hours' | 'days'; count: string } {
   const seconds = Math.max(0, ms) / 1000;
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 48 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} d`;
+  if (seconds < 90) return { unit: 'seconds', count: String(Math.round(seconds)) };
+  if (seconds < 90 * 60) return { unit: 'minutes', count: String(Math.round(seconds / 60)) };
+  if (seconds < 48 * 3600) return { unit: 'hours', count: (seconds / 3600).toFixed(1) };
+  return { unit: 'days', count: (seconds / 86400).toFixed(1) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

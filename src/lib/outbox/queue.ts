@@ -40,6 +40,8 @@ export interface OutboxQueueOptions {
   send(message: StoredMessage): void;
   /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
   deadLetter(message: StoredMessage, error: string): void;
+  /** The error text of a delivery with no answer within `ackTimeoutMs` (in the user's language). */
+  ackTimeoutText?: string;
   /** The delivery of `message` got no answer within `ackTimeoutMs`: forget its ack handle. */
   abandon?(message: StoredMessage): void;
   concurrency?: number;
@@ -226,7 +228,7 @@ export class OutboxQueue {
   private deliver(message: StoredMessage): void {
     const timer = this.clock.setTimeout(() => {
       this.options.abandon?.(message);
-      this.settle(message.id, `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`);
+      this.settle(message.id, this.options.ackTimeoutText ?? `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`);
     }, this.ackTimeoutMs);
     this.inFlight.set(message.id, { message, timer });
     try {
