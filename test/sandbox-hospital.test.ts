@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 import iconv from 'iconv-lite';
 import { identifierCondition, toFhir, type Observation, type TransactionBundle } from '../src/lib/formats/fhir';
 import { toOruR01 } from '../src/lib/formats/hl7v2';
@@ -501,12 +503,31 @@ describe('the sandbox hospital answers like a real FHIR server and a real HL7 in
       // afterEach stops it, down as it is
     });
 
-    it('a window that ends before it begins, or overlaps the one before, is refused by startSandbox before anything listens', async function () {
+    it('a window that ends before it begins, or overlaps the one before, is refused: by startSandbox before anything listens, by the CLI with exit code 2', async function () {
       // nothing listens yet, so nothing is left open: no Node-RED is needed either
       const start = (hospitalDown: SandboxOptions['hospitalDown']): Promise<Sandbox> =>
         startSandbox({ nodeRedUrl: 'http://127.0.0.1:9', vendors: [], port: 0, mllpPort: 0, log: () => undefined, hospitalDown });
       await assert.rejects(start([{ fromMs: 3000, toMs: 1000 }]), /the down window 3-1 must end after it begins/);
       await assert.rejects(start([{ fromMs: 0, toMs: 2000 }, { fromMs: 1000, toMs: 3000 }]), /the down window 1-3 must begin after the one before it ends/);
+
+      // build/test/… → build/src/sandbox/cli.js
+      const cli = path.resolve(__dirname, '..', 'src', 'sandbox', 'cli.js');
+      const run = (value: string): Promise<{ code: number | null; stderr: string }> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, [cli, '--hospital-down', value], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+          child.on('close', (code) => resolve({ code, stderr }));
+        });
+      for (const [value, message] of [
+        ['90-30', /^--hospital-down: the down window 90-30 must end after it begins/],
+        ['30-90,60-120', /^--hospital-down: the down window 60-120 must begin after the one before it ends/],
+        ['soon', /^--hospital-down: "soon" is not <from>-<to> in seconds since the sandbox started, such as 30-90/],
+      ] as const) {
+        const { code, stderr } = await run(value);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, message);
+      }
     });
   });
 });
