@@ -2,6 +2,8 @@
 // every example flow deployed, and the vendor sandbox pushing into them, so that readings show up
 // in the debug sidebar and in .demo/health-bridge-data/ within a minute.
 //   npm start -- --no-sandbox   (or HEALTH_BRIDGE_SANDBOX=0) starts Node-RED alone, for real pushes.
+//   npm start -- --hospital-down 30-90   the sandbox's hospital is down for maintenance from 30 s to
+//                                        90 s after the sandbox started (several: 30-90,120-150).
 // The user directory is .demo/: your changes to the flows are kept there across restarts; delete
 // .demo/ to start over with the examples.
 import { spawn } from 'node:child_process';
@@ -9,13 +11,24 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(import.meta.url);
-const { startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
+const { parseDownWindows, startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
 const { exampleTargets, examplesForSandbox } = require(path.join(root, 'dist', 'sandbox', 'example-flows.js'));
 
-const withSandbox = !process.argv.includes('--no-sandbox') && process.env.HEALTH_BRIDGE_SANDBOX !== '0';
+// not strict: other arguments are left alone, as before
+const { values: args } = parseArgs({ options: { 'no-sandbox': { type: 'boolean' }, 'hospital-down': { type: 'string' } }, strict: false });
+const withSandbox = !args['no-sandbox'] && process.env.HEALTH_BRIDGE_SANDBOX !== '0';
+let hospitalDown;
+try {
+  hospitalDown = typeof args['hospital-down'] === 'string' ? parseDownWindows(args['hospital-down']) : undefined;
+  if (args['hospital-down'] === true) throw new Error('give the seconds, such as --hospital-down 30-90');
+} catch (error) {
+  console.error(`npm start: --hospital-down: ${error.message}`);
+  process.exit(2);
+}
 const userDir = path.join(root, '.demo');
 const port = Number(process.env.PORT ?? 1880);
 const nodeRedUrl = `http://127.0.0.1:${port}`;
@@ -117,6 +130,8 @@ if (withSandbox) {
     // one answer in 10 of the FHIR server and the MLLP listener takes 2 s: under the receivers' ackTimeout of 4 s
     hospitalSlowEvery: 10,
     hospitalSlowMs: 2000,
+    // --hospital-down: the hospital in maintenance (MLLP refuses connections, FHIR answers 503)
+    hospitalDown,
     // MLLP on 2575, the HL7 port, or a free port when 2575 is taken (the line below says which)
     mllpPort,
     log: (line) => console.log(`[sandbox] ${line}`),

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 import iconv from 'iconv-lite';
 import { identifierCondition, toFhir, type Observation, type TransactionBundle } from '../src/lib/formats/fhir';
 import { toOruR01 } from '../src/lib/formats/hl7v2';
@@ -74,7 +76,10 @@ class MllpPeer {
   private buffer = Buffer.alloc(0);
   private readonly waiting: Array<(frame: Buffer) => void> = [];
   private readonly frames: Buffer[] = [];
+  /** Resolves when the connection is closed (by either side). */
+  readonly closed: Promise<void>;
   private constructor(private readonly socket: net.Socket) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       for (;;) {
@@ -121,6 +126,36 @@ class MllpPeer {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** Whether a TCP connect to the port succeeds now ('connected') or with which error code. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+/** A FHIR POST's status, or the code of the connection error ('ECONNREFUSED'). */
+async function fhirStatus(url: string, body: unknown): Promise<number | string> {
+  try {
+    return (await postFhir(url, body)).status;
+  } catch (error) {
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    return cause?.code ?? (error as Error).message;
+  }
+}
+
+/** Polls `check` every 25 ms until it returns true; fails after `timeoutMs` saying what it waited for. */
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -407,6 +442,91 @@ describe('the sandbox hospital answers like a real FHIR server and a real HL7 in
         peer.close();
       } finally {
         if (taken) await new Promise((done) => blocker.close(done));
+      }
+    });
+  });
+
+  describe('down for maintenance (hospitalDown)', function () {
+    it('from 2 s to 4 s the MLLP port refuses connections (the open one dropped) and FHIR answers 503; then both take readings again on the same ports, and the log says when', async function () {
+      const fromMs = 2000;
+      const toMs = 4000;
+      const before = Date.now();
+      const { sandbox, lines } = await hospital({ hospitalDown: [{ fromMs, toMs }] });
+      const port = sandbox.mllpPort;
+      const hospitalApi = (): Promise<Response> =>
+        fetch(`${sandbox.apiUrl}/hospital/readings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'r-1', vendor: 'sinocare', kind: 'glucose' }) });
+
+      // up until `fromMs` (2 s of margin for a busy machine): a connection kept open, a Bundle stored
+      const open = await MllpPeer.connect(port);
+      assert.equal((await open.send(oru(glucose()))).getSegment('MSA').getField(1), 'AA');
+      assert.equal(await fhirStatus(sandbox.fhirUrl, toFhir(glucose())), 200);
+      assert.equal((await hospitalApi()).status, 201);
+
+      // down: a connect is refused, as by a stopped server, and the open connection is dropped
+      await until(async () => (await tryConnect(port)) === 'ECONNREFUSED', toMs + 10_000, 'the MLLP port to refuse connections');
+      assert.ok(Date.now() - before >= fromMs, `down only from ${fromMs} ms, not after ${Date.now() - before} ms`);
+      await open.closed;
+      await until(async () => (await fhirStatus(sandbox.fhirUrl, toFhir(bloodPressure()))) === 503, toMs + 10_000, 'FHIR to answer 503');
+      const refused = await postFhir(sandbox.fhirUrl, toFhir(bloodPressure()));
+      assert.match(refused.type ?? '', /^application\/fhir\+json/);
+      assert.equal(refused.body.resourceType, 'OperationOutcome');
+      assert.equal(refused.body.issue[0].code, 'transient');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After says when to come back');
+      assert.equal((await hospitalApi()).status, 503);
+      assert.equal(sandbox.hospitalFhir.counts().Observation, 1, 'nothing stored while down');
+
+      // back at `toMs`, on the same ports
+      await until(async () => (await tryConnect(port)) === 'connected', toMs + 10_000, 'the MLLP port to take connections again');
+      assert.ok(Date.now() - before >= toMs, `down until ${toMs} ms, not only until ${Date.now() - before} ms`);
+      await until(async () => (await fhirStatus(sandbox.fhirUrl, toFhir(bloodPressure()))) === 200, 10_000, 'FHIR to store again');
+      assert.equal(sandbox.hospitalFhir.counts().Observation, 2);
+      assert.equal(sandbox.mllpPort, port);
+      const again = await MllpPeer.connect(port);
+      assert.equal((await again.send(oru(bloodPressure()))).getSegment('MSA').getField(1), 'AA');
+      again.close();
+      assert.equal(sandbox.hospitalMllp.accepted().length, 2);
+
+      const down = lines.findIndex((line) => /hospital +DOWN for maintenance for 2 s \(until 4 s after the sandbox started\)/.test(line));
+      const up = lines.findIndex((line) => /hospital +back UP after 2 s of maintenance/.test(line));
+      assert.ok(down !== -1 && up > down, lines.join('\n'));
+      assert.match(lines[down]!, new RegExp(`MLLP 127\\.0\\.0\\.1:${port} refuses connections`));
+      for (const line of lines) assert.ok(!line.includes(PATIENT), `the log names no patient: ${line}`);
+    });
+
+    it('a window from 0 is down before startSandbox returns, Retry-After says how long it lasts, and the sandbox stops while down', async function () {
+      const { sandbox } = await hospital({ hospitalDown: [{ fromMs: 0, toMs: 60_000 }] });
+      assert.equal(await tryConnect(sandbox.mllpPort), 'ECONNREFUSED');
+      const refused = await postFhir(sandbox.fhirUrl, toFhir(glucose()));
+      assert.equal(refused.status, 503);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(retryAfter > 50 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+      // afterEach stops it, down as it is
+    });
+
+    it('a window that ends before it begins, or overlaps the one before, is refused: by startSandbox before anything listens, by the CLI with exit code 2', async function () {
+      // nothing listens yet, so nothing is left open: no Node-RED is needed either
+      const start = (hospitalDown: SandboxOptions['hospitalDown']): Promise<Sandbox> =>
+        startSandbox({ nodeRedUrl: 'http://127.0.0.1:9', vendors: [], port: 0, mllpPort: 0, log: () => undefined, hospitalDown });
+      await assert.rejects(start([{ fromMs: 3000, toMs: 1000 }]), /the down window 3-1 must end after it begins/);
+      await assert.rejects(start([{ fromMs: 0, toMs: 2000 }, { fromMs: 1000, toMs: 3000 }]), /the down window 1-3 must begin after the one before it ends/);
+
+      // build/test/… → build/src/sandbox/cli.js
+      const cli = path.resolve(__dirname, '..', 'src', 'sandbox', 'cli.js');
+      const run = (value: string): Promise<{ code: number | null; stderr: string }> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, [cli, '--hospital-down', value], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+          child.on('close', (code) => resolve({ code, stderr }));
+        });
+      for (const [value, message] of [
+        ['90-30', /^--hospital-down: the down window 90-30 must end after it begins/],
+        ['30-90,60-120', /^--hospital-down: the down window 60-120 must begin after the one before it ends/],
+        ['soon', /^--hospital-down: "soon" is not <from>-<to> in seconds since the sandbox started, such as 30-90/],
+      ] as const) {
+        const { code, stderr } = await run(value);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, message);
       }
     });
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { DEFAULT_MLLP_PORT, DEFAULT_SANDBOX_PORT, DEFAULT_SLOW_MS, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, startSandbox } from './sandbox';
+import { DEFAULT_MLLP_PORT, DEFAULT_SANDBOX_PORT, DEFAULT_SLOW_MS, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, parseDownWindows, startSandbox, type DownWindow } from './sandbox';
 import { isCharset, type Charset } from '../lib/formats/hl7v2';
 import { PUSH_VENDORS, type Vendor } from '../lib/vendors/manifest';
 import { SANDBOX_VENDORS } from './traffic';
@@ -25,6 +25,9 @@ Usage: health-bridge-sandbox [options]
                        (HTTP API and FHIR: 503, MLLP: AE); the retry is stored
   --hospital-slow-every <n>  one FHIR/MLLP answer in n comes late      default 0 (never)
   --hospital-slow-ms <ms>    how late a slow answer is                 default ${DEFAULT_SLOW_MS}
+  --hospital-down <from>-<to>[,…]  the hospital is down for maintenance between these
+                       seconds after the sandbox started (e.g. 30-90 or 30-90,120-150):
+                       MLLP refuses connections, FHIR and the HTTP API answer 503
   --mllp-port <port>   the hospital's HL7 v2 MLLP listener             default ${DEFAULT_MLLP_PORT} (a free one if taken; 0: free)
   --mllp-charset <cs>  charset of a message without MSH-18            default utf-8 (or gb18030)
   --retries <n>        pushes again on an answer that is not success   default 3 (0: never)
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
         'hospital-fail-every': { type: 'string' },
         'hospital-slow-every': { type: 'string' },
         'hospital-slow-ms': { type: 'string' },
+        'hospital-down': { type: 'string' },
         'mllp-port': { type: 'string' },
         'mllp-charset': { type: 'string' },
         retries: { type: 'string' },
@@ -97,6 +101,12 @@ async function main(): Promise<void> {
   const retryDelay = positiveNumber('retry-delay', values['retry-delay'], true);
   const mllpPort = positiveNumber('mllp-port', values['mllp-port'], true);
   if (mllpPort !== undefined && (!Number.isInteger(mllpPort) || mllpPort > 65535)) fail(`--mllp-port must be a port number, not "${values['mllp-port']}"`);
+  let hospitalDown: DownWindow[] | undefined;
+  try {
+    hospitalDown = values['hospital-down'] === undefined ? undefined : parseDownWindows(values['hospital-down']);
+  } catch (error) {
+    fail(`--hospital-down: ${(error as Error).message}`);
+  }
   const mllpCharset = values['mllp-charset']?.toLowerCase();
   if (mllpCharset !== undefined && !isCharset(mllpCharset)) fail(`--mllp-charset must be utf-8 or gb18030, not "${values['mllp-charset']}"`);
 
@@ -112,6 +122,7 @@ async function main(): Promise<void> {
     hospitalFailEvery: positiveNumber('hospital-fail-every', values['hospital-fail-every'], true),
     hospitalSlowEvery: positiveNumber('hospital-slow-every', values['hospital-slow-every'], true),
     hospitalSlowMs: positiveNumber('hospital-slow-ms', values['hospital-slow-ms'], true),
+    hospitalDown,
     mllpPort,
     mllpCharset: mllpCharset as Charset | undefined,
     maxRetries: retries,

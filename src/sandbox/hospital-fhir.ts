@@ -17,7 +17,8 @@ import { HospitalFaults, hold, type FaultOptions } from './hospital-faults';
  * - A body that is not a FHIR resource: 400 with an OperationOutcome.
  * - Fails like a hospital (hospital-faults.ts): every n-th reading (an Observation identifier) is
  *   refused once with 503 and an OperationOutcome, and one answer in n is slow (stored first,
- *   answered late: a client that gives up and sends again finds it stored).
+ *   answered late: a client that gives up and sends again finds it stored). Down for maintenance
+ *   (`downFor`), every request is answered 503 with an OperationOutcome and a Retry-After.
  *
  * It logs one line per Observation it stores, naming the kind only: never a name, id or patient.
  */
@@ -32,6 +33,8 @@ export interface HospitalFhirOptions extends FaultOptions {
   log?: (line: string) => void;
   /** The server's base URL, for the full URLs of search results (set when the port is known). */
   baseUrl?: () => string;
+  /** Seconds until the hospital is back from maintenance; 0 (or absent): it is up. */
+  downFor?: () => number;
 }
 
 export interface HospitalFhir {
@@ -221,6 +224,11 @@ export function createHospitalFhir(options: HospitalFhirOptions = {}): HospitalF
     const path = request.url.pathname.replace(/\/+$/, '');
     if (path !== FHIR_BASE_PATH && !path.startsWith(`${FHIR_BASE_PATH}/`)) return false;
     const parts = path.slice(FHIR_BASE_PATH.length).split('/').filter(Boolean);
+    const downFor = options.downFor?.() ?? 0;
+    if (downFor > 0) {
+      sendFhir(res, 503, operationOutcome('error', 'transient', 'The server is down for maintenance; try again later'), { 'retry-after': String(Math.ceil(downFor)) });
+      return true;
+    }
     try {
       if (request.method === 'GET') {
         if (parts.length === 1 && parts[0] === 'metadata') {

@@ -13,8 +13,10 @@ import { HospitalFaults, hold, type FaultOptions } from './hospital-faults';
  *
  * Fails like a hospital (hospital-faults.ts): every n-th message (by its reading, OBR-3, else its
  * MSH-10) is answered `AE` with an MSA-3 text and an ERR segment the first time (its resend is
- * accepted), and one answer in n is slow. Charset: MSH-18 where the message names one
- * (`UNICODE UTF-8`, `GB 18030-2000`), else the listener's `charset`.
+ * accepted), and one answer in n is slow. Down for maintenance (`down()`, `up()`), it stops
+ * listening and drops its connections, and listens again on the same port.
+ * Charset: MSH-18 where the message names one (`UNICODE UTF-8`, `GB 18030-2000`), else the
+ * listener's `charset`.
  *
  * It logs one line per message naming the kind (OBR-4's text) only: never a name, id or patient.
  */
@@ -64,6 +66,13 @@ export interface HospitalMllp {
   readonly messages: ReceivedMessage[];
   /** The messages it accepted (AA). */
   accepted(): ReceivedMessage[];
+  /**
+   * Down for maintenance, as a stopped engine is: the listener closed (a connect is refused) and
+   * every connection dropped, an answer still held back (a slow one) lost with it.
+   */
+  down(): Promise<void>;
+  /** Listening again, on the same port. */
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -201,22 +210,30 @@ export function startHospitalMllp(options: HospitalMllpOptions = {}): Promise<Ho
     socket.on('close', () => sockets.delete(socket));
   });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_MLLP_PORT, host, () => {
-      server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        port,
-        host,
-        messages,
-        accepted: () => messages.filter((m) => m.ack === 'AA'),
-        close: () =>
-          new Promise((done) => {
-            for (const socket of sockets) socket.destroy();
-            server.close(() => done());
-          }),
+  const listen = (port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
       });
     });
-  });
+  const stopListening = (): Promise<void> =>
+    new Promise((done) => {
+      for (const socket of sockets) socket.destroy();
+      // not listening (down already): close answers ERR_SERVER_NOT_RUNNING, which is fine here
+      server.close(() => done());
+    });
+
+  return listen(options.port ?? DEFAULT_MLLP_PORT).then((port) => ({
+    port,
+    host,
+    messages,
+    accepted: () => messages.filter((m) => m.ack === 'AA'),
+    down: () => (server.listening ? stopListening() : Promise.resolve()),
+    up: async () => {
+      if (!server.listening) await listen(port);
+    },
+    close: stopListening,
+  }));
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pushJson, sendJson, startCloudServer, type CloudRequest, type CloudServer } from './cloud-server';
 import { ExpeedCloud } from './expeed-cloud';
-import { DEFAULT_SLOW_MS } from './hospital-faults';
+import { DEFAULT_SLOW_MS, checkDownWindows, parseDownWindows, scheduleOutage, type DownWindow, type Outage } from './hospital-faults';
 import { createHospitalFhir, FHIR_BASE_PATH, type HospitalFhir } from './hospital-fhir';
 import { DEFAULT_MLLP_PORT, startHospitalMllp, type HospitalMllp } from './hospital-mllp';
 import type { Charset } from '../lib/formats/hl7v2';
@@ -33,7 +33,7 @@ export { SANDBOX_DEVICES };
 export const DEFAULT_SANDBOX_PORT = 1881;
 /** Where the example flows deliver readings, as a hospital's API would take them. */
 export const HOSPITAL_PATH = '/hospital/readings';
-export { DEFAULT_MLLP_PORT, DEFAULT_SLOW_MS, FHIR_BASE_PATH };
+export { DEFAULT_MLLP_PORT, DEFAULT_SLOW_MS, FHIR_BASE_PATH, parseDownWindows, type DownWindow };
 
 export interface SandboxOptions {
   /** Node-RED's base URL; each vendor pushes to `<nodeRedUrl>/<vendor>` unless `targets` says otherwise. */
@@ -60,6 +60,14 @@ export interface SandboxOptions {
   hospitalSlowEvery?: number;
   /** How late a slow answer is (default 3000 ms). */
   hospitalSlowMs?: number;
+  /**
+   * When the hospital is down for maintenance, in ms since the sandbox started (in order, not
+   * overlapping; `parseDownWindows('30-90')` reads the CLI's seconds): the MLLP listener stops
+   * listening (connections refused, open ones dropped), the FHIR server and the HTTP API answer
+   * 503 (they share the port of the Viatom and Expeed APIs, which stay up); all back at `toMs`,
+   * on the same ports. The log says when it goes down and comes back.
+   */
+  hospitalDown?: readonly DownWindow[];
   /**
    * Port of the hospital's MLLP listener on 127.0.0.1. Default 2575 (the HL7 port), or a free one
    * when 2575 is taken (the log says which); an explicit port is that port or an error; 0 a free one.
@@ -149,6 +157,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const hospitalFailEvery = options.hospitalFailEvery ?? 0;
   const retryDelayMs = options.retryDelayMs ?? 2000;
   const maxRetries = options.maxRetries ?? 3;
+  const hospitalDown = options.hospitalDown ?? [];
+  checkDownWindows(hospitalDown);
 
   const viatom = createViatomCloud({ ...SANDBOX_CREDENTIALS.viatom, callbackUrl: targets('viatom')[0], authorizedPhones: [SAMPLE_VIATOM_PHONE] });
   const expeed = new ExpeedCloud({ ...SANDBOX_CREDENTIALS.expeed, devices: [...SANDBOX_DEVICES], seriesEnd: Date.now() });
@@ -158,8 +168,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // on the next n-th call as well, now and then, depending on how the traffic interleaves.
   let hospitalReadings = 0;
   const refusedOnce = new Set<string>();
+  // the hospital's maintenance (hospitalDown), once its listeners are up: seconds until it is back, 0 while up
+  let outage: Outage | undefined;
+  let startedAt = 0;
+  const downFor = (): number => (outage?.window ? Math.max(1, (outage.window.toMs - (Date.now() - startedAt)) / 1000) : 0);
   const hospital = (request: CloudRequest, res: ServerResponse): boolean => {
     if (request.url.pathname !== HOSPITAL_PATH || request.method !== 'POST') return false;
+    if (downFor() > 0) {
+      res.setHeader('retry-after', String(Math.ceil(downFor())));
+      sendJson(res, 503, { error: 'down for maintenance, try again later' });
+      return true;
+    }
     const reading = request.body as { id?: unknown; kind?: unknown; vendor?: unknown } | undefined;
     const what = `${String(reading?.vendor ?? '?')} ${String(reading?.kind ?? 'body')}`;
     const id = String(reading?.id ?? `call-${hospitalReadings}`);
@@ -178,7 +197,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
   const faults = { failEvery: hospitalFailEvery, slowEvery: options.hospitalSlowEvery ?? 0, slowMs: options.hospitalSlowMs ?? DEFAULT_SLOW_MS };
   let apiUrl = '';
-  const hospitalFhir = createHospitalFhir({ ...faults, log, baseUrl: () => apiUrl });
+  const hospitalFhir = createHospitalFhir({ ...faults, log, baseUrl: () => apiUrl, downFor });
   const server: CloudServer = await startCloudServer(
     async (request, res) =>
       (await viatom.handler(request, res)) || (await expeed.handler(request, res)) || hospital(request, res) || (await hospitalFhir.handler(request, res)),
@@ -200,6 +219,29 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
   log(`${clock()}  sandbox    Viatom and Expeed APIs and the hospital API on ${server.url}`);
   log(`${clock()}  sandbox    the hospital's FHIR R4 server on ${server.url}${FHIR_BASE_PATH}, its HL7 v2 MLLP listener on ${hospitalMllp.host}:${hospitalMllp.port}`);
+  if (hospitalDown.length > 0) {
+    const mllp = hospitalMllp;
+    const seconds = (ms: number): string => `${ms / 1000} s`;
+    log(`${clock()}  sandbox    the hospital goes down for maintenance from ${hospitalDown.map((w) => `${seconds(w.fromMs)} to ${seconds(w.toMs)}`).join(', ')} after now`);
+    startedAt = Date.now();
+    outage = await scheduleOutage(hospitalDown, startedAt, async (down, window) => {
+      if (down) {
+        await mllp.down();
+        log(
+          `${clock()}  hospital   DOWN for maintenance for ${seconds(window.toMs - window.fromMs)} (until ${seconds(window.toMs)} after the sandbox started): ` +
+            `MLLP ${mllp.host}:${mllp.port} refuses connections (open ones dropped), FHIR and the HTTP API answer 503`,
+        );
+        return;
+      }
+      try {
+        await mllp.up();
+        log(`${clock()}  hospital   back UP after ${seconds(window.toMs - window.fromMs)} of maintenance: FHIR, the HTTP API and MLLP on ${mllp.host}:${mllp.port} take readings again`);
+      } catch (error) {
+        // FHIR and the HTTP API are back all the same; the MLLP port was taken meanwhile
+        log(`${clock()}  hospital   back UP after maintenance, but MLLP could not listen on ${mllp.host}:${mllp.port} again: ${(error as Error).message}`);
+      }
+    });
+  }
 
   const deliveries: Delivery[] = [];
   let stopped = false;
@@ -303,6 +345,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       stopped = true;
       for (const done of wake) done();
       await finished.catch(() => undefined);
+      await outage?.stop();
       await expeed.close();
       await hospitalMllp.close();
       await server.close();
