@@ -68,7 +68,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     assert.deepEqual(Object.keys(packageJson()['node-red'].nodes).filter((type) => !used.has(type)), [], 'node types no example uses');
   });
 
-  it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading (a CGM "HI" too, flagged high), every vendor answered at once and the hospital's AEs retried by the outboxes', async function () {
+  it('deployed together, the sandbox traffic ends up in the files, at the hospital once per reading (a CGM "HI" too, flagged high), every vendor answered at once and the hospital AEs retried by the outboxes', async function () {
     const { startSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'sandbox.js'));
     const { exampleTargets, examplesForSandbox } = require(path.join(packageDir, 'dist', 'sandbox', 'example-flows.js'));
     const sandboxPort = await freePort();
