@@ -37,8 +37,7 @@
 //   --history-points N         points in the emulator's series (1000000)
 //   --history-limits a,b       page sizes (`limit`) to read the history with (100,6000)
 //   --push-rate N              pushes per second into the hospital flow (200)
-//   --push-seconds S           seconds of those pushes, measured (3: the FHIR server's cost grows
-//                              with what it holds, FINDINGS.md 2026-12-01-fhir-server-linear)
+//   --push-seconds S           seconds of those pushes, measured (20)
 //   --cpu-prof                 Node-RED runs with --cpu-prof; profiles and their summaries go to
 //                              bench/profiles/<time>/ (bench/lib/profile.mjs summarizes one)
 //   --package DIR              load the nodes from another copy of the package (an experiment:
@@ -112,7 +111,7 @@ function parseArgs(argv, env = process.env) {
     only: PARTS, duration: 10, warmup: 1, slice: 1, connections: 50, types: undefined,
     targets: ALL_TARGETS, loads: ALL_LOADS, cpuProf: false, packageDir: undefined, quietWait: 30, out: undefined, quick: false,
     tokenQueries: 10_000, tokenDays: 2, burst: 1000, historyPoints: 1_000_000, historyLimits: [100, 6000],
-    pushRate: 200, pushSeconds: 3,
+    pushRate: 200, pushSeconds: 20,
   };
   if (env.BENCH_QUICK && env.BENCH_QUICK !== '0') {
     Object.assign(options, { duration: 2, warmup: 0.5, quietWait: 0, historyPoints: 100_000, pushSeconds: 1, quick: true });

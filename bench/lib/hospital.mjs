@@ -432,8 +432,8 @@ export function hospitalMarkdown(part, { fmt }) {
       `fixed ${fmt(push.rate)} per second for ${fmt(push.seconds)} s (after one push that must be answered 200 and stored) into ` +
       '`sinocare-in` (ack: flow, ackTimeout 4 s) → `health-fhir` (bundle) → `http request` (POST, keep-alive) → switch on ' +
       '`msg.statusCode` 2xx → `health-ack`, otherwise (and a Catch node on both) `msg.error` → `health-ack`: the push is answered ' +
-      'after the FHIR transaction. FHIR server: test/harness/fhir-server.mjs (medplum\'s `FhirRouter` over a `MemoryRepository`, ' +
-      'the tests\' server) under Node 22. Load: a paced open loop in the runner (undici `Pool`, one request every ' +
+      'after the FHIR transaction. FHIR server: test/harness/fhir-server.mjs (medplum\'s `FhirRouter` over its `MemoryRepository`, ' +
+      'with an index of identifier values for the conditional creates, bench/FINDINGS.md 2026-12-01-fhir-server-linear; the tests\' server) under Node 22. Load: a paced open loop in the runner (undici `Pool`, one request every ' +
       `${fmt(1000 / push.rate, 1)} ms on a fixed schedule, not autocannon, whose rate limit sends each connection's quota at the start of ` +
       'every second); latency from the scheduled instant to the end of the answer. *Straight*: the same loop posting the ' +
       'transaction Bundles `toFhir` makes of the same kind of push to a second FHIR server, as fresh (one Bundle stored first). ' +

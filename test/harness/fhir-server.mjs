@@ -41,8 +41,61 @@ for (const file of STRUCTURE_DEFINITION_BUNDLE_FILES) {
 }
 for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file));
 
+/**
+ * medplum's MemoryRepository with an index for the one search a conditional create of ours makes
+ * (`identifier=<system>|<value>`): the repository itself scans every stored resource of the type
+ * for each search (bench/FINDINGS.md 2026-12-01-fhir-server-linear), which made a transaction
+ * cost 1.1 ms more per Observation already stored, where medplum's production repository
+ * (PostgreSQL) has a token index. The index only narrows what medplum's own search looks at: it
+ * keeps every resource that carries the identifier value (under any system), and medplum's
+ * `searchSync` then matches, sorts and pages those exactly as it would all of them. Any other
+ * search runs unchanged.
+ */
+class IndexedMemoryRepository extends MemoryRepository {
+  constructor() {
+    super();
+    /** identifier value → "<type>/<id>" of every resource that ever carried it (a superset). */
+    this.byIdentifier = new Map();
+  }
+
+  createResourceSync(resource, options, update) {
+    const stored = super.createResourceSync(resource, options, update);
+    for (const identifier of stored.identifier ?? []) {
+      if (typeof identifier?.value !== 'string') continue;
+      const key = identifier.value;
+      let refs = this.byIdentifier.get(key);
+      if (!refs) this.byIdentifier.set(key, (refs = new Set()));
+      refs.add(`${stored.resourceType}/${stored.id}`);
+    }
+    return stored;
+  }
+
+  searchSync(request) {
+    const filters = request.filters ?? [];
+    const only = filters.length === 1 ? filters[0] : undefined;
+    if (!only || only.code !== 'identifier' || only.operator !== 'eq' || typeof only.value !== 'string' || only.value.includes(',')) {
+      return super.searchSync(request);
+    }
+    const bar = only.value.indexOf('|');
+    const value = bar < 0 ? only.value : only.value.slice(bar + 1);
+    const all = this.resources;
+    const ofType = all.get(request.resourceType) ?? new Map();
+    const candidates = new Map();
+    for (const ref of this.byIdentifier.get(value) ?? []) {
+      const [type, id] = ref.split('/');
+      if (type === request.resourceType && ofType.has(id)) candidates.set(id, ofType.get(id));
+    }
+    this.resources = new Map([[request.resourceType, candidates]]);
+    try {
+      return super.searchSync(request);
+    } finally {
+      this.resources = all;
+    }
+  }
+}
+
 const router = new FhirRouter();
-const repo = new MemoryRepository();
+const repo = new IndexedMemoryRepository();
 
 function outcome(issues) {
   return { resourceType: 'OperationOutcome', issue: issues.length ? issues : [{ severity: 'information', code: 'informational', details: { text: 'All OK' } }] };
