@@ -24,7 +24,7 @@
 //      (bench/lib/hospital.mjs).
 //
 // Options (any of them makes a quick run, printed and not written to RESULTS.md unless --out):
-//   --only receivers|dedup|tokens|history|hospital   one part (or several, comma-separated)
+//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red   one part (or several, comma-separated)
 //   --duration S               seconds measured per target, in all (10)
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
@@ -60,6 +60,7 @@ import { NodeRed, ROOT, nodeRedVersion, placed } from './lib/node-red.mjs';
 import { summarize } from './lib/profile.mjs';
 import { PUSHES } from './lib/pushes.mjs';
 import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
+import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -69,7 +70,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -892,7 +893,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -946,6 +947,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (outboxNodeRed) {
+    // part 7, health-outbox in Node-RED: bench/lib/outbox-node-red.mjs
+    const part = outboxNodeRedMarkdown(outboxNodeRed, { fmt });
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -991,9 +998,10 @@ async function main() {
   const historyPart = wanted('history') ? await benchHistory(options) : undefined;
   const outbox = wanted('outbox') ? await benchOutbox(options, log) : undefined;
   const hospital = wanted('hospital') ? await benchHospitalPart(options) : undefined;
+  const outboxNodeRed = wanted('outbox-node-red') ? await benchOutboxNodeRed(options, log) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

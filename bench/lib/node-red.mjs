@@ -67,10 +67,11 @@ export class NodeRed {
    *   told); settings, more properties of settings.js as source text (`name: value,` lines).
    */
   static async start(options = {}) {
-    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-node-red-'));
+    // options.userDir: start again on what an earlier run left (its flows, an outbox's files)
+    const userDir = options.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-node-red-'));
     const scope = path.join(userDir, 'node_modules', '@health-bridge');
     fs.mkdirSync(scope, { recursive: true });
-    fs.symlinkSync(options.packageDir ?? ROOT, path.join(scope, 'node-red-nodes'), 'dir');
+    if (!fs.existsSync(path.join(scope, 'node-red-nodes'))) fs.symlinkSync(options.packageDir ?? ROOT, path.join(scope, 'node-red-nodes'), 'dir');
     const port = await freePort();
     const settingsFile = path.join(userDir, 'settings.js');
     fs.writeFileSync(settingsFile, settingsSource(port, options.settings ? `\n  ${options.settings}` : ''));
@@ -138,13 +139,13 @@ export class NodeRed {
     if (this.count(/^Waiting for missing types/) > 0) throw new Error(`the flow uses node types Node-RED does not have:\n${this.output}`);
   }
 
-  /** Ends Node-RED the way Ctrl-C does (a CPU profile is written on that exit). */
-  async stop() {
+  /** Ends Node-RED the way Ctrl-C does (a CPU profile is written on that exit); `keep`: leave its user directory. */
+  async stop({ keep = false } = {}) {
     if (!this.exited) {
       this.child.kill('SIGINT');
       await this.waitFor(() => this.exited, 30_000, 'Node-RED exit').catch(() => this.child.kill('SIGKILL'));
     }
-    fs.rmSync(this.userDir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(this.userDir, { recursive: true, force: true });
   }
 
   count(pattern) {

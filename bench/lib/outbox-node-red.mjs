@@ -1,0 +1,333 @@
+// Part 7 of bench/run.mjs: health-outbox in a real Node-RED (issue 13, SPEC §8), where part 5
+// measured its storage alone. In one Node-RED:
+//   - what the outbox adds to a push's answer: unique Sinocare pushes at a fixed rate into
+//     sinocare-in (ack: flow) → health-ack (answered at once) and into sinocare-in (ack: flow) →
+//     health-outbox → health-ack (answered once the message is on disk); p50/p99 of each;
+//   - enqueue throughput with fsync as shipped: as many pushes as 50 connections get answered
+//     into sinocare-in → an outbox whose deliveries nobody answers (so nothing drains meanwhile);
+//   - drain throughput: that outbox redeployed with its output into health-ack, at the shipped
+//     concurrency 1 and at 50, until it is empty.
+// Then, in a Node-RED of its own: RSS and restart time with 1,000,000 messages waiting (each what
+// to fhir hands an outbox: a transaction Bundle and its reading, about 3 KB), written into the
+// outbox's directory by the package's FileLog while Node-RED was stopped, against the same
+// Node-RED with the outbox empty. Node-RED runs with --expose-gc; RSS is read after full
+// collections (a function node calls gc through functionGlobalContext).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { procStatus } from './expeed.mjs';
+import { paced } from './hospital.mjs';
+import { combine, slice } from './load.mjs';
+import { NodeRed, ROOT, placed } from './node-red.mjs';
+import sinocare from './pushes/sinocare.mjs';
+
+const requireCjs = createRequire(import.meta.url);
+const dist = (packageDir, file) => requireCjs(path.join(packageDir ?? ROOT, 'dist', 'lib', file));
+
+/** p99 the outbox may add to a push's answer: the vendors wait 5 s; a hundredth of that. */
+export const TARGET_ADDED_P99_MS = 50;
+/** RSS with 1,000,000 waiting over the same Node-RED with an empty outbox (issue 13). */
+export const TARGET_RSS_ADDED = 200 * 1_048_576;
+
+const SETTINGS = `functionGlobalContext: {
+    benchGc() {
+      if (global.gc) { global.gc(); global.gc(); }
+      return Boolean(global.gc);
+    },
+  },`;
+
+const fn = (id, tab, func, wires = [[]]) => ({
+  id, z: tab, type: 'function', name: id, func, outputs: wires.length, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires,
+});
+const receiver = (id, tab, url, wires) => ({
+  id, z: tab, type: 'sinocare-in', name: '', version: 1, path: url, ack: 'flow', ackTimeout: 10, maxBytes: 1048576,
+  dedupHours: 72, dedupStore: '', allow: '', pii: 'keep', tz: 'Asia/Shanghai', credentials: { key: '', piiKey: '' }, wires,
+});
+const outbox = (id, tab, properties, wires) => ({
+  id, z: tab, type: 'health-outbox', name: '', version: 1, maxAgeHours: 72, retryMinSeconds: 1, retryMaxSeconds: 600,
+  concurrency: 1, ackTimeout: 30, state: '', ...properties, wires,
+});
+
+/**
+ * GET /bench/outbox → `{texts, delivered}`: the last status text of every outbox (a Status node
+ * keeps them) and the deliveries counted; GET /bench/gc → full collections, then 200.
+ */
+function probes(tab) {
+  return [
+    { id: `${tab}-status`, z: tab, type: 'status', name: '', scope: null, wires: [[`${tab}-keep`]] },
+    fn(`${tab}-keep`, tab, `
+if (msg.status && msg.status.source && msg.status.source.type === 'health-outbox') {
+  const texts = global.get('benchOutboxStatus') || {};
+  texts[msg.status.source.id] = String(msg.status.text || '');
+  global.set('benchOutboxStatus', texts);
+}
+return null;`),
+    { id: `${tab}-get`, z: tab, type: 'http in', name: '', url: '/bench/outbox', method: 'get', upload: false, swaggerDoc: '', wires: [[`${tab}-answer`]] },
+    fn(`${tab}-answer`, tab, `
+msg.payload = { texts: global.get('benchOutboxStatus') || {}, delivered: global.get('benchDelivered') || 0 };
+return msg;`, [[`${tab}-response`]]),
+    { id: `${tab}-gcin`, z: tab, type: 'http in', name: '', url: '/bench/gc', method: 'get', upload: false, swaggerDoc: '', wires: [[`${tab}-gc`]] },
+    fn(`${tab}-gc`, tab, `msg.payload = { collected: global.get('benchGc')() }; return msg;`, [[`${tab}-response`]]),
+    { id: `${tab}-response`, z: tab, type: 'http response', name: '', statusCode: '', headers: {}, wires: [] },
+  ];
+}
+const counter = (id, tab, wires) => fn(id, tab, `global.set('benchDelivered', (global.get('benchDelivered') || 0) + 1); return msg;`, wires);
+
+/** The push flows: direct (receiver → ack), into an outbox that delivers to health-ack, into one nobody answers. */
+function pushFlow({ holdConcurrency = 1, holdWired = false } = {}) {
+  const tab = 'bench-outbox-tab';
+  return placed([
+    { id: tab, type: 'tab', label: 'outbox bench' },
+    receiver('ob-rx-direct', tab, '/bench/direct', [['ob-ack'], ['ob-ack']]),
+    receiver('ob-rx-outbox', tab, '/bench/outbox-push', [['ob-box'], ['ob-ack']]),
+    outbox('ob-box', tab, {}, [['ob-ack'], []]),
+    receiver('ob-rx-hold', tab, '/bench/outbox-hold', [['ob-hold'], ['ob-ack']]),
+    // its deliveries go nowhere (the fill) or into health-ack, counted (the drain)
+    outbox('ob-hold', tab, { concurrency: holdConcurrency, ackTimeout: 3600 }, [holdWired ? ['ob-count'] : [], []]),
+    counter('ob-count', tab, [['ob-ack']]),
+    { id: 'ob-ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+    ...probes(tab),
+  ]);
+}
+
+async function outboxState(nodeRed) {
+  const response = await fetch(`${nodeRed.url}/bench/outbox`);
+  return response.json();
+}
+
+/** The number in "N queued, …" (0 for "empty"), or undefined before the outbox has shown a status. */
+function queuedIn(text) {
+  if (text === undefined) return undefined;
+  const match = /^(\d+) queued/.exec(text);
+  return match ? Number(match[1]) : text === 'empty' ? 0 : undefined;
+}
+
+async function rssAfterGc(nodeRed) {
+  const response = await fetch(`${nodeRed.url}/bench/gc`);
+  const { collected } = await response.json();
+  if (!collected) throw new Error('Node-RED was not started with --expose-gc');
+  // the backing stores of freed typed arrays go back on a background thread: read a settled RSS
+  let lowest = Infinity;
+  for (let i = 0; i < 6; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await fetch(`${nodeRed.url}/bench/gc`);
+    lowest = Math.min(lowest, procStatus(nodeRed.child.pid).rss);
+  }
+  return lowest;
+}
+
+async function waitUntil(condition, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** What to fhir hands an outbox for Sinocare push `n`: the stored msg and its patient's order key. */
+function storedMessages(packageDir) {
+  const { sinocareProtocol } = dist(packageDir, 'vendors/sinocare.js');
+  const { toFhir } = dist(packageDir, 'formats/fhir/index.js');
+  const { patientKeyOf } = dist(packageDir, 'outbox/properties.js');
+  return (n) => {
+    const body = JSON.parse(sinocare.unique(n));
+    // a thousand patients
+    body.data.patientId = `P${String(n % 1000).padStart(6, '0')}`;
+    const reading = sinocareProtocol.normalize(sinocareProtocol.schema.parse(body), { tz: 'Asia/Shanghai', receivedAt: '2026-12-01T00:15:01.123Z' })
+      .find((item) => item.output === 'reading').payload;
+    const msg = {
+      topic: `sinocare/${reading.kind}`, vendor: 'sinocare', reading,
+      payload: toFhir(reading, { output: 'bundle', patientField: 'patientId' }),
+      headers: { 'content-type': 'application/fhir+json' },
+    };
+    return { msg, key: patientKeyOf(msg) };
+  };
+}
+
+async function fill(directory, count, packageDir, log) {
+  const { FileLog } = dist(packageDir, 'outbox/file-log.js');
+  const make = storedMessages(packageDir);
+  const storage = await FileLog.open({ directory });
+  const started = performance.now();
+  let next = 0;
+  let bytes = 0;
+  await Promise.all(Array.from({ length: 256 }, async () => {
+    while (next < count) {
+      const n = next++;
+      const { msg, key } = make(n);
+      if (n === 0) bytes = Buffer.byteLength(JSON.stringify(msg));
+      await storage.append(msg, Date.now(), key);
+      if (n % 200_000 === 0 && n) log(`outbox in Node-RED: ${n.toLocaleString('en-US')} written`);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const waiting = storage.stats().count;
+  await storage.close();
+  if (waiting !== count) throw new Error(`the fill left ${waiting} waiting, not ${count}`);
+  return { seconds, bytes };
+}
+
+function diskBytes(directory) {
+  return fs.readdirSync(directory).reduce((sum, name) => sum + fs.statSync(path.join(directory, name)).size, 0);
+}
+
+export async function benchOutboxNodeRed(options, log) {
+  const quick = options.quick;
+  const rate = options.pushRate;
+  const seconds = quick ? 2 : 10;
+  const million = quick ? 100_000 : 1_000_000;
+  const result = { rate, seconds, million };
+  const jsonHeaders = { 'content-type': 'application/json' };
+
+  // 1. pushes, enqueue and drain
+  let nodeRed = await NodeRed.start({ packageDir: options.packageDir, settings: SETTINGS, execArgv: ['--expose-gc'] });
+  try {
+    await nodeRed.deploy(pushFlow());
+    let counter = 80_000_000;
+    for (const url of ['/bench/direct', '/bench/outbox-push']) {
+      const check = await fetch(`${nodeRed.url}${url}`, { method: 'POST', body: sinocare.unique(counter++), headers: jsonHeaders });
+      if (check.status !== 200) throw new Error(`${url} answered ${check.status} ${await check.text()}`);
+    }
+    log(`outbox in Node-RED: ${seconds} s of unique pushes at ${rate}/s answered at once, then answered once on the outbox's disk`);
+    result.direct = await paced(`${nodeRed.url}/bench/direct`, { rate, seconds, nextBody: () => sinocare.unique(counter++), headers: jsonHeaders, pids: [nodeRed.child.pid] });
+    result.viaOutbox = await paced(`${nodeRed.url}/bench/outbox-push`, { rate, seconds, nextBody: () => sinocare.unique(counter++), headers: jsonHeaders, pids: [nodeRed.child.pid] });
+    log(`outbox in Node-RED: p99 ${result.direct.p99?.toFixed(1)} ms at once, ${result.viaOutbox.p99?.toFixed(1)} ms through the outbox`);
+
+    log(`outbox in Node-RED: ${seconds} s of pushes over 50 connections into an outbox that does not drain`);
+    const enqueue = combine(`${nodeRed.url}/bench/outbox-hold`, 50, [
+      await slice({ url: `${nodeRed.url}/bench/outbox-hold`, nextBody: () => sinocare.unique(counter++), connections: 50, seconds }),
+    ]);
+    const answered = enqueue.statuses['2xx'] ?? 0;
+    // every push answered 200 is a message on disk: the outbox counts them all (and the one in flight)
+    const held = await waitUntil(async () => {
+      const count = queuedIn((await outboxState(nodeRed)).texts['ob-hold']);
+      return count !== undefined && count >= answered ? count : undefined;
+    }, 30_000, `the outbox to count ${answered} messages`);
+    result.enqueue = { answered, total: enqueue.total, errors: enqueue.errors, timeouts: enqueue.timeouts, perSecond: answered / enqueue.seconds, p99: enqueue.p99, held };
+    log(`outbox in Node-RED: ${answered} pushes answered (${(answered / seconds).toFixed(0)}/s), ${held} held`);
+
+    for (const concurrency of [1, 50]) {
+      await nodeRed.deploy(pushFlow({ holdConcurrency: concurrency, holdWired: true }));
+      const before = (await outboxState(nodeRed)).delivered;
+      const started = performance.now();
+      const limit = concurrency === 1 ? Math.min(10, seconds) * 1000 : 300_000;
+      let left;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = queuedIn((await outboxState(nodeRed)).texts['ob-hold']);
+        if (left === 0 || performance.now() - started > limit) break;
+      }
+      const delivered = (await outboxState(nodeRed)).delivered - before;
+      const elapsed = (performance.now() - started) / 1000;
+      result[`drain${concurrency}`] = { concurrency, delivered, seconds: elapsed, perSecond: delivered / elapsed, left };
+      log(`outbox in Node-RED: drained ${delivered} at concurrency ${concurrency} in ${elapsed.toFixed(1)} s`);
+    }
+  } finally {
+    await nodeRed.stop();
+  }
+
+  // 2. RSS and restart with a million waiting
+  const tab = 'bench-outbox-million';
+  const flow = placed([
+    { id: tab, type: 'tab', label: 'a million waiting' },
+    outbox('ob-million', tab, { ackTimeout: 3600 }, [[], []]),
+    ...probes(tab),
+  ]);
+  nodeRed = await NodeRed.start({ packageDir: options.packageDir, settings: SETTINGS, execArgv: ['--expose-gc'] });
+  const userDir = nodeRed.userDir;
+  const directory = path.join(userDir, 'health-bridge', 'outbox-ob-million');
+  try {
+    await nodeRed.deploy(flow);
+    await nodeRed.stop({ keep: true });
+    const startAndOpen = async () => {
+      const t0 = performance.now();
+      nodeRed = await NodeRed.start({ packageDir: options.packageDir, settings: SETTINGS, execArgv: ['--expose-gc'], userDir });
+      const started = performance.now() - t0;
+      const queued = await waitUntil(async () => {
+        const count = queuedIn((await outboxState(nodeRed)).texts['ob-million']);
+        return count === undefined ? undefined : { count };
+      }, 600_000, 'the outbox to open');
+      return { startMs: started, openMs: performance.now() - t0, queued: queued.count };
+    };
+    const idle = await startAndOpen();
+    idle.rss = await rssAfterGc(nodeRed);
+    await nodeRed.stop({ keep: true });
+    log(`outbox in Node-RED: idle ${(idle.rss / 1_048_576).toFixed(1)} MiB; writing ${million.toLocaleString('en-US')} messages into the stopped outbox`);
+    const filled = await fill(directory, million, options.packageDir, log);
+    const loaded = await startAndOpen();
+    loaded.rss = await rssAfterGc(nodeRed);
+    log(`outbox in Node-RED: ${loaded.queued} waiting, opened ${(loaded.openMs / 1000).toFixed(1)} s after the start, ${(loaded.rss / 1_048_576).toFixed(1)} MiB`);
+    result.memory = { idle, loaded, fill: filled, disk: diskBytes(directory) };
+  } finally {
+    await nodeRed.stop();
+  }
+  return result;
+}
+
+export function outboxNodeRedMarkdown(part, { fmt }) {
+  const mib = (bytes) => `${fmt(bytes / 1_048_576, 1)} MiB`;
+  const ms = (value) => (value === undefined ? '–' : fmt(value, 1));
+  const { direct, viaOutbox, enqueue, memory } = part;
+  const lines = ['## 7. `health-outbox` in Node-RED (bench/lib/outbox-node-red.mjs)', ''];
+  lines.push(
+    `**A push's answer.** Unique Sinocare pushes at a fixed ${fmt(part.rate)}/s for ${fmt(part.seconds)} s each (the paced open loop of part 6) ` +
+      'into `sinocare-in` (ack: flow) → `health-ack`, answered at once, and into `sinocare-in` (ack: flow) → `health-outbox` → ' +
+      '`health-ack`, answered once the outbox has the message on disk (fdatasync, group commit, as shipped).',
+    '',
+    '| path | pushes | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors | CPU Node-RED |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const [label, row] of [['receiver → health-ack', direct], ['receiver → health-outbox (answered on disk)', viaOutbox]]) {
+    lines.push(`| ${label} | ${fmt(row.sent)} | ${ms(row.p50)} | ${ms(row.p90)} | **${ms(row.p99)}** | ${ms(row.max)} | ${fmt(row.non2xx)} | ${fmt(row.errors)} | ${fmt(row.cores?.pid1, 2)} |`);
+  }
+  const added = viaOutbox.p99 - direct.p99;
+  lines.push(
+    '',
+    `**Enqueue and drain.** *Enqueue*: as many pushes as 50 connections (autocannon) get answered in ${fmt(part.seconds)} s into ` +
+      '`sinocare-in` → an outbox whose deliveries nobody answers, so nothing drains meanwhile: each answered push is one message ' +
+      'stored with fsync. *Drain*: the same outbox redeployed with its output 1 into `health-ack` (through a counting function ' +
+      'node), at the shipped concurrency 1 (10 s) and then at 50 until it is empty: each delivery is a message read from disk, ' +
+      'sent, answered by health-ack, and its end written (fsync).',
+    '',
+    '| measurement | figure |',
+    '|---|---:|',
+    `| enqueue: pushes answered 200 (each a message on disk) | **${fmt(enqueue.perSecond)}/s** (${fmt(enqueue.answered)} of ${fmt(enqueue.total)}, p99 ${fmt(enqueue.p99)} ms, ${fmt(enqueue.errors)} errors; the outbox then held ${fmt(enqueue.held)}) |`,
+    `| drain at concurrency 1 (shipped default) | **${fmt(part.drain1.perSecond)}/s** (${fmt(part.drain1.delivered)} in ${fmt(part.drain1.seconds, 1)} s) |`,
+    `| drain at concurrency 50 | **${fmt(part.drain50.perSecond)}/s** (${fmt(part.drain50.delivered)} in ${fmt(part.drain50.seconds, 1)} s, ${fmt(part.drain50.left)} left) |`,
+    '',
+    `**A million waiting.** ${fmt(part.million)} messages as \`health-fhir\` hands them to an outbox (a transaction Bundle and its reading, ` +
+      `${fmt(memory.fill.bytes)} bytes of JSON each, a thousand patients) written by the package's \`FileLog\` into the outbox's directory ` +
+      `while Node-RED was stopped (${fmt(part.million / memory.fill.seconds)}/s, ${mib(memory.disk)} on disk), then Node-RED started on it. ` +
+      '*Start*: from the fork to "Started flows"; *open*: from the fork to the outbox\'s status counting what waits (the status is ' +
+      'redrawn at most every 500 ms, so up to that much of it is the wait for a redraw). RSS of the Node-RED ' +
+      'process after full collections, against the same Node-RED and flow with the outbox empty. One delivery is in flight (unanswered).',
+    '',
+    '| outbox | start | open | RSS |',
+    '|---|---:|---:|---:|',
+    `| empty | ${fmt(memory.idle.startMs)} ms | ${fmt(memory.idle.openMs)} ms | ${mib(memory.idle.rss)} |`,
+    `| ${fmt(memory.loaded.queued)} waiting | ${fmt(memory.loaded.startMs)} ms | **${fmt(memory.loaded.openMs)} ms** | ${mib(memory.loaded.rss)} (**+${mib(memory.loaded.rss - memory.idle.rss)}**) |`,
+    '',
+  );
+  const rssAdded = memory.loaded.rss - memory.idle.rss;
+  const checks = [
+    {
+      what: `p99 the outbox adds to a push's answer at ${fmt(part.rate)} pushes/s ≤ ${fmt(TARGET_ADDED_P99_MS)} ms`,
+      figure: `${ms(added)} ms (p99 ${ms(viaOutbox.p99)} against ${ms(direct.p99)} ms)`,
+      ratio: added / TARGET_ADDED_P99_MS,
+      ok: added <= TARGET_ADDED_P99_MS && viaOutbox.non2xx === 0 && viaOutbox.errors === 0,
+      measured: `${fmt(viaOutbox.non2xx)} non-2xx, ${fmt(viaOutbox.errors)} errors through the outbox`,
+      hint: 'profile Node-RED (`--cpu-prof`) during this part',
+    },
+    {
+      what: `RSS with ${fmt(memory.loaded.queued)} messages waiting, over the same Node-RED with the outbox empty, < 200 MiB`,
+      figure: mib(rssAdded),
+      ratio: rssAdded / TARGET_RSS_ADDED,
+      ok: rssAdded < TARGET_RSS_ADDED && memory.loaded.queued === part.million,
+      hint: 'read the index size in src/lib/outbox/file-log.ts (65 B a slot) against a heap snapshot of the restarted Node-RED',
+    },
+  ];
+  return { lines, checks };
+}
