@@ -97,6 +97,10 @@ export class SqliteOutbox {
   // the comparison appends without order keys, so nothing is ever held back to unblock
   unblock() {}
 
+  soleKey() {
+    return false;
+  }
+
   async retryAll(now) {
     this.retry.run(now);
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError } from '../lib/coded-error';
-import { FileLog } from '../lib/outbox/file-log';
+import { codeOf, FileLog } from '../lib/outbox/file-log';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
@@ -22,6 +22,8 @@ import { registerNode } from './register';
 
 /** How often the status is redrawn at most while messages come and go. */
 const STATUS_EVERY_MS = 500;
+/** Deliveries start once the flows have started, or after this long if that event never comes. */
+const START_AT_THE_LATEST_MS = 5_000;
 
 export = function register(RED: NodeRedApi): void {
   const t = translator(RED, 'health-outbox');
@@ -37,7 +39,16 @@ export = function register(RED: NodeRedApi): void {
     const directory = path.join(userDir, 'health-bridge', `outbox-${String(config.id).replace(/[^\w.-]/g, '_')}`);
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
+    /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */
     let storageProblem: string | undefined;
+    let closed = false;
+    // Node-RED drops a message sent to a node that does not exist yet: the first deliveries wait
+    // until every node of the deploy has started
+    let flowsStarted!: () => void;
+    const started = new Promise<void>((resolve) => { flowsStarted = resolve; });
+    const onFlowsStarted = (): void => flowsStarted();
+    RED.events?.once('flows:started', onFlowsStarted);
+    const startAnyway = setTimeout(onFlowsStarted, START_AT_THE_LATEST_MS);
 
     const duration = (ms: number): string => {
       const { unit, count } = shortDuration(ms);
@@ -68,7 +79,7 @@ export = function register(RED: NodeRedApi): void {
       node.status(shown);
     };
     const statusSoon = (): void => {
-      statusTimer ??= setTimeout(drawStatus, STATUS_EVERY_MS);
+      if (!closed) statusTimer ??= setTimeout(drawStatus, STATUS_EVERY_MS);
     };
     // the "next retry in" part counts down without any change in the queue
     const ticker = setInterval(statusSoon, 5_000);
@@ -81,6 +92,7 @@ export = function register(RED: NodeRedApi): void {
           const properties = parsed.data;
           queue = new OutboxQueue({
             storage,
+            paused: true,
             concurrency: properties.concurrency,
             ackTimeoutMs: properties.ackTimeout * 1000,
             retryMinMs: properties.retryMinSeconds * 1000,
@@ -95,14 +107,19 @@ export = function register(RED: NodeRedApi): void {
                 if (outcome === 'timeout') return; // the queue's own ackTimeout settled it
                 queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
               });
-              node.send([{ ...message.msg, _ack: delivery.ackId, outbox: meta(message) }, null]);
+              try {
+                node.send([{ ...message.msg, _ack: delivery.ackId, outbox: meta(message) }, null]);
+              } catch (error) {
+                delivery.cancel(); // the queue counts the throw as a failed delivery
+                throw error;
+              }
             },
             abandon: (message) => deliveries.get(message.id)?.cancel(),
             deadLetter: (message, error) => {
               node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
             },
             onError: (error) => {
-              storageProblem = errorText(error);
+              storageProblem = codeOf(error);
               node.error(t('errors.storage', { reason: storageProblem }));
               statusSoon();
             },
@@ -110,11 +127,13 @@ export = function register(RED: NodeRedApi): void {
           });
           statusSoon();
           if (properties.state) node.warn(t('warn.state-planned'));
+          const ready = queue;
+          void started.then(() => ready.start());
           return queue;
         })
       : undefined;
     opening?.catch((error: unknown) => {
-      storageProblem = errorText(error);
+      storageProblem = codeOf(error);
       node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
       node.error(t('errors.storage', { reason: storageProblem }));
     });
@@ -133,15 +152,24 @@ export = function register(RED: NodeRedApi): void {
           await ready.enqueue(stored, patientKeyOf(stored));
         }
       } catch (error) {
-        const failure = new CodedError('storage', { reason: errorText(error) });
+        storageProblem = codeOf(error);
+        statusSoon();
+        const failure = new CodedError('storage', { reason: storageProblem });
         if (held) release(ackId, failure);
         throw failure;
       }
       if (held) release(ackId);
+      if (storageProblem) {
+        storageProblem = undefined; // the disk takes messages again
+        statusSoon();
+      }
       return {};
     });
 
     node.on('close', (_removed, done) => {
+      closed = true;
+      clearTimeout(startAnyway);
+      RED.events?.removeListener('flows:started', onFlowsStarted);
       clearInterval(ticker);
       if (statusTimer) clearTimeout(statusTimer);
       for (const delivery of deliveries.values()) delivery.cancel();

@@ -60,6 +60,11 @@ export interface NodeRedApi {
     cloneMessage<T extends NodeMessage>(message: T): T;
   };
   settings: HttpNodeSettings & Record<string, unknown>;
+  /** The runtime's events (`flows:started` once every node of a deploy exists). */
+  events?: {
+    once(event: string, listener: (...args: unknown[]) => void): void;
+    removeListener(event: string, listener: (...args: unknown[]) => void): void;
+  };
   httpNode: HttpApp;
   _(key: string, substitutions?: Record<string, unknown>): string;
 }

@@ -301,5 +301,95 @@ describe('the outbox queue', function () {
       assert.deepEqual(dead.map((entry) => [label(entry.message), entry.error, entry.at]), [['A1', 'HTTP 503', 30_000]]);
       assert.equal(queue.status().queued, 0);
     });
+
+    it('unblocks a refused message after its third failure where its patient is the only one waiting', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 4000, maxAgeMs: 3_600_000 });
+      for (const text of ['A1', 'A2', 'A3']) await queue.enqueue({ payload: { label: text } }, A);
+      const poison = (text: string): boolean => text !== 'A1';
+      for (let second = 0; second < 10; second++) {
+        await answerAll(poison);
+        await clock.advance(1000, queue);
+      }
+      await answerAll(poison);
+      const labels = sent.map((entry) => label(entry.message));
+      assert.deepEqual(labels.slice(0, 3), ['A1', 'A1', 'A1'], 'three tries of A1 first');
+      assert.ok(labels.includes('A2') && labels.includes('A3'), `A2 and A3 went after those (${labels.join(' ')})`);
+      assert.equal(queue.status().queued, 1, 'A1 alone waits, on its own backoff');
+    });
+
+    it('keeps the order after an outage even when a message fails once more while the hospital recovers', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 1000 });
+      for (const [text, key] of [['A1', A], ['B1', B], ['B2', B]] as const) await queue.enqueue({ payload: { label: text } }, key);
+      let up = false;
+      let flaky = 0;
+      for (let second = 0; second < 5; second++) {
+        await answerAll(() => up);
+        await clock.advance(1000, queue);
+      }
+      up = true;
+      // the first B1 after the outage fails once more (a 503 while the hospital warms up)
+      await answerAll((text) => !(text === 'B1' && flaky++ === 0));
+      for (let second = 0; second < 3; second++) {
+        await clock.advance(1000, queue);
+        await answerAll(() => true);
+      }
+      const delivered = sent.filter((entry) => answered.has(entry)).map((entry) => label(entry.message));
+      const lastB1 = delivered.lastIndexOf('B1');
+      assert.ok(lastB1 >= 0 && lastB1 < delivered.indexOf('B2'), `B1 before B2 (${delivered.join(' ')})`);
+      assert.equal(queue.status().queued, 0);
+    });
+  });
+
+  describe('a failing disk', function () {
+    /** Makes the next `calls` calls of fs[name] fail with EIO. */
+    function failNext(name: 'fdatasync' | 'read', calls = 1): () => void {
+      const original = fs[name] as (...args: unknown[]) => void;
+      let left = calls;
+      (fs as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        if (left-- > 0) {
+          const callback = args[args.length - 1] as (error: Error) => void;
+          const error = Object.assign(new Error('i/o error'), { code: 'EIO' });
+          setImmediate(() => callback(error));
+          return;
+        }
+        original(...args);
+      };
+      return () => { (fs as unknown as Record<string, unknown>)[name] = original; };
+    }
+    const errors: unknown[] = [];
+    beforeEach(function () {
+      errors.length = 0;
+    });
+
+    it('tries a message again whose failure could not be written', async function () {
+      await start({ retryMinMs: 1000, onError: (error) => errors.push(error) });
+      const stored = await queue.enqueue({ payload: { n: 1 } });
+      await queue.idle();
+      const restore = failNext('fdatasync');
+      try {
+        queue.settle(stored.id, 'HTTP 503');
+        await queue.idle();
+      } finally {
+        restore();
+      }
+      assert.equal(errors.length, 1, 'the write error was reported');
+      await clock.advance(1000, queue);
+      assert.deepEqual(sent.map((entry) => entry.message.id), [stored.id, stored.id], 'handed out again after its backoff');
+    });
+
+    it('wakes up again after a read error, and the message goes out', async function () {
+      await start({ retryMinMs: 1000, onError: (error) => errors.push(error) });
+      const restore = failNext('read');
+      try {
+        await queue.enqueue({ payload: { n: 1 } });
+        await queue.idle();
+      } finally {
+        restore();
+      }
+      assert.equal(sent.length, 0);
+      assert.equal(errors.length, 1);
+      await clock.advance(61_000, queue);
+      assert.equal(sent.length, 1, 'read again a minute later');
+    });
   });
 });

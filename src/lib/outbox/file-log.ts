@@ -57,6 +57,19 @@ const UNBLOCKED = 8;
 const SEGMENT_PATTERN = /^seg-(\d{8})\.log$/;
 const READ_CHUNK = 8 * 1_048_576;
 const MAX_RECORD = 256 * 1_048_576;
+/** How long a message whose record cannot be read waits before it is read again. */
+const UNREADABLE_WAIT_MS = 60_000;
+
+/** An error as its code (EIO, ENOSPC) or its name: never its text, which may quote a record. */
+export function codeOf(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+  }
+  return 'error';
+}
 
 export interface FileLogOptions {
   /** The directory the outbox owns (created if missing). */
@@ -140,6 +153,8 @@ export class FileLog implements OutboxStorage {
   /** Per order key, the oldest and newest waiting slot: the chain runs through prev/nextOfKey. */
   private readonly keyHeads = new Map<number, number>();
   private readonly keyTails = new Map<number, number>();
+  /** Per order key, how many waiting slots it has (`soleKey`). */
+  private readonly keyCounts = new Map<number, number>();
 
   private queue: Pending[] = [];
   /** Reads of leased messages in progress: a segment is not closed under them. */
@@ -177,6 +192,8 @@ export class FileLog implements OutboxStorage {
     let record: Buffer;
     try {
       record = putRecord(slot, seq, now, now, 0, key >>> 0, JSON.stringify({ id, msg }));
+      // the replay would read a larger one as damage and cut the log there
+      if (record.length > MAX_RECORD) throw new Error(`the message is too large to store (${record.length} bytes, at most ${MAX_RECORD})`);
     } catch (error) {
       this.release(slot);
       return Promise.reject(error as Error);
@@ -201,20 +218,34 @@ export class FileLog implements OutboxStorage {
       taken.push({ slot, seq: this.seqs[slot] });
     }
     this.reading++;
+    let read: Array<PromiseSettledResult<StoredMessage>>;
     try {
-      return await Promise.all(taken.map(({ slot, seq }) => this.readMessage(slot, seq)));
-    } catch (error) {
-      // unreadable (a file removed under us, an I/O error): back to waiting, the error to the caller
-      for (const { slot, seq } of taken) {
-        if (!this.holds(slot, seq) || !(this.flags[slot] & LEASED)) continue;
-        this.flags[slot] &= ~LEASED;
-        this.leased--;
-        this.offer(slot);
-      }
-      throw error;
+      read = await Promise.allSettled(taken.map(({ slot, seq }) => this.readMessage(slot, seq)));
     } finally {
       this.reading--;
     }
+    // one that cannot be read (an I/O error, a damaged record) waits a minute and is tried again,
+    // without holding back the others of the batch
+    const messages: StoredMessage[] = [];
+    let failure: unknown;
+    read.forEach((result, index) => {
+      if (result.status === 'fulfilled') {
+        messages.push(result.value);
+        return;
+      }
+      failure ??= result.reason;
+      const { slot, seq } = taken[index];
+      if (!this.holds(slot, seq) || !(this.flags[slot] & LEASED)) return;
+      this.flags[slot] &= ~LEASED;
+      this.leased--;
+      this.nexts[slot] = now + UNREADABLE_WAIT_MS;
+      this.offer(slot);
+    });
+    if (failure !== undefined) {
+      this.options.onDamage?.(this.directory, -1, `a waiting message could not be read (${codeOf(failure)}): tried again in a minute`);
+      if (messages.length === 0) throw failure;
+    }
+    return messages;
   }
 
   settle(message: StoredMessage, outcome: Settlement): Promise<void> {
@@ -239,7 +270,22 @@ export class FileLog implements OutboxStorage {
     this.flags[slot] |= WRITING;
     const body = JSON.stringify({ id: message.id, lastError: outcome.error, msg: message.msg });
     const record = putRecord(slot, seq, this.enqueued[slot], outcome.nextAt, attempts, this.keys[slot], body);
-    return this.write(record, (segment, offset) => this.landed(slot, seq, segment, offset, record.length));
+    return this.write(record, (segment, offset) => this.landed(slot, seq, segment, offset, record.length)).catch((error: unknown) => {
+      // not written (a failing disk): it waits with the state in memory, which is the newer one;
+      // a restart before the next write finds the older record, one attempt fewer
+      if (this.holds(slot, seq) && this.flags[slot] & WRITING) {
+        this.flags[slot] &= ~WRITING;
+        this.offer(slot);
+      }
+      throw error;
+    });
+  }
+
+  soleKey(message: StoredMessage): boolean {
+    const lease = (message as LeasedMessage)[LEASE];
+    if (!lease || !this.holds(lease.slot, lease.seq)) return false;
+    const key = this.keys[lease.slot];
+    return key !== 0 && this.keyCounts.get(key) === this.occupied;
   }
 
   unblock(message: StoredMessage): void {
@@ -403,6 +449,7 @@ export class FileLog implements OutboxStorage {
     this.prevOfKey[slot] = -1;
     this.nextOfKey[slot] = -1;
     if (key === 0) return;
+    this.keyCounts.set(key, (this.keyCounts.get(key) ?? 0) + 1);
     const tail = this.keyTails.get(key);
     if (tail === undefined) {
       this.keyHeads.set(key, slot);
@@ -415,6 +462,9 @@ export class FileLog implements OutboxStorage {
 
   private unlink(slot: number): void {
     const key = this.keys[slot];
+    const count = (this.keyCounts.get(key) ?? 1) - 1;
+    if (count > 0) this.keyCounts.set(key, count);
+    else this.keyCounts.delete(key);
     const prev = this.prevOfKey[slot];
     const next = this.nextOfKey[slot];
     if (prev >= 0) this.nextOfKey[prev] = next;
@@ -431,6 +481,7 @@ export class FileLog implements OutboxStorage {
   private linkAll(): void {
     this.keyHeads.clear();
     this.keyTails.clear();
+    this.keyCounts.clear();
     let count = 0;
     for (let slot = 0; slot < this.highWater; slot++) if (this.flags[slot] & OCCUPIED && this.keys[slot] !== 0) count++;
     if (count === 0) return;

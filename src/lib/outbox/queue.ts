@@ -11,11 +11,15 @@ import type { OutboxStorage, StoredMessage, StoredMsg } from './storage';
  * Order per key (a patient): the storage hands out a message only once the older ones of its key
  * are gone, so a patient's readings reach the hospital in the order they came, however long it
  * was down. That alone would let one reading the hospital always refuses hold back its patient's
- * later ones for `maxAgeMs`, so the queue judges: a message that fails, sees another delivered,
- * and fails again is refused for what it is, not because the hospital is down, and is unblocked
- * (it keeps its own backoff; the rest of its key goes on). And when a delivery succeeds after
- * two or more failures in a row (an outage ended), every waiting message is due at once, so the
- * backlog drains now instead of at each message's own next retry.
+ * later ones for `maxAgeMs`, so the queue judges: a message that fails, sees another delivered
+ * right after (at most two failures between the two deliveries: not an outage), and fails again
+ * is refused for what it is, not because the hospital is down, and is unblocked (it keeps its
+ * own backoff; the rest of its key goes on). Where its key is the only one waiting (a site with
+ * one patient or one device: nothing else can show the hospital is up), it is unblocked after
+ * the third failure in a row instead (the price: in such a queue, an outage may let the one
+ * delivery that finds the hospital back overtake an older one). When a delivery succeeds after three or more failures in a row (an
+ * outage ended), nothing is judged and every waiting message is due at once, so the backlog
+ * drains now, oldest first, instead of at each message's own next retry.
  *
  * No jitter: one outbox talks to one hospital system, whose outage makes every waiting message
  * fail at its own time, so their retries are already spread; and the same inputs give the same
@@ -50,6 +54,8 @@ export interface OutboxQueueOptions {
   retryMaxMs?: number;
   maxAgeMs?: number;
   clock?: Clock;
+  /** Hand nothing out before `start()`. */
+  paused?: boolean;
   /** A storage error (a disk that fails): reported, the queue goes on. */
   onError?(error: unknown): void;
   /** Something the status shows has changed. */
@@ -70,8 +76,12 @@ interface InFlight {
   timer: unknown;
 }
 
-/** How many failed messages the queue remembers for its judgement (see above); more are not judged. */
-const JUDGED_AT_MOST = 10_000;
+/** Failures in a row from which a success means an outage ended (see above). */
+const OUTAGE_FAILURES = 3;
+/** Failures of a message whose key is the only one waiting after which it is unblocked. */
+const SOLE_KEY_FAILURES = 3;
+/** setTimeout's longest wait (a longer one fires at once). */
+const LONGEST_TIMER_MS = 2_147_483_647;
 
 export const OUTBOX_DEFAULTS = {
   concurrency: 1,
@@ -102,11 +112,16 @@ export class OutboxQueue {
   private closed = false;
   /** Failures in a row (of messages not judged refused), since the last delivery. */
   private failuresInRow = 0;
-  /** Keyed messages that failed since the last delivery, by id. */
-  private failedSinceDelivery = new Map<string, StoredMessage>();
+  /**
+   * The messages that failed since the last delivery, while that may still be judged (fewer than
+   * OUTAGE_FAILURES): handles without their msg, for the storage's unblock.
+   */
+  private failedSinceDelivery: StoredMessage[] = [];
   /** Ids of messages that failed before a later delivery: one more failure and they are unblocked. */
   private readonly struck = new Set<string>();
   private readonly refused = new Set<string>();
+
+  private started: boolean;
 
   constructor(private readonly options: OutboxQueueOptions) {
     this.storage = options.storage;
@@ -116,6 +131,14 @@ export class OutboxQueue {
     this.retryMinMs = options.retryMinMs ?? OUTBOX_DEFAULTS.retryMinMs;
     this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
     this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
+    this.started = !options.paused;
+    this.pump();
+  }
+
+  /** Starts handing out, for a queue made `paused` (Node-RED: once every node of the flows exists). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
     this.pump();
   }
 
@@ -180,12 +203,22 @@ export class OutboxQueue {
   }
 
   private async finish(message: StoredMessage, error: string | undefined): Promise<void> {
+    try {
+      await this.record(message, error);
+    } finally {
+      // also after a write that failed: the storage kept the message waiting, the pump wakes for it
+      this.changed();
+      this.pump();
+    }
+  }
+
+  private async record(message: StoredMessage, error: string | undefined): Promise<void> {
     if (error === undefined) {
       this.forget(message.id);
-      const outageEnded = this.failuresInRow >= 2;
+      const outageEnded = this.failuresInRow >= OUTAGE_FAILURES;
+      if (!outageEnded) for (const failed of this.failedSinceDelivery) this.struck.add(failed.id);
       this.failuresInRow = 0;
-      for (const id of this.failedSinceDelivery.keys()) this.struck.add(id);
-      this.failedSinceDelivery = new Map();
+      this.failedSinceDelivery = [];
       await this.storage.settle(message, { ok: true });
       if (outageEnded) await this.storage.retryAll(this.clock.now());
     } else {
@@ -194,42 +227,45 @@ export class OutboxQueue {
       const deadline = message.enqueuedAt + this.maxAgeMs;
       if (now >= deadline) {
         this.forget(message.id);
-        await this.storage.settle(message, { dead: true, error });
+        // out first: a crash before the record is written sends it to output 2 again after the
+        // restart (at least once) instead of never; a record that cannot be written does the same
         this.options.deadLetter({ ...message, attempts: message.attempts + 1, lastError: error }, error);
+        await this.storage.settle(message, { dead: true, error });
       } else {
         const wait = backoffMs(message.attempts + 1, this.retryMinMs, this.retryMaxMs);
         // the last attempt is at the deadline itself, so a message is never dead untried
         await this.storage.settle(message, { ok: false, error, nextAt: Math.min(now + wait, deadline) });
       }
     }
-    this.changed();
-    this.pump();
   }
 
   /** A failure of `message`: counts towards an outage, or shows the message is refused. */
   private judge(message: StoredMessage): void {
     if (this.refused.has(message.id)) return; // expected: not a sign of an outage
-    if (this.struck.has(message.id)) {
+    this.failuresInRow++;
+    // failures in a row of the outbox, not of the message: after an outage its count starts anew
+    const alone = this.failuresInRow >= SOLE_KEY_FAILURES && this.storage.soleKey(message);
+    if (this.struck.has(message.id) || alone) {
       this.struck.delete(message.id);
       this.refused.add(message.id);
       this.storage.unblock(message);
       return;
     }
-    this.failuresInRow++;
-    if (this.failedSinceDelivery.size < JUDGED_AT_MOST) this.failedSinceDelivery.set(message.id, message);
+    // the message without its msg: only its id and the storage's handle are needed
+    if (this.failuresInRow < OUTAGE_FAILURES) this.failedSinceDelivery.push({ ...message, msg: {} });
   }
 
   private forget(id: string): void {
     this.struck.delete(id);
     this.refused.delete(id);
-    this.failedSinceDelivery.delete(id);
+    this.failedSinceDelivery = this.failedSinceDelivery.filter((failed) => failed.id !== id);
   }
 
   private deliver(message: StoredMessage): void {
     const timer = this.clock.setTimeout(() => {
       this.options.abandon?.(message);
       this.settle(message.id, this.options.ackTimeoutText ?? `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`);
-    }, this.ackTimeoutMs);
+    }, Math.min(this.ackTimeoutMs, LONGEST_TIMER_MS));
     this.inFlight.set(message.id, { message, timer });
     try {
       this.options.send(message);
@@ -240,7 +276,7 @@ export class OutboxQueue {
 
   /** Hands out due messages while there is room, then sleeps until the next one is due. */
   private pump(): void {
-    if (this.closed) return;
+    if (this.closed || !this.started) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -258,6 +294,10 @@ export class OutboxQueue {
             if (batch.length === 0) break;
           }
         } while (this.pumpAgain && !this.closed);
+      } catch (error) {
+        // the storage could not hand out (a read error): reported, and tried again after a while
+        this.options.onError?.(error);
+        this.wakeAt(this.clock.now() + this.retryMinMs);
       } finally {
         // in the same turn as the last check of pumpAgain: a pump() asked for after it starts anew
         this.pumping = false;
@@ -270,16 +310,19 @@ export class OutboxQueue {
   private sleep(): void {
     if (this.closed || this.inFlight.size >= this.concurrency) return;
     const nextAt = this.storage.nextDue();
-    if (nextAt === undefined) return;
-    if (this.wake && this.wake.at <= nextAt) return;
+    if (nextAt !== undefined) this.wakeAt(nextAt);
+  }
+
+  private wakeAt(at: number): void {
+    if (this.closed) return;
+    if (this.wake && this.wake.at <= at) return;
     if (this.wake) this.clock.clearTimeout(this.wake.handle);
-    const at = nextAt;
     this.wake = {
       at,
       handle: this.clock.setTimeout(() => {
         if (this.wake?.at === at) this.wake = undefined;
         this.pump();
-      }, Math.max(0, at - this.clock.now())),
+      }, Math.min(LONGEST_TIMER_MS, Math.max(0, at - this.clock.now()))),
     };
   }
 

@@ -62,6 +62,8 @@ export interface OutboxStorage {
    * its key: the hospital refuses it while it accepts others. Kept in memory only.
    */
   unblock(message: StoredMessage): void;
+  /** True when every waiting message has the order key of `message` (one patient's queue). */
+  soleKey(message: StoredMessage): boolean;
   /** Every waiting message not in flight becomes due at `now`. */
   retryAll(now: number): Promise<void>;
   /** For the status; may cost a scan (the oldest), so not for every message. */
@@ -86,6 +88,8 @@ export function orderKey(text: string): number {
 
 /** The fields the outbox never stores: the receiver's ack handle lives in memory only. */
 export function storable(msg: Record<string, unknown>): StoredMsg {
-  const { _ack: _ignoredAck, _msgid: _ignoredId, ...rest } = msg;
+  // nor `error`: health-ack reads it as a failed delivery, so a message that came from a Catch
+  // node would fail every delivery
+  const { _ack: _ignoredAck, _msgid: _ignoredId, error: _ignoredError, ...rest } = msg;
   return rest;
 }
