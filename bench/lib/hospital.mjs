@@ -102,7 +102,9 @@ if (msg.req) {
   flow.set(key, s);
   emit(s, ${WINDOW});
 } else if (msg.refill) {
-  emit(flow.get(key), msg.refill);
+  // a refill still on its way when the run ended finds no state: nothing more to send
+  const s = flow.get(key);
+  if (s) emit(s, msg.refill);
 }
 return null;
 `;

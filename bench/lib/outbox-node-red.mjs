@@ -294,7 +294,7 @@ export function outboxNodeRedMarkdown(part, { fmt }) {
     '',
     '| measurement | figure |',
     '|---|---:|',
-    `| enqueue: pushes answered 200 (each a message on disk) | **${fmt(enqueue.perSecond)}/s** (${fmt(enqueue.answered)} of ${fmt(enqueue.total)}, p99 ${fmt(enqueue.p99)} ms, ${fmt(enqueue.errors)} errors; the outbox then held ${fmt(enqueue.held)}) |`,
+    `| enqueue: pushes answered 200 (each a message on disk) | **${fmt(enqueue.perSecond)}/s** (${fmt(enqueue.answered)} of ${fmt(enqueue.total)}, p99 ${fmt(enqueue.p99)} ms, ${fmt(enqueue.errors)} errors; the outbox then held ${fmt(enqueue.held)}: the pushes still in flight when the time was up were stored too) |`,
     `| drain at concurrency 1 (shipped default) | **${fmt(part.drain1.perSecond)}/s** (${fmt(part.drain1.delivered)} in ${fmt(part.drain1.seconds, 1)} s) |`,
     `| drain at concurrency 50 | **${fmt(part.drain50.perSecond)}/s** (${fmt(part.drain50.delivered)} in ${fmt(part.drain50.seconds, 1)} s, ${fmt(part.drain50.left)} left) |`,
     '',
@@ -303,7 +303,8 @@ export function outboxNodeRedMarkdown(part, { fmt }) {
       `while Node-RED was stopped (${fmt(part.million / memory.fill.seconds)}/s, ${mib(memory.disk)} on disk), then Node-RED started on it. ` +
       '*Start*: from the fork to "Started flows"; *open*: from the fork to the outbox\'s status counting what waits (the status is ' +
       'redrawn at most every 500 ms, so up to that much of it is the wait for a redraw). RSS of the Node-RED ' +
-      'process after full collections, against the same Node-RED and flow with the outbox empty. One delivery is in flight (unanswered).',
+      'process after full collections, against the same Node-RED and flow with the outbox empty. One delivery is in flight (unanswered). ' +
+      'The log is replayed while the node starts (synchronous reads), so Node-RED\'s flows start that much later.',
     '',
     '| outbox | start | open | RSS |',
     '|---|---:|---:|---:|',
