@@ -266,6 +266,25 @@ describe('health-outbox in Node-RED: nothing is lost while the hospital is down'
     }
   });
 
+  it('an outbox whose properties are invalid fails the push at once (the vendor tries again), with the reason at a Catch node', async function () {
+    const flows = flow(hospital, { retryMinSeconds: 10, retryMaxSeconds: 1 });
+    const tab = 'tab-outbox';
+    flows.push(
+      ...placed([
+        { id: 'ob-catch', z: tab, type: 'catch', name: '', scope: ['ob'], uncaught: false, wires: [['ob-errors']] },
+        { id: 'ob-errors', z: tab, type: 'test-sink', name: 'ob/errors', wires: [[]] },
+      ]),
+    );
+    await nodeRed.deploy(flows);
+    const started = Date.now();
+    const response = await postJson(`${nodeRed.url}/push`, push(patients(1)[0]!, 0, 1).body);
+    assert.equal(response.status, 500, response.text);
+    assert.ok(Date.now() - started < 5000, 'answered before the receiver\'s ackTimeout of 10 s');
+    const [caught] = await nodeRed.waitForMessages(1, 'ob/errors');
+    assert.match(String(caught?.msg.error?.message), /retryMaxSeconds must not be below retryMinSeconds/);
+    assert.equal(hospital.accepted.length, 0);
+  });
+
   it('a reading the hospital always refuses goes to output 2 after maxAgeHours, without delaying the others (its patient\'s later readings too)', async function () {
     // 0.001 h = 3.6 s
     await nodeRed.deploy(flow(hospital, { maxAgeHours: 0.001, retryMinSeconds: 0.2, retryMaxSeconds: 0.5 }));

@@ -75,9 +75,11 @@ export interface ActionOptions {
   /** The node's texts: a failure with a `code` reads `errors.<code>` here before the shared texts. */
   translate: Translate;
   /** The status text of a failure, where the node shows less than the whole error text. */
-  failureStatus?(error: unknown): string;
+  failureStatus?(error: unknown): string | undefined;
   /** A problem of the node's setup (e.g. no config node): reported once it is wired up, and the answer to every message. */
   setupProblem?: Error;
+  /** Runs when the work of `msg` failed (its setup problem included), before `done(err)`. */
+  failed?(msg: NodeMessage, error: unknown): void;
 }
 
 const codeOf = (error: unknown): unknown => (typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined);
@@ -138,6 +140,7 @@ export function runAction(
       (error: unknown) => {
         const text = errorText(error, texts);
         show({ fill: 'red', shape: 'ring', text: options.failureStatus?.(error) ?? text });
+        options.failed?.(msg, error);
         done(failureOf(error, text));
       },
     );

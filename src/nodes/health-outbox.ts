@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
+import { acknowledge, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError } from '../lib/coded-error';
 import { codeOf, FileLog } from '../lib/outbox/file-log';
 import {
@@ -138,7 +138,16 @@ export = function register(RED: NodeRedApi): void {
       node.error(t('errors.storage', { reason: storageProblem }));
     });
 
-    runAction(RED, this, { translate: t, setupProblem, failureStatus: () => t('status.error', { reason: storageProblem ?? '' }) }, async (msg: NodeMessage) => {
+    runAction(RED, this, {
+      translate: t,
+      setupProblem,
+      failureStatus: (error) => (error === setupProblem ? undefined : t('status.error', { reason: storageProblem ?? '' })),
+      // a push whose message this outbox cannot take fails at once (the vendor tries again),
+      // not at the receiver's ackTimeout; a write that failed has failed it already (release)
+      failed: (msg, error) => {
+        if (error === setupProblem && typeof msg._ack === 'string') acknowledge(msg._ack, true, error);
+      },
+    }, async (msg: NodeMessage) => {
       if (!opening) throw setupProblem;
       const ackId = typeof msg._ack === 'string' ? msg._ack : undefined;
       // held at once, so a copy on its way to a second outbox holds the push too (ack-registry.ts)

@@ -50,6 +50,25 @@ describe('the outbox file log', function () {
     assert.deepEqual({ enqueuedAt: again.enqueuedAt, attempts: again.attempts, nextAt: again.nextAt }, { enqueuedAt: T0, attempts: 0, nextAt: T0 });
   });
 
+  it('refuses what comes after its close (its files are closed), and keeps what came before', async function () {
+    const log = await FileLog.open({ directory });
+    await log.append({ payload: { n: 1 } }, T0);
+    const [leased] = await log.lease(T0, 1);
+    await log.close();
+    await assert.rejects(log.append({ payload: { n: 2 } }, T0), /closed/);
+    await assert.rejects(log.settle(leased!, { ok: true }), /closed/);
+    assert.deepEqual((await waiting(directory)).map((message) => message.msg), [{ payload: { n: 1 } }]);
+  });
+
+  it('refuses a message too large to read back, and keeps the ones before and after it', async function () {
+    const log = await FileLog.open({ directory });
+    await log.append({ payload: { n: 1 } }, T0);
+    await assert.rejects(log.append({ payload: 'x'.repeat(257 * 1_048_576) }, T0), /too large/);
+    await log.append({ payload: { n: 3 } }, T0);
+    await log.close();
+    assert.deepEqual((await waiting(directory)).map((message) => message.msg), [{ payload: { n: 1 } }, { payload: { n: 3 } }]);
+  });
+
   it('answers fifty pushes that arrive together after a few fsyncs, not fifty', async function () {
     const log = await FileLog.open({ directory });
     const original = fs.fdatasync;

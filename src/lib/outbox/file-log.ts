@@ -601,6 +601,9 @@ export class FileLog implements OutboxStorage {
   // --- writing: group commit -----------------------------------------------------------------
 
   private write(buffer: Buffer, written?: Pending['written']): Promise<void> {
+    // once closed and the last batch is out, the files are closed: their descriptors may already
+    // belong to something else
+    if (this.closed && !this.writing) return Promise.reject(new Error('outbox storage is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ buffer, written, resolve, reject });
       if (!this.writing) void this.flush();
