@@ -304,7 +304,7 @@ export function outboxNodeRedMarkdown(part, { fmt }) {
       '*Start*: from the fork to "Started flows"; *open*: from the fork to the outbox\'s status counting what waits (the status is ' +
       'redrawn at most every 500 ms, so up to that much of it is the wait for a redraw). RSS of the Node-RED ' +
       'process after full collections, against the same Node-RED and flow with the outbox empty. One delivery is in flight (unanswered). ' +
-      'The log is replayed while the node starts (synchronous reads), so Node-RED\'s flows start that much later.',
+      'The log is replayed a segment (64 MiB) at a time with the event loop free in between, so the flows start while it is read.',
     '',
     '| outbox | start | open | RSS |',
     '|---|---:|---:|---:|',

@@ -743,6 +743,9 @@ export class FileLog implements OutboxStorage {
       const end = this.replaySegment(segment, reader, (seq) => { if (seq > maxSeq) maxSeq = seq; });
       if (last && end < fs.fstatSync(fd).size) fs.ftruncateSync(fd, end);
       segment.size = end;
+      // a segment at a time, then the event loop's turn: a Node-RED starting on a long queue goes
+      // on creating its other nodes and answering their requests meanwhile
+      if (!last) await new Promise((resolve) => setImmediate(resolve));
     }
     if (numbers.length === 0) {
       const file = path.join(this.directory, segmentName(1));
