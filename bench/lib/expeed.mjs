@@ -49,7 +49,8 @@ const inject = (id, tab, wires) => ({
   topic: '', payload: '{}', payloadType: 'json', wires,
 });
 
-const fn = (id, tab, func, wires = [[]]) => ({
+/** A function node of the bench's flows (no timeout, no libraries). */
+export const fn = (id, tab, func, wires = [[]]) => ({
   id, z: tab, type: 'function', name: id, func, outputs: wires.length, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires,
 });
 

@@ -257,6 +257,13 @@ export async function startFhirServer(timeoutMs = 120_000) {
   };
 }
 
+/** The reading sinocare-in makes of a Sinocare push body (the package's own schema and normalize). */
+export function sinocareReading(packageDir) {
+  const { sinocareProtocol } = dist(packageDir, 'vendors/sinocare.js');
+  return (body) => sinocareProtocol.normalize(sinocareProtocol.schema.parse(body), { tz: 'Asia/Shanghai', receivedAt: new Date().toISOString() })
+    .find((item) => item.output === 'reading').payload;
+}
+
 export function pushFlow(fhirUrl) {
   const tab = 'hospital-push-tab';
   return placed([
@@ -338,7 +345,6 @@ export async function benchPush(nodeRed, { rate, seconds, packageDir, log }) {
   const [server, direct] = await Promise.all([startFhirServer(), startFhirServer()]);
   try {
     await nodeRed.deploy(pushFlow(server.url));
-    const { sinocareProtocol } = dist(packageDir, 'vendors/sinocare.js');
     const { toFhir } = dist(packageDir, 'formats/fhir/index.js');
     // testIds of their own: this part may share a Node-RED (and its dedup memory) with others
     let counter = 70_000_000;
@@ -359,10 +365,8 @@ export async function benchPush(nodeRed, { rate, seconds, packageDir, log }) {
       `non-2xx ${viaNodeRed.non2xx}, errors ${viaNodeRed.errors}; Observations stored ${viaNodeRed.stored}`);
 
     // the same Bundles, as health-fhir makes them from the same kind of push, straight to the server
-    const bundleOf = (n) => {
-      const items = sinocareProtocol.normalize(sinocareProtocol.schema.parse(JSON.parse(sinocare.unique(n))), { tz: 'Asia/Shanghai', receivedAt: new Date().toISOString() });
-      return JSON.stringify(toFhir(items.find((item) => item.output === 'reading').payload, { output: 'bundle', ...FHIR_PROPERTIES }));
-    };
+    const readingOf = sinocareReading(packageDir);
+    const bundleOf = (n) => JSON.stringify(toFhir(readingOf(JSON.parse(sinocare.unique(n))), { output: 'bundle', ...FHIR_PROPERTIES }));
     const fhirHeaders = { 'content-type': 'application/fhir+json' };
     let directCounter = 70_000_000;
     await fetch(direct.url, { method: 'POST', body: bundleOf(directCounter++), headers: fhirHeaders });

@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { procStatus } from './expeed.mjs';
-import { paced } from './hospital.mjs';
+import { fn, procStatus } from './expeed.mjs';
+import { paced, sinocareReading } from './hospital.mjs';
 import { combine, slice } from './load.mjs';
 import { NodeRed, ROOT, placed } from './node-red.mjs';
 import sinocare from './pushes/sinocare.mjs';
@@ -37,9 +37,6 @@ const SETTINGS = `functionGlobalContext: {
     },
   },`;
 
-const fn = (id, tab, func, wires = [[]]) => ({
-  id, z: tab, type: 'function', name: id, func, outputs: wires.length, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires,
-});
 const receiver = (id, tab, url, wires) => ({
   id, z: tab, type: 'sinocare-in', name: '', version: 1, path: url, ack: 'flow', ackTimeout: 10, maxBytes: 1048576,
   dedupHours: 72, dedupStore: '', allow: '', pii: 'keep', tz: 'Asia/Shanghai', credentials: { key: '', piiKey: '' }, wires,
@@ -129,15 +126,14 @@ async function waitUntil(condition, timeoutMs, what) {
 
 /** What to fhir hands an outbox for Sinocare push `n`: the stored msg and its patient's order key. */
 function storedMessages(packageDir) {
-  const { sinocareProtocol } = dist(packageDir, 'vendors/sinocare.js');
+  const readingOf = sinocareReading(packageDir);
   const { toFhir } = dist(packageDir, 'formats/fhir/index.js');
   const { patientKeyOf } = dist(packageDir, 'outbox/properties.js');
   return (n) => {
     const body = JSON.parse(sinocare.unique(n));
     // a thousand patients
     body.data.patientId = `P${String(n % 1000).padStart(6, '0')}`;
-    const reading = sinocareProtocol.normalize(sinocareProtocol.schema.parse(body), { tz: 'Asia/Shanghai', receivedAt: '2026-12-01T00:15:01.123Z' })
-      .find((item) => item.output === 'reading').payload;
+    const reading = readingOf(body);
     const msg = {
       topic: `sinocare/${reading.kind}`, vendor: 'sinocare', reading,
       payload: toFhir(reading, { output: 'bundle', patientField: 'patientId' }),

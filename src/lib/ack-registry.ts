@@ -33,22 +33,11 @@ export interface OpenPush {
 }
 
 export function openPush(messageCount: number, timeoutMs: number): OpenPush {
-  const pushId = `${PUSH_PREFIX}${(pushCounter++).toString(36)}`;
-  let settle!: (outcome: AckOutcome) => void;
-  const outcome = new Promise<AckOutcome>((resolve) => {
-    const timer = setTimeout(() => settle('timeout'), timeoutMs);
-    settle = (result) => {
-      clearTimeout(timer);
-      pending.delete(pushId);
-      resolve(result);
-    };
-  });
-  const indexes = Array.from({ length: messageCount }, (_, index) => index);
-  pending.set(pushId, { remaining: new Set(indexes), holds: new Map(), settle });
+  const { pushId, outcome, cancel } = open(messageCount, timeoutMs);
   return {
-    ackIds: indexes.map((index) => `${pushId}.${index}`),
-    outcome,
-    cancel: () => pending.get(pushId)?.settle('timeout'),
+    ackIds: Array.from({ length: messageCount }, (_, index) => `${pushId}.${index}`),
+    outcome: outcome.then((settled) => settled.outcome),
+    cancel,
   };
 }
 
@@ -56,7 +45,7 @@ export interface OpenDelivery {
   /** Put it on the delivered message as `msg._ack`. */
   ackId: string;
   /** Settles once: health-ack saw it (with `error` when `msg.error` was set), or `cancel`. */
-  outcome: Promise<{ outcome: AckOutcome; error?: unknown }>;
+  outcome: Promise<Settled>;
   /** Ends it as a timeout; a later health-ack of it is then `not-pending`. */
   cancel(): void;
 }
@@ -66,16 +55,30 @@ export interface OpenDelivery {
  * hands over `msg.error` so the outbox can keep the last error. No timer: the outbox has its own.
  */
 export function openDelivery(): OpenDelivery {
+  const { pushId, outcome, cancel } = open(1);
+  return { ackId: `${pushId}.0`, outcome, cancel };
+}
+
+interface Settled {
+  outcome: AckOutcome;
+  error?: unknown;
+}
+
+/** A pending entry of `messageCount` messages; it settles once, and as a timeout after `timeoutMs` if given. */
+function open(messageCount: number, timeoutMs?: number): { pushId: string; outcome: Promise<Settled>; cancel(): void } {
   const pushId = `${PUSH_PREFIX}${(pushCounter++).toString(36)}`;
   let settle!: PendingPush['settle'];
-  const outcome = new Promise<{ outcome: AckOutcome; error?: unknown }>((resolve) => {
+  const outcome = new Promise<Settled>((resolve) => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
     settle = (result, error) => {
+      clearTimeout(timer);
       pending.delete(pushId);
       resolve({ outcome: result, ...(error !== undefined && { error }) });
     };
   });
-  pending.set(pushId, { remaining: new Set([0]), holds: new Map(), settle });
-  return { ackId: `${pushId}.0`, outcome, cancel: () => pending.get(pushId)?.settle('timeout') };
+  const indexes = Array.from({ length: messageCount }, (_, index) => index);
+  pending.set(pushId, { remaining: new Set(indexes), holds: new Map(), settle });
+  return { pushId, outcome, cancel: () => pending.get(pushId)?.settle('timeout') };
 }
 
 function find(ackId: string): { push: PendingPush | undefined; index: number } {

@@ -14,3 +14,17 @@ export class CodedError<Code extends string = string> extends Error {
     this.name = 'CodedError';
   }
 }
+
+/**
+ * An error told by its code (`EIO`, `ENOSPC`, a CodedError's code) or else its name, never its
+ * text: a system error's or a parser's text may quote the data it was reading.
+ */
+export function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+  }
+  return 'error';
+}

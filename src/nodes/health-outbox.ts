@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { acknowledge, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
-import { CodedError } from '../lib/coded-error';
-import { codeOf, FileLog } from '../lib/outbox/file-log';
+import { CodedError, errorCode } from '../lib/coded-error';
+import { FileLog } from '../lib/outbox/file-log';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
@@ -88,6 +88,7 @@ export = function register(RED: NodeRedApi): void {
       ? FileLog.open({
           directory,
           onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
+          onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
         }).then((storage) => {
           const properties = parsed.data;
           queue = new OutboxQueue({
@@ -119,7 +120,7 @@ export = function register(RED: NodeRedApi): void {
               node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
             },
             onError: (error) => {
-              storageProblem = codeOf(error);
+              storageProblem = errorCode(error);
               node.error(t('errors.storage', { reason: storageProblem }));
               statusSoon();
             },
@@ -133,7 +134,7 @@ export = function register(RED: NodeRedApi): void {
         })
       : undefined;
     opening?.catch((error: unknown) => {
-      storageProblem = codeOf(error);
+      storageProblem = errorCode(error);
       node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
       node.error(t('errors.storage', { reason: storageProblem }));
     });
@@ -161,7 +162,7 @@ export = function register(RED: NodeRedApi): void {
           await ready.enqueue(stored, patientKeyOf(stored));
         }
       } catch (error) {
-        storageProblem = codeOf(error);
+        storageProblem = errorCode(error);
         statusSoon();
         const failure = new CodedError('storage', { reason: storageProblem });
         if (held) release(ackId, failure);

@@ -206,7 +206,7 @@ export class NodeRed {
   /** Stops and starts Node-RED again on the same user directory (flows, credentials, context). */
   async restart(): Promise<NodeRed> {
     await this.stop();
-    return NodeRed.start({ ...this.options, userDir: this.userDir });
+    return this.startAgain();
   }
 
   private count(pattern: RegExp): number {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { errorCode } from '../coded-error';
 import type { OutboxStorage, Settlement, StorageStats, StoredMessage, StoredMsg } from './storage';
 
 /**
@@ -60,17 +61,6 @@ const MAX_RECORD = 256 * 1_048_576;
 /** How long a message whose record cannot be read waits before it is read again. */
 const UNREADABLE_WAIT_MS = 60_000;
 
-/** An error as its code (EIO, ENOSPC) or its name: never its text, which may quote a record. */
-export function codeOf(error: unknown): string {
-  if (typeof error === 'object' && error !== null) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const name = (error as { name?: unknown }).name;
-    if (typeof name === 'string') return name;
-  }
-  return 'error';
-}
-
 export interface FileLogOptions {
   /** The directory the outbox owns (created if missing). */
   directory: string;
@@ -80,6 +70,8 @@ export interface FileLogOptions {
   compactBelow?: number;
   /** fsync each batch (true). Off only for measuring what the fsync costs. */
   fsync?: boolean;
+  /** A waiting message whose record could not be read (the error's code): it is read again in a minute. */
+  onUnreadable?: (code: string) => void;
   /** Damage found while replaying a segment that is not the last: reported, the rest skipped. */
   onDamage?: (file: string, offset: number, reason: string) => void;
 }
@@ -242,7 +234,7 @@ export class FileLog implements OutboxStorage {
       this.offer(slot);
     });
     if (failure !== undefined) {
-      this.options.onDamage?.(this.directory, -1, `a waiting message could not be read (${codeOf(failure)}): tried again in a minute`);
+      this.options.onUnreadable?.(errorCode(failure));
       if (messages.length === 0) throw failure;
     }
     return messages;
