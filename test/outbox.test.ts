@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
+import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { placed } from './harness/flows';
 import { postJson } from './harness/http';
 import { NodeRed } from './harness/node-red';
@@ -9,9 +10,12 @@ import { NodeRed } from './harness/node-red';
 /**
  * health-outbox in a real Node-RED (SPEC §8), between a Sinocare receiver in `ack: flow` and a
  * hospital's FHIR endpoint reached by the core http request node, as examples/hospital-bridge.json
- * wires it. The hospital is a real HTTP server on 127.0.0.1 that can be down the way a server in
- * maintenance is (its port refuses connections), refuse one reading for its content, or answer
- * slowly; it records the Observations it accepted in the order they came.
+ * wires it. The hospital is a real FHIR R4 server (medplum's router, test/harness/fhir-server.mjs)
+ * behind a front door on 127.0.0.1 that plays its outages: it can be down the way a server in
+ * maintenance is (its port refuses connections), refuse one reading for its content (400 with an
+ * OperationOutcome, before the server sees it), or answer slowly; it passes everything else to
+ * the server, answers with the server's answer, and records the Observations the server took, in
+ * the order they came.
  */
 
 interface Accepted {
@@ -30,14 +34,14 @@ class Hospital {
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(readonly port: number) {}
+  constructor(readonly port: number, private readonly fhir: FhirServer) {}
 
-  static async start(): Promise<Hospital> {
+  static async start(fhir: FhirServer): Promise<Hospital> {
     const probe = http.createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as { port: number };
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const hospital = new Hospital(port);
+    const hospital = new Hospital(port, fhir);
     await hospital.up();
     return hospital;
   }
@@ -52,7 +56,7 @@ class Hospital {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        setTimeout(() => this.answer(Buffer.concat(chunks).toString('utf8'), response), this.delayMs);
+        setTimeout(() => void this.answer(Buffer.concat(chunks).toString('utf8'), response), this.delayMs);
       });
     });
     server.on('connection', (socket) => {
@@ -76,7 +80,7 @@ class Hospital {
     await closed;
   }
 
-  private answer(body: string, response: http.ServerResponse): void {
+  private async answer(body: string, response: http.ServerResponse): Promise<void> {
     if (!this.server) {
       response.socket?.destroy();
       return;
@@ -91,9 +95,14 @@ class Hospital {
       response.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: 'unknown unit' }] }));
       return;
     }
-    this.accepted.push({ readingId, patient, at: Date.now() });
-    response.writeHead(200, { 'content-type': 'application/fhir+json' });
-    response.end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry: [] }));
+    const stored = await this.fhir.post('/', bundle);
+    if (!this.server) {
+      response.socket?.destroy(); // went down meanwhile: the answer is lost, as it would be
+      return;
+    }
+    if (stored.status >= 200 && stored.status < 300) this.accepted.push({ readingId, patient, at: Date.now() });
+    response.writeHead(stored.status, { 'content-type': 'application/fhir+json' });
+    response.end(JSON.stringify(stored.body));
   }
 
   async close(): Promise<void> {
@@ -185,9 +194,16 @@ describe('health-outbox in Node-RED: nothing is lost while the hospital is down'
   this.timeout(300_000);
   let nodeRed: NodeRed;
   let hospital: Hospital;
+  let fhir: FhirServer;
 
+  before(async function () {
+    fhir = await startFhirServer();
+  });
+  after(async function () {
+    await fhir?.stop();
+  });
   beforeEach(async function () {
-    hospital = await Hospital.start();
+    hospital = await Hospital.start(fhir);
     nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
   });
   afterEach(async function () {
