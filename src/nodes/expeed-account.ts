@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { describeIssues } from '../lib/receiver/config';
 import { accountConfigSchema, ExpeedAccount, type ExpeedAccountClient } from '../lib/vendors/expeed';
 import { translator, type ClientConfigNode } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
-import { registerNode } from './register';
+import { registerNode, statePath } from './register';
 
 /**
  * One Expeed (极动云) platform account: the access token every Expeed node of this account shares,
@@ -27,10 +26,7 @@ export = function register(RED: NodeRedApi): void {
       setImmediate(() => node.error(node.configError));
       return;
     }
-    const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : undefined;
-    const stateFile = userDir
-      ? path.join(userDir, 'health-bridge', `expeed-${String(config.id).replace(/[^\w.-]/g, '_')}.json`)
-      : undefined;
+    const stateFile = statePath(RED, 'expeed', String(config.id), '.json');
     let reported = false;
     const api = new ExpeedAccount({
       apiBase: parsed.data.apiBase,

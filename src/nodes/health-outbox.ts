@@ -10,7 +10,7 @@ import { storable, type StoredMessage } from '../lib/outbox/storage';
 import { describeIssues } from '../lib/zod-helpers';
 import { runAction, translator } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
-import { registerNode } from './register';
+import { registerNode, statePath } from './register';
 
 /**
  * health-outbox (SPEC §8): each message is on disk (`<userDir>/health-bridge/outbox-<id>/`)
@@ -35,8 +35,8 @@ export = function register(RED: NodeRedApi): void {
     const setupProblem = parsed.success
       ? undefined
       : new CodedError('properties', { detail: describeIssues(parsed.error) });
-    const userDir = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : process.cwd();
-    const directory = path.join(userDir, 'health-bridge', `outbox-${String(config.id).replace(/[^\w.-]/g, '_')}`);
+    // without a user directory (an embedded runtime), beside the process: an outbox must keep its queue somewhere
+    const directory = statePath(RED, 'outbox', String(config.id), '', process.cwd())!;
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
     /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { migrateConfig } from '../lib/config-version';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 
@@ -22,4 +23,14 @@ export function registerNode(
     },
     options,
   );
+}
+
+/**
+ * Where a node keeps what must survive a restart: `<userDir>/health-bridge/<kind>-<node id>`
+ * (`<kind>-<id>.json` for a file). Where Node-RED runs without a user directory (an embedded
+ * runtime): under `fallbackDir` if given, else undefined (nothing is kept).
+ */
+export function statePath(RED: NodeRedApi, kind: string, id: string, extension = '', fallbackDir?: string): string | undefined {
+  const base = typeof RED.settings.userDir === 'string' ? RED.settings.userDir : fallbackDir;
+  return base ? path.join(base, 'health-bridge', `${kind}-${id.replace(/[^\w.-]/g, '_')}${extension}`) : undefined;
 }
