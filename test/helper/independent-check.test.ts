@@ -6,7 +6,7 @@ import { lezhiProtocol } from '../../src/lib/vendors/lezhi';
 import { sinocareProtocol } from '../../src/lib/vendors/sinocare';
 import { viatomProtocol } from '../../src/lib/vendors/viatom';
 import { READING_FIXTURES, body, readingsOf, type FixtureVendor } from '../unit/hl7-readings';
-import { catchAll, helper, load, nextMessage, nodes, TAB, useHelper, type FlowNode } from './setup';
+import { catchAll, helper, load, nodes, TAB, useHelper, type FlowNode } from './setup';
 
 /**
  * A check of health-fhir's and health-hl7's output by implementations none of the other tests
@@ -298,14 +298,31 @@ function flow(): FlowNode[] {
 }
 
 /** What a node sends for this reading; fails with the error its Catch node heard. */
-async function through(node: string, out: string, reading: Reading): Promise<Json> {
-  const sent = nextMessage(out, 5000);
-  const caught = nextMessage('caught', 5000);
-  helper.getNode(node).receive({ payload: reading });
-  const msg = await Promise.race([sent, caught.then((heard) => Promise.reject(new Error(`${node}: ${heard.error?.message}`)))]);
-  caught.catch(() => undefined);
-  sent.catch(() => undefined);
-  return msg;
+function through(node: string, out: string, reading: Reading): Promise<Json> {
+  const output = helper.getNode(out);
+  const caught = helper.getNode('caught');
+  return new Promise((resolve, reject) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      output.removeListener('input', onOutput);
+      caught.removeListener('input', onCaught);
+    };
+    const onOutput = (msg: Json): void => {
+      settle();
+      resolve(msg);
+    };
+    const onCaught = (msg: Json): void => {
+      settle();
+      reject(new Error(`${node}: ${String(msg.error?.message)}`));
+    };
+    const timer = setTimeout(() => {
+      settle();
+      reject(new Error(`${node}: nothing sent within 5 s`));
+    }, 5000);
+    output.on('input', onOutput);
+    caught.on('input', onCaught);
+    helper.getNode(node).receive({ payload: reading });
+  });
 }
 
 describe('health-fhir and health-hl7 output, checked by HL7\'s FHIR R4 JSON schema and Redox\'s HL7 v2 parser', function () {
