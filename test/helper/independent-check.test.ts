@@ -99,7 +99,7 @@ function cases(): Case[] {
   return out;
 }
 
-/** As the vendor sent it; with our patient and a name; with the patient and no name (the pii policy dropped it). */
+/** As the vendor sent it; with our patient and a name; with the patient and no name (as all but Sinocare send). */
 function variants(reading: Reading): Array<{ label: string; reading: Reading }> {
   const { name: _dropped, ...withoutName } = reading.subject ?? {};
   return [
@@ -229,8 +229,7 @@ function oruProblems(message: string, reading: Reading, { version }: OruExpectat
   for (const segment of placed) {
     for (const problem of fieldProblems(segment)) {
       // PID-5 is required in v2.3.1 and v2.5.1, and the mapping leaves it empty when the reading
-      // carries no name (three vendors send none; pii: drop removes the fourth's): let through
-      // here, an open gap named in the README
+      // carries no name (only Sinocare sends one): let through here, an open gap named in the README
       if (problem === 'PID-5 is required and empty' && reading.subject?.name === undefined) continue;
       problems.push(problem);
     }
