@@ -19,9 +19,10 @@ const SHARED = 'health-bridge-receiver';
 const STATUS_INTERVAL_MS = 250;
 
 // `key` is text, not password: it is part of the callback URL the user hands to the vendor, so
-// the editor must be able to show it again (Node-RED sends a password credential's value back to
-// the browser never, a text credential's to the editor only). It stays a credential all the same:
-// kept encrypted in the credentials file, left out of an export or a copy.
+// the editor must be able to show it again. Node-RED tells a browser only whether a password
+// credential is set, never its value; a text credential's value it sends to the editor. The key
+// stays a credential all the same: encrypted in the credentials file, never in flows.json or an
+// export. piiKey never needs showing and stays password.
 export const RECEIVER_CREDENTIALS = {
   key: { type: 'text' },
   piiKey: { type: 'password' },
