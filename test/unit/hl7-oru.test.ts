@@ -18,6 +18,8 @@ const FIXED: OruOptions = {
   receivingApplication: 'LIS',
   receivingFacility: 'HOSPITAL',
   patientAuthority: 'HOSP',
+  // these tests are about the message; who a reading belongs to is test/unit/hl7-oru-patient.test.ts
+  requirePatient: false,
   now: () => new Date('2026-12-01T08:09:10.123Z'),
   controlId: () => 'CTRL0001',
 };

@@ -62,6 +62,13 @@ export type PatientRef =
 const present = (value: unknown): value is string | number =>
   (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
 
+/**
+ * Vendor values that name no one: the text "null", bare or base64-encoded as Viatom encodes its
+ * ids ("bnVsbA==", seen as `member_id` of a measurement by the account holder, not by a member).
+ * Taken as an id, every such reading of every account would be filed under one patient.
+ */
+const NOBODY = new Set(['null', 'undefined', 'bnVsbA==', 'dW5kZWZpbmVk']);
+
 /** True for the value that means the rule (a blank one is the default, which is the rule too). */
 export function isAutoField(patientField: string | undefined): boolean {
   return patientField === undefined || patientField.trim() === '' || patientField.trim() === PATIENT_FIELD_AUTO;
@@ -77,7 +84,7 @@ export function patientOf(reading: Reading, patientField: string | undefined): P
   const pseudonym = reading.context?.pii === 'pseudonymize';
   const found = (field: string, hospital: boolean): PatientRef | undefined => {
     const value = subject[field];
-    if (!present(value)) return undefined;
+    if (!present(value) || (!hospital && NOBODY.has(String(value).trim()))) return undefined;
     if (hospital && !pseudonym) return { value: String(value).trim(), hospital: true };
     return { value: String(value).trim(), hospital: false, vendor: reading.vendor, field, pseudonym };
   };
