@@ -34,6 +34,7 @@ const require = createRequire(import.meta.url);
 const { CONFIG_VERSION, STEPS } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
 const { PATIENT_DEFAULTS, DEFAULT_PATIENT_ID_TYPE } = require(path.join(root, 'dist', 'lib', 'formats', 'patient.js'));
 const { FHIR_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'formats', 'fhir', 'options.js'));
+const { NODE_ERROR_CODES, errorCodesHtml } = require(path.join(root, 'dist', 'lib', 'error-codes.js'));
 const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
 const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
@@ -77,12 +78,14 @@ const BUILD_VALUES = {
   'receiver.piiModes': JSON.stringify(PII_MODES),
   ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
   ...outboxDefaults(OUTBOX_DEFAULTS),
+  // each node's error codes (src/lib/error-codes.ts), for its help: `{{errors.<type>}}`
+  ...Object.fromEntries(Object.keys(NODE_ERROR_CODES).map((type) => [`errors.${type}`, errorCodesHtml(type, '—')])),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
 function finished(text, file) {
-  const filled = text.replace(/\{\{([\w.]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
-  const leftover = /\{\{[\w.]*\}\}|@include\b/.exec(filled);
+  const filled = text.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{[\w.-]*\}\}|@include\b/.exec(filled);
   if (leftover) {
     const line = filled.slice(0, leftover.index).split('\n').length;
     throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);

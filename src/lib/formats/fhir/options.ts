@@ -52,7 +52,7 @@ export type FhirErrorCode = (typeof FHIR_ERROR_CODES)[number];
  * The failures no retry can mend: the same reading will never map, however often the vendor
  * pushes it (a flow's wiring mistake, an event or not a reading, is mended by fixing the flow).
  */
-const NOT_RETRYABLE: ReadonlySet<FhirErrorCode> = new Set(['unknown-kind', 'unit', 'no-values', 'no-patient']);
+export const FHIR_NOT_RETRYABLE: ReadonlySet<FhirErrorCode> = new Set(['unknown-kind', 'unit', 'no-values', 'no-patient']);
 
 /** Why a message cannot become FHIR; `code` says which case, the message says it to a person. */
 export class FhirMappingError extends Error {
@@ -64,7 +64,7 @@ export class FhirMappingError extends Error {
   ) {
     super(message);
     this.name = 'FhirMappingError';
-    this.retryable = !NOT_RETRYABLE.has(code);
+    this.retryable = !FHIR_NOT_RETRYABLE.has(code);
   }
 }
 

@@ -44,7 +44,7 @@ export const HL7_MAPPING_ERROR_CODES = ['event', 'not-a-reading', 'unknown-kind'
 export type Hl7ErrorCode = (typeof HL7_MAPPING_ERROR_CODES)[number];
 
 /** The failures no retry can mend: the same reading never maps, however often it is pushed. */
-const NOT_RETRYABLE: ReadonlySet<Hl7ErrorCode> = new Set(['unknown-kind', 'number', 'no-patient']);
+export const HL7_NOT_RETRYABLE: ReadonlySet<Hl7ErrorCode> = new Set(['unknown-kind', 'number', 'no-patient']);
 
 /** Why a message cannot become an ORU^R01; `code` says which case (health-hl7 translates it). */
 export class Hl7MappingError extends Error {
@@ -56,7 +56,7 @@ export class Hl7MappingError extends Error {
   ) {
     super(message);
     this.name = 'Hl7MappingError';
-    this.retryable = !NOT_RETRYABLE.has(code);
+    this.retryable = !HL7_NOT_RETRYABLE.has(code);
   }
 }
 
