@@ -7,6 +7,7 @@ import { bodyFixture } from '../harness/flows';
 import { postJson, request } from '../harness/http';
 import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
 import { editorIcon, isConfigNode, nodeTypes } from '../harness/package';
+import { CONFIG_VERSION } from '../../src/lib/config-version';
 import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
@@ -72,12 +73,12 @@ const OTHER_NODES: NodeSpec[] = [
   },
   { type: 'health-ack', kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
   {
-    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'patientSystem', 'deviceSystem', 'readingSystem'],
+    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'requirePatient', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'],
     credentials: [], label: 'FHIR Bundle', vendorSetup: false,
   },
   {
     type: 'health-hl7', kind: 'action',
-    fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'patientAuthority', 'version'],
+    fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'requirePatient', 'patientAuthority', 'patientIdType', 'version'],
     credentials: [], label: 'ORU^R01', vendorSetup: false,
   },
   {
@@ -546,6 +547,42 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.ok(bodies.length > 10, 'the reload was recorded');
     for (const [field, value] of Object.entries(SECRETS)) {
       assert.equal(received.includes(value), false, `the ${field} secret came back to the browser`);
+    }
+  });
+
+  it('opens a health-fhir or health-hl7 of the previous release with the values the runtime reads (patientId, no patient required) and saves it at the current version; a new one is auto, patient required', async function () {
+    const y = belowGrid(3);
+    const loaded = [
+      { id: 'old-fhir', type: 'health-fhir', name: '', version: 1, output: 'bundle', patientField: 'patientId', x: 200, y, wires: [[]] },
+      { id: 'old-hl7', type: 'health-hl7', name: '', configVersion: 1, version: '2.5.1', patientField: '', x: 460, y, wires: [[]] },
+    ];
+    // imported from a file or the clipboard: Node-RED fills every missing property with today's default
+    const imported = [{ id: 'old-imported', type: 'health-fhir', name: '', version: 1, x: 720, y, wires: [[]] }];
+    await editor.page.evaluate(({ loaded, imported }) => {
+      const red = (window as any).RED;
+      const z = red.workspaces.active();
+      red.nodes.import(loaded.map((node) => ({ ...node, z })));
+      red.nodes.import(imported.map((node) => ({ ...node, z })), { applyNodeDefaults: true });
+      red.view.redraw(true);
+    }, { loaded, imported });
+    for (const id of ['old-fhir', 'old-hl7', 'old-imported']) {
+      const dialog = await editor.edit(id);
+      assert.equal(await dialog.locator('#node-input-patientField').inputValue(), 'patientId', `${id}: patientField`);
+      assert.equal(await dialog.locator('#node-input-requirePatient').isChecked(), false, `${id}: requirePatient`);
+      await editor.done();
+    }
+    const saved = await editor.page.evaluate(() => ['old-fhir', 'old-hl7', 'old-imported'].map((id) => {
+      const node = (window as any).RED.nodes.node(id);
+      return [node.type === 'health-hl7' ? node.configVersion : node.version, node.patientField, node.requirePatient];
+    }));
+    assert.deepEqual(saved, [[CONFIG_VERSION, 'patientId', false], [CONFIG_VERSION, 'patientId', false], [CONFIG_VERSION, 'patientId', false]]);
+
+    for (const [index, type] of ['health-fhir', 'health-hl7'].entries()) {
+      const fresh = await editor.addNode(type, 200 + index * 260, y + 80);
+      const dialog = await editor.edit(fresh);
+      assert.equal(await dialog.locator('#node-input-patientField').inputValue(), 'auto', `${type}: a new node reads the patient by auto`);
+      assert.equal(await dialog.locator('#node-input-requirePatient').isChecked(), true, `${type}: a new node requires a patient`);
+      await editor.cancel();
     }
   });
 
