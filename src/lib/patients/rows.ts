@@ -29,7 +29,7 @@ export interface PatientRow {
 }
 
 /** An id as text: the vendors send some as numbers, and a CSV cell is text anyway. */
-const idText = z.preprocess(
+export const idText = z.preprocess(
   (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value.trim() : value),
   z.string().min(1, 'must not be empty').max(256, 'is longer than 256 characters'),
 );
@@ -39,7 +39,7 @@ const idText = z.preprocess(
  * ms. Blank means unbounded. A time without an offset is refused: it would mean a different
  * instant on a server in another zone.
  */
-const timeBound = z.preprocess(
+export const timeBound = z.preprocess(
   (value) => (value === null || (typeof value === 'string' && value.trim() === '') ? undefined : value),
   z
     .union([z.number().finite(), z.string().trim()])
