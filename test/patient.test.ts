@@ -62,6 +62,19 @@ const expeedPush = (device: string, timestamp: string, value = 36.6): object => 
   msg_type: '2', device_id: device, data: [{ timestamp, temp: value }],
 });
 
+/** Polls `condition` (a busy machine may take a while), then fails with `what`. */
+async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The last status health-patient showed. */
+const lastStatus = (nodeRed: NodeRed): { fill?: string; text?: string } | undefined =>
+  nodeRed.messages.filter((m) => m.sink === 'hp/statuses').at(-1)?.msg.status;
+
 const patientOf = (message: SinkMessage | undefined): unknown => message?.msg.payload?.subject?.patientId;
 const sourceOf = (message: SinkMessage | undefined): unknown => message?.msg.payload?.context?.patientSource;
 
@@ -111,10 +124,7 @@ describe('health-patient in a running Node-RED, fed over HTTP', function () {
     const withEvent = await nodeRed.waitForMessages(4, 'hp/matched');
     assert.equal(withEvent[3]?.msg.topic, 'expeed/online');
 
-    const statuses = await nodeRed.waitForMessages(1, 'hp/statuses');
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const last = nodeRed.messages.filter((m) => m.sink === 'hp/statuses').at(-1) ?? statuses.at(-1);
-    assert.equal(last?.msg.status.text, '2 sources, 1 unmatched');
+    await eventually(() => lastStatus(nodeRed)?.text === '2 sources, 1 unmatched', 'the status "2 sources, 1 unmatched"');
 
     const flows = await request(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } });
     assert.equal(flows.status, 200);
@@ -200,8 +210,10 @@ describe('health-patient in a running Node-RED, fed over HTTP', function () {
   it('warns at deploy when the Viatom receiver upstream hides the phone', async function () {
     const before = nodeRed.logs.length;
     await nodeRed.deploy(patientFlow({ viatomPii: 'mask' }));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.match(nodeRed.logs.slice(before), /receiver viatom-in rx-viatom \(pii: mask\) hides the phone of a Viatom authorization/);
+    await eventually(
+      () => /receiver viatom-in rx-viatom \(pii: mask\) hides the phone of a Viatom authorization/.test(nodeRed.logs.slice(before)),
+      'the warning naming the receiver',
+    );
   });
 
   it('follows the CSV file: a change, a rename over it; a broken file keeps the last good table and says why without its values', async function () {
@@ -219,10 +231,7 @@ describe('health-patient in a running Node-RED, fed over HTTP', function () {
     };
     /** Until the file is read again (the log says so), then the patient a reading gets. */
     const afterReload = async (reloads: number): Promise<unknown> => {
-      const deadline = Date.now() + 15_000;
-      while ((nodeRed.logs.match(/CSV file read again/g)?.length ?? 0) < reloads && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await eventually(() => (nodeRed.logs.match(/CSV file read again/g)?.length ?? 0) >= reloads, `reload ${reloads} of the file`, 15_000);
       return patientNow();
     };
     assert.equal(await patientNow(), FILE_PATIENTS[0]);
@@ -236,13 +245,11 @@ describe('health-patient in a running Node-RED, fed over HTTP', function () {
 
     const logged = nodeRed.logs.length;
     fs.writeFileSync(file, `vendor,field,value,patientId\nexpeed,device,csv-thermo,${FILE_PATIENTS[0]},2026\n`);
-    const deadline = Date.now() + 15_000;
-    while (!/the CSV file was not read/.test(nodeRed.logs.slice(logged)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => /the CSV file was not read/.test(nodeRed.logs.slice(logged)), 'the warning about the broken file', 15_000);
     const warning = nodeRed.logs.slice(logged);
     assert.match(warning, /the CSV file was not read: line 2: more cells than the header has columns; the last good table \(1 rows\) stays in use/);
     assert.equal(await patientNow(), FILE_PATIENTS[2], 'the last good table stays');
-    const statuses = await nodeRed.settledMessages('hp/statuses', 700);
-    assert.match(statuses.at(-1)?.msg.status.text, /CSV file not read/);
+    await eventually(() => /CSV file not read/.test(lastStatus(nodeRed)?.text ?? ''), 'the status saying the file was not read');
   });
 
   it('never writes a patient id into the log', function () {
@@ -269,9 +276,8 @@ describe('health-patient without an at-rest key', function () {
     assert.match(refused?.msg.error.message, /assignment refused: there is no at-rest key \(HEALTH_BRIDGE_KEY or HEALTH_BRIDGE_KEY_FILE\) to keep it encrypted/);
     assert.equal(refused?.msg.error.code, 'no-key');
     assert.equal(fs.existsSync(path.join(nodeRed.userDir, 'health-bridge', 'patients-hp.json')), false, 'nothing stored in clear');
-    const statuses = await nodeRed.settledMessages('hp/statuses', 700);
-    assert.equal(statuses.at(-1)?.msg.status.fill, 'red');
-    assert.match(statuses.at(-1)?.msg.status.text, /no at-rest key: assignments refused/);
+    await eventually(() => /no at-rest key: assignments refused/.test(lastStatus(nodeRed)?.text ?? ''), 'the status saying why');
+    assert.equal(lastStatus(nodeRed)?.fill, 'red');
 
     assert.equal((await postJson(`${nodeRed.url}/expeed`, expeedPush('dev-9', '2017-02-13T12-00-00-000'))).status, 200);
     const [matched] = await nodeRed.waitForMessages(1, 'hp/matched');
