@@ -271,6 +271,7 @@ describe('health-patient without an at-rest key', function () {
 
   it('refuses assignments with an error and a red status, and still matches the table', async function () {
     await nodeRed.deploy(patientFlow({ rows: [{ vendor: 'expeed', field: 'device', value: 'dev-9', patientId: TABLE_PATIENT }] }));
+    await eventually(() => /no at-rest key \(neither HEALTH_BRIDGE_KEY nor HEALTH_BRIDGE_KEY_FILE is set\)/.test(nodeRed.logs), 'the warning at deploy');
     nodeRed.inject('hp/in', { topic: 'health-patient/assign', payload: { vendor: 'expeed', field: 'device', value: 'dev-10', patientId: ASSIGNED_PATIENT } });
     const [refused] = await nodeRed.waitForMessages(1, 'hp/errors');
     assert.match(refused?.msg.error.message, /assignment refused: there is no at-rest key \(HEALTH_BRIDGE_KEY or HEALTH_BRIDGE_KEY_FILE\) to keep it encrypted/);

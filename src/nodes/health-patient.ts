@@ -62,6 +62,13 @@ export = function register(RED: NodeRedApi): void {
         return user.trim() !== '' ? user.trim().slice(0, 64) : t('log.this-node');
       };
       const now = (): string => new Date().toISOString();
+      // Catch and Status nodes are wired once every node of the deploy exists: a problem found
+      // while this node is being built is reported on the next turn
+      const reportSoon = (report: () => void): void => {
+        setImmediate(() => {
+          if (!closed) report();
+        });
+      };
 
       let statusTimer: NodeJS.Timeout | undefined;
       const drawStatus = (): void => {
@@ -86,9 +93,9 @@ export = function register(RED: NodeRedApi): void {
         table.setRows('table', fromEditor.rows);
       } else {
         tableProblem = fromEditor.problem;
-        node.error(t('errors.table', { problem: fromEditor.problem }));
+        reportSoon(() => node.error(t('errors.table', { problem: fromEditor.problem })));
       }
-      if (!properties.success) node.error(t('errors.properties', { detail: describeIssues(properties.error) }));
+      if (!properties.success) reportSoon(() => node.error(t('errors.properties', { detail: describeIssues(properties.error) })));
       if (properties.success && properties.data.state) node.warn(t('warn.state-planned'));
 
       // --- the CSV file ------------------------------------------------------------------------
@@ -121,7 +128,11 @@ export = function register(RED: NodeRedApi): void {
       let runtimeRows: RuntimeRow[] = [];
       if (key instanceof CodedError) {
         runtimeProblem = t('status.no-key');
-        node.error(t('errors.key-missing', { variable: key.params.variable ?? '', reason: key.params.reason ?? key.code }));
+        // a warning, not an error: the table and the file still work; each refused assignment is the error
+        const warning = key.code === 'no-key'
+          ? t('warn.key-missing', { variable: key.params.variable ?? '', file: key.params.file ?? '' })
+          : t('warn.key-bad', { variable: key.params.variable ?? '', reason: key.params.reason ?? '' });
+        reportSoon(() => node.warn(warning));
       } else if (!file) {
         runtimeProblem = t('status.no-user-dir');
       } else {
@@ -136,7 +147,7 @@ export = function register(RED: NodeRedApi): void {
           // never overwrite a file we could not read: assignments are refused until it is fixed
           store = undefined;
           runtimeProblem = t('status.unreadable', { reason: errorCode(error) });
-          node.error(t('errors.load', { reason: errorCode(error) }));
+          reportSoon(() => node.error(t('errors.load', { reason: errorCode(error) })));
         },
       );
       const ready = Promise.all([loaded, fileRead]).then(() => statusSoon());
