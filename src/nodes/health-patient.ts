@@ -187,8 +187,13 @@ export = function register(RED: NodeRedApi): void {
       const assign = async (msg: NodeMessage): Promise<void> => {
         const row = patientRowSchema.safeParse(msg.payload);
         if (!row.success) throw new CodedError('invalid-row', { detail: describeRowIssues(row.error) });
+        const at = Date.now();
+        // without a from the row starts now: an until already past would be a row that never held
+        if (row.data.from === undefined && row.data.until !== undefined && row.data.until <= at) {
+          throw new CodedError('invalid-row', { detail: 'until: must be later than from (now, where from is left out)' });
+        }
         if (!store) throw new CodedError(runtimeRefusal());
-        await commit(applyAssignment(runtimeRows, row.data, 'assigned', Date.now()));
+        await commit(applyAssignment(runtimeRows, row.data, 'assigned', at));
         node.log(t('log.assigned', { who: who(msg), when: now(), vendor: row.data.vendor, field: row.data.field }));
       };
 
