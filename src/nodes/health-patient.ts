@@ -178,7 +178,8 @@ export = function register(RED: NodeRedApi): void {
         for (const receiver of hidingReceiversUpstream(nodes, node.id)) {
           const label = receiver.name || `${receiver.type} ${receiver.id}`;
           if (receiver.vendor === 'viatom') node.warn(t('warn.pii-phone', { receiver: label, pii: receiver.pii }));
-          if (receiver.pii === 'pseudonymize' || receiver.pii === 'drop') node.warn(t('warn.pii-ids', { receiver: label, pii: receiver.pii }));
+          // Expeed's readings carry no person's id, only the device, which no pii policy touches
+          if (receiver.vendor !== 'expeed' && (receiver.pii === 'pseudonymize' || receiver.pii === 'drop')) node.warn(t('warn.pii-ids', { receiver: label, pii: receiver.pii }));
         }
       };
       RED.events?.once('flows:started', checkUpstream);
