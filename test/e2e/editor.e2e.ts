@@ -90,6 +90,9 @@ const OTHER_NODES: NodeSpec[] = [
     credentials: [], label: 'health outbox', vendorSetup: false,
   },
   {
+    type: 'health-patient', kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
+  },
+  {
     type: 'hl7-mllp', kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
   },
@@ -680,4 +683,72 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.ok(chinese.length >= labels.length - 1, `${type}: labels in Chinese: ${labels.join(' | ')}`);
   }
 
+});
+
+/**
+ * health-patient's table of sources in the editor: rows typed into its list are a credential, so
+ * they reach the runtime and come back to the dialog, but never into the exported flow.
+ */
+describe(`health-patient's table in the editor, Node-RED ${NODE_RED_MAJOR}`, function () {
+  this.timeout(60_000);
+  let installed: Installed;
+  let browser: Browser;
+  let editor: Editor;
+  const PATIENT = `MRN-E2E-${crypto.randomBytes(4).toString('hex')}`;
+  const DEVICE = `thermo-${crypto.randomBytes(4).toString('hex')}`;
+
+  before(async function () {
+    this.timeout(180_000);
+    installed = await startInstalledNodeRed();
+    browser = await Browser.launch();
+    editor = new Editor(browser.page, installed.nodeRed.url);
+    await editor.open();
+  });
+
+  after(async function () {
+    await browser?.close();
+    await installed?.cleanup();
+  });
+
+  afterEach(async function () {
+    assert.deepEqual(browser.pageErrors, [], 'the editor threw');
+  });
+
+  it('adds a row in the table, deploys, and the exported flow carries neither the patient id nor the device', async function () {
+    const id = await editor.addNode('health-patient', 200, 100);
+    let dialog = await editor.edit(id);
+    await dialog.locator('.red-ui-editableList-addButton').click();
+    const row = dialog.locator('#node-input-sources-list li').first();
+    await row.locator('select.health-patient-vendor').selectOption('expeed');
+    await row.locator('select.health-patient-field').selectOption('device');
+    await editor.type(row.locator('input.health-patient-value'), DEVICE);
+    await editor.type(row.locator('input.health-patient-patientId'), PATIENT);
+    await editor.type(row.locator('input.health-patient-from'), '2026-05-01T08:00:00+08:00');
+    assert.equal(await row.locator('input.health-patient-from').evaluate((input) => input.classList.contains('input-error')), false);
+    await editor.type(row.locator('input.health-patient-until'), '2026-05-01 08:00');
+    assert.equal(await row.locator('input.health-patient-until').evaluate((input) => input.classList.contains('input-error')), true, 'a time without an offset is marked');
+    await editor.type(row.locator('input.health-patient-until'), '');
+    await dialog.screenshot({ path: screenshotPath('health-patient.table.en-US') });
+    await editor.done();
+    await editor.deploy();
+
+    const flows = await request(`${installed.nodeRed.url}/flows`, { headers: { accept: 'application/json' } });
+    assert.equal(flows.status, 200);
+    assert.ok((flows.json as Array<{ id: string }>).some((node) => node.id === id), 'the node is deployed');
+    assert.equal(flows.text.includes(PATIENT), false, 'the exported flow carries no patient id');
+    assert.equal(flows.text.includes(DEVICE), false, 'nor the rows');
+    const flowFile = fs.readFileSync(path.join(installed.nodeRed.userDir, 'flows.json'), 'utf8');
+    assert.equal(flowFile.includes(PATIENT), false, 'nor flows.json on disk');
+
+    // the rows are the node's credential: the runtime has them, and the dialog shows them again
+    const credentials = await request(`${installed.nodeRed.url}/credentials/health-patient/${id}`, { headers: { accept: 'application/json' } });
+    const sources = JSON.parse(String((credentials.json as { sources?: string }).sources)) as Array<Record<string, string>>;
+    assert.deepEqual(sources, [{ vendor: 'expeed', field: 'device', value: DEVICE, patientId: PATIENT, from: '2026-05-01T08:00:00+08:00' }]);
+    await editor.reload();
+    dialog = await editor.edit(id);
+    const shown = dialog.locator('#node-input-sources-list li').first();
+    assert.equal(await shown.locator('input.health-patient-patientId').inputValue(), PATIENT);
+    assert.equal(await shown.locator('select.health-patient-vendor').inputValue(), 'expeed');
+    await editor.cancel();
+  });
 });
