@@ -1,0 +1,9 @@
+// Every test of the README's `npm test`; a file named on the command line runs alone
+// (`npx mocha build/test/unit/at-rest.test.js`), instead of being added to the whole suite.
+'use strict';
+const named = process.argv.slice(2).some((arg) => /\.test\.js$/.test(arg));
+module.exports = {
+  ...(named ? {} : { spec: ['build/test/**/*.test.js'] }),
+  timeout: 30000,
+  reporter: 'spec',
+};
