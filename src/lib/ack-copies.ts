@@ -60,10 +60,14 @@ export class AckGraph {
   private readonly nodes = new Map<string, FlowNode>();
   private readonly next = new Map<string, string[]>();
   private readonly reaching = new Set<string>();
+  /** Disabled nodes (or on a disabled tab): Node-RED drops what is sent to them. */
+  private readonly disabled = new Set<string>();
 
   constructor(config: readonly FlowNode[]) {
     const disabledTabs = new Set(config.filter((n) => n.type === 'tab' && n.disabled === true).map((n) => n.id));
-    const live = config.filter((n) => typeof n.id === 'string' && typeof n.type === 'string' && n.d !== true && !(n.z && disabledTabs.has(n.z)));
+    const known = config.filter((n) => typeof n.id === 'string' && typeof n.type === 'string');
+    const live = known.filter((n) => n.d !== true && !(n.z && disabledTabs.has(n.z)));
+    for (const node of known) if (!live.includes(node)) this.disabled.add(node.id);
     for (const node of live) this.nodes.set(node.id, node);
 
     const edge = (from: string, to: string): void => {
@@ -77,6 +81,13 @@ export class AckGraph {
       for (const target of wiresOf(node)) edge(node.id, target);
       if ((node.type === 'link out' && node.mode !== 'return') || (node.type === 'link call' && node.linkType !== 'dynamic')) {
         for (const target of strings(node.links)) edge(node.id, target);
+      }
+      // a link in may name the link outs that send to it, as well as the other way round
+      if (node.type === 'link in') {
+        for (const source of strings(node.links)) {
+          const linkOut = this.nodes.get(source);
+          if (linkOut?.type === 'link out' && linkOut.mode !== 'return' && !strings(linkOut.links).includes(node.id)) edge(source, node.id);
+        }
       }
       if (node.type === 'complete') {
         for (const member of this.scopeOf(node, live)) edge(member, node.id);
@@ -109,6 +120,7 @@ export class AckGraph {
    * nodes get new ids at run time).
    */
   reaches(id: string): boolean | undefined {
+    if (this.disabled.has(id)) return false;
     const node = this.nodes.get(id);
     if (!node || isSubflowInstance(node)) return undefined;
     return this.reaching.has(id);

@@ -134,6 +134,8 @@ describe('copy counter', function () {
     node('debug', 'debug'),
     node('catch', 'catch', [['ack']], { scope: ['send'] }),
     node('lo', 'link out', [], { links: ['li'], mode: 'link' }),
+    node('lo2', 'link out', [], { mode: 'link' }),
+    node('li2', 'link in', [['ack']], { links: ['lo2'] }),
     node('li', 'link in', [['box']]),
     node('box', 'health-outbox', [['http2'], []]),
     node('http2', 'http request', [['ack']]),
@@ -151,10 +153,11 @@ describe('copy counter', function () {
   it('reads which destinations can reach health-ack or an outbox, along wires, links and Complete nodes, not Catch nodes', function () {
     assert.equal(graph.reaches('fhir'), true);
     assert.equal(graph.reaches('lo'), true, 'link out → link in → outbox');
+    assert.equal(graph.reaches('lo2'), true, 'a link named by its link in');
     assert.equal(graph.reaches('file'), false);
     assert.equal(graph.reaches('hl7'), false, 'hl7-send → debug only: its success never comes; the Catch node carries failures');
     assert.equal(graph.reaches('file2'), true, 'a Complete node passes the message on once the file is written');
-    assert.equal(graph.reaches('mqtt'), undefined, 'a disabled node is not deployed');
+    assert.equal(graph.reaches('mqtt'), false, 'a disabled node is not deployed: what is sent to it is dropped');
     assert.equal(graph.reaches('sub'), undefined, 'a subflow instance cannot be read');
     assert.equal(graph.reaches('inside-a-subflow-instance'), undefined);
   });
