@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { bodyFixture, placed } from './harness/flows';
@@ -195,6 +198,30 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
     for (let i = 0; i < 50 && !lateLine.test(nodeRed.logs.slice(logged)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.match(nodeRed.logs.slice(logged), lateLine);
     assert.doesNotMatch(nodeRed.logs.slice(logged), /\[(warn|error)\]/, 'a late ACK is neither a warning nor an error');
+  });
+
+  it('a FHIR server that never answers, ackTimeout 3 s: health-fhir\'s msg.requestTimeout has the http request node give up first, and the vendor has its 500 within 3.5 s', async function () {
+    his = await rawServer((message) => ackOf('AA', controlIdIn(message)));
+    const sockets = new Set<net.Socket>();
+    const silent = http.createServer(() => undefined); // takes the request, never answers
+    silent.on('connection', (socket) => sockets.add(socket));
+    silent.listen(0, HOST);
+    await once(silent, 'listening');
+    try {
+      const silentUrl = `http://${HOST}:${(silent.address() as net.AddressInfo).port}/fhir`;
+      await nodeRed.deploy(sideBySide({ fhirUrl: silentUrl, mllpPort: his.port, file, ackTimeout: 3 }));
+      const started = Date.now();
+      const response = await push(sinocarePush().body);
+      const elapsed = Date.now() - started;
+      assert.equal(response.status, 500, `${response.status} ${response.text} after ${elapsed} ms`);
+      assert.ok(elapsed >= 2000 && elapsed < 3500, `answered after ${elapsed} ms`);
+      const [caught] = await nodeRed.waitForMessages(1, 'c/errors');
+      assert.equal(caught?.msg.error.source.type, 'http request');
+      assert.ok(caught?.msg.requestTimeout > 2000 && caught?.msg.requestTimeout <= 2750, String(caught?.msg.requestTimeout));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it('(e) a subflow on a branch: the receiver is named in a warning at deploy', async function () {
