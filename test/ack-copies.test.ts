@@ -190,7 +190,7 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
     const [caught] = await nodeRed.waitForMessages(1, 'c/errors');
     assert.equal(caught?.msg.error.source.type, 'hl7-send');
     assert.equal(caught?.msg.error.code, 'deadline');
-    assert.match(caught?.msg.error.message, /before the push's deadline \(control id \w+, code deadline\)/);
+    assert.match(caught?.msg.error.message, /just before the deadline of the push or delivery it belongs to \(control id \w+, code deadline\)/);
 
     const logged = nodeRed.logs.length;
     answerLate();

@@ -24,8 +24,11 @@ type Runtime = NodeRedApi & { hooks?: Hooks; events?: Events };
 
 interface Installed {
   graph: AckGraph | undefined;
-  /** The node types that are receivers (they register through registerReceiver). */
-  receiverTypes: Set<string>;
+  /**
+   * The node types that are receivers (they register through registerReceiver), each with its
+   * module's translator: Node-RED looks a key up in the namespace of the module that asks.
+   */
+  receiverTypes: Map<string, NodeRedApi['_']>;
 }
 
 /** One per runtime (a process may run several, e.g. the test helper's). */
@@ -36,7 +39,7 @@ function install(RED: Runtime): Installed | undefined {
   if (!hooks || !events) return undefined; // a runtime without hooks (a mock): nothing is counted
   const known = installed.get(hooks);
   if (known) return known;
-  const state: Installed = { graph: undefined, receiverTypes: new Set() };
+  const state: Installed = { graph: undefined, receiverTypes: new Map() };
   installed.set(hooks, state);
   // another copy of this package in the same runtime (two user directories' worth of modules)
   // counts already: counting twice would fork each copy twice
@@ -59,18 +62,19 @@ function install(RED: Runtime): Installed | undefined {
     const flows = payload?.config?.flows ?? [];
     const graph = (state.graph ??= new AckGraph(flows));
     for (const node of flows) {
-      if (!state.receiverTypes.has(node.type) || node.ack !== 'flow' || node.d === true) continue;
+      const translate = state.receiverTypes.get(node.type);
+      if (!translate || node.ack !== 'flow' || node.d === true) continue;
       const obstacles = graph.obstacles(node.id);
       if (obstacles.length === 0) continue;
       const receiver = RED.nodes.getNode(node.id) as RuntimeNode | null;
-      receiver?.warn(RED._(`${RECEIVER}.warn.uncountable`, { obstacles: describe(RED, obstacles) }));
+      receiver?.warn(translate(`${RECEIVER}.warn.uncountable`, { obstacles: describe(translate, obstacles) }));
     }
   });
   return state;
 }
 
-function describe(RED: NodeRedApi, obstacles: Obstacle[]): string {
-  return obstacles.map((o) => RED._(`${RECEIVER}.warn.obstacle-${o.kind}`, { name: o.name })).join(', ');
+function describe(translate: NodeRedApi['_'], obstacles: Obstacle[]): string {
+  return obstacles.map((o) => translate(`${RECEIVER}.warn.obstacle-${o.kind}`, { name: o.name })).join(', ');
 }
 
 /** Counts copies in this runtime from now on (idempotent). */
@@ -80,5 +84,5 @@ export function installCopyCounting(RED: NodeRedApi): void {
 
 /** Counts copies, and checks the layout after nodes of receiver `type` at each deploy. */
 export function watchReceiverType(RED: NodeRedApi, type: string): void {
-  install(RED as Runtime)?.receiverTypes.add(type);
+  install(RED as Runtime)?.receiverTypes.set(type, (key, params) => RED._(key, params));
 }
