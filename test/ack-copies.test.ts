@@ -239,6 +239,33 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
     assert.equal(response.status, 200, response.text);
   });
 
+  it('an outbox delivery carries the outbox\'s ackTimeout as its deadline: the vendor is answered at once, hl7-send gives up before the outbox\'s 2 s (not the connection\'s 10 s), with code deadline', async function () {
+    his = await rawServer(() => undefined);
+    const tab = 'tab-outbox-deadline';
+    await nodeRed.deploy([
+      ...placed([
+        { id: tab, type: 'tab', label: 'outbox deadline' },
+        { id: 'o-rx', z: tab, type: 'sinocare-in', name: '', version: 1, path: '/outboxed', ack: 'flow', ackTimeout: 4, credentials: { key: '', piiKey: '' }, wires: [['o-hl7'], []] },
+        { id: 'o-hl7', z: tab, type: 'health-hl7', name: '', configVersion: 1, sendingApplication: 'HB', patientField: 'patientId', patientAuthority: 'HOSP', version: '2.5.1', wires: [['o-box']] },
+        { id: 'o-box', z: tab, type: 'health-outbox', name: '', version: 1, maxAgeHours: 72, retryMinSeconds: 60, retryMaxSeconds: 60, concurrency: 1, ackTimeout: 2, state: '', wires: [['o-send'], []] },
+        { id: 'o-send', z: tab, type: 'hl7-send', name: '', version: 1, connection: 'o-mllp', wires: [['o-ack']] },
+        { id: 'o-catch', z: tab, type: 'catch', name: '', scope: ['o-send'], uncaught: false, wires: [['o-ack', 'o-errors']] },
+        { id: 'o-errors', z: tab, type: 'test-sink', name: 'o/errors', wires: [[]] },
+        { id: 'o-ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+      ]),
+      { id: 'o-mllp', type: 'hl7-mllp', name: '', version: 1, host: HOST, port: String(his.port), tls: false, timeout: 10, charset: 'utf-8' },
+    ]);
+    const started = Date.now();
+    const response = await postJson(`${nodeRed.url}/outboxed`, sinocarePush().body);
+    assert.equal(response.status, 200, response.text);
+    assert.ok(Date.now() - started < 1500, 'answered once the outbox had it on disk');
+    const [caught] = await nodeRed.waitForMessages(1, 'o/errors', 8000);
+    const elapsed = Date.now() - started;
+    assert.equal(caught?.msg.error.code, 'deadline');
+    assert.ok(elapsed >= 1500 && elapsed < 4000, `hl7-send gave up after ${elapsed} ms`);
+    assert.equal(his.received.length, 1);
+  });
+
   it('a reading no retry can mend, kept by the flow, is answered 200 and not emitted again', async function () {
     const tab = 'tab-kept';
     await nodeRed.deploy(placed([
