@@ -14,9 +14,37 @@
             return path.charAt(0) === "/" ? path : "/" + path;
         },
 
-        // The address a vendor must call: this browser's origin, httpNodeRoot and the path. null when
-        // httpNodeRoot is false (no HTTP nodes at all), "" while the path is empty.
-        callbackUrl: function (path) {
+        // A receiver's own key: 24 random bytes from the browser's CSPRNG, written in base64url (32
+        // characters of A-Z a-z 0-9 - _), so that it goes into a URL as it is.
+        newKey: function () {
+            var bytes = new Uint8Array(24);
+            window.crypto.getRandomValues(bytes);
+            var binary = "";
+            for (var i = 0; i < bytes.length; i++) {
+                binary += String.fromCharCode(bytes[i]);
+            }
+            return window.btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+        },
+
+        // onadd: Node-RED calls it for a node the user adds (palette, quick-add) and also for every
+        // node of a paste or an import. Only the first get a key: a node Node-RED imported carries
+        // _config (the properties it arrived with). A pasted or imported receiver keeps the
+        // credentials it came with, or none: Node-RED's copy carries a credential only while it is
+        // not deployed yet, and an export none. A fresh key there would silently differ from the
+        // key the vendor already uses; left without one, it is named as open at deploy and its
+        // dialog offers to generate one. The key is generated here, not as a default value of the
+        // credential, so that no two receivers share one, and a receiver deployed without its
+        // dialog ever being opened has one too.
+        added: function (node) {
+            if (node._config === undefined && !node.credentials) {
+                node.credentials = {key: receiverEditor.newKey()};
+            }
+        },
+
+        // The address a vendor must call: this browser's origin, httpNodeRoot, the path and, when
+        // the receiver has a key, ?key=…. null when httpNodeRoot is false (no HTTP nodes at all), ""
+        // while the path is empty.
+        callbackUrl: function (path, key) {
             var root = RED.settings.httpNodeRoot;
             if (root === false) {
                 return null;
@@ -30,7 +58,8 @@
             if (path === "") {
                 return "";
             }
-            return window.location.protocol + "//" + window.location.host + root + path;
+            var query = key ? "?key=" + encodeURIComponent(key) : "";
+            return window.location.protocol + "//" + window.location.host + root + path + query;
         },
 
         // ack: flow answers the vendor only once every message of a push has reached a health-ack
@@ -174,13 +203,21 @@
             var namespace = node._def && node._def.set && node._def.set.id ? node._def.set.id + ":" : "";
             var pathInput = $("#node-input-path");
             var keyInput = $("#node-input-key");
+            var allowInput = $("#node-input-allow");
             var urlInput = $("#health-bridge-receiver-url");
             var copyButton = $("#health-bridge-receiver-copy");
+            var generateButton = $("#health-bridge-receiver-generate-key");
 
             pathInput.attr("placeholder", "/" + node.type.replace(/-in$/, ""));
 
             var refreshUrl = function () {
-                var url = receiverEditor.callbackUrl(pathInput.val());
+                var key = String(keyInput.val() || "");
+                // Neither a key nor an allow-list: say so here, as the runtime will at deploy. A
+                // receiver without a key (one copied or imported, or whose key the user removed)
+                // is offered a new one, never given one behind the user's back.
+                generateButton.toggle(key === "");
+                $("#health-bridge-receiver-open").toggle(key === "" && String(allowInput.val() || "").trim() === "");
+                var url = receiverEditor.callbackUrl(pathInput.val(), key);
                 if (url === null) {
                     $(".health-bridge-receiver-url-row").hide();
                     $("#health-bridge-receiver-disabled").show();
@@ -190,10 +227,15 @@
                 $(".health-bridge-receiver-url-row").show();
                 urlInput.val(url);
                 copyButton.prop("disabled", url === "");
-                $("#health-bridge-receiver-key-tip").toggle(keyInput.val() !== "");
+                $("#health-bridge-receiver-key-tip").toggle(key !== "");
             };
             pathInput.on("input change", refreshUrl);
             keyInput.on("input change", refreshUrl);
+            allowInput.on("input change", refreshUrl);
+            generateButton.on("click", function (event) {
+                event.preventDefault();
+                keyInput.val(receiverEditor.newKey()).trigger("change");
+            });
             urlInput.on("focus click", function () {
                 this.select();
             });

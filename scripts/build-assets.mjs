@@ -31,7 +31,10 @@ const out = path.join(root, 'dist', 'nodes');
 const require = createRequire(import.meta.url);
 // tsc has run: what the editor files say about the runtime comes from the runtime's own modules,
 // the version every editor file writes into a new node, the receivers' defaults and path rule.
-const { CONFIG_VERSION } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
+const { CONFIG_VERSION, STEPS } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
+const { PATIENT_DEFAULTS, DEFAULT_PATIENT_ID_TYPE } = require(path.join(root, 'dist', 'lib', 'formats', 'patient.js'));
+const { FHIR_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'formats', 'fhir', 'options.js'));
+const { NODE_ERROR_CODES, errorCodesHtml } = require(path.join(root, 'dist', 'lib', 'error-codes.js'));
 const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
 const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
@@ -39,8 +42,8 @@ const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'packag
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
 function plainDefault(name, value) {
-  if (typeof value === 'number' || /^[\w/.+-]*$/.test(value)) return String(value);
-  throw new Error(`RECEIVER_DEFAULTS.${name} (${JSON.stringify(value)}) would need escaping in the editor files`);
+  if (typeof value === 'number' || /^[\w/.:+-]*$/.test(value)) return String(value);
+  throw new Error(`the default of ${name} (${JSON.stringify(value)}) would need escaping in the editor files`);
 }
 
 /** health-outbox's defaults in the units of its dialog (hours, seconds); the queue keeps ms. */
@@ -60,6 +63,14 @@ function outboxDefaults(defaults) {
 
 const BUILD_VALUES = {
   configVersion: String(CONFIG_VERSION),
+  // the configuration steps as data, for the editor files that migrate an old node they open
+  // (resources/config-migrate.js): JSON is a JavaScript literal
+  'config.steps': JSON.stringify(STEPS),
+  // who a reading belongs to (src/lib/formats/patient.ts), shared by health-fhir and health-hl7
+  'patient.default.patientField': plainDefault('patientField', PATIENT_DEFAULTS.patientField),
+  'patient.default.requirePatient': String(PATIENT_DEFAULTS.requirePatient),
+  'patient.default.patientIdType': plainDefault('patientIdType', DEFAULT_PATIENT_ID_TYPE),
+  ...Object.fromEntries(Object.entries(FHIR_DEFAULTS).map(([name, value]) => [`fhir.default.${name}`, plainDefault(name, String(value))])),
   // Where Node-RED serves this package's resources/ folder (registry: resources/<module name>/).
   resources: `resources/${MODULE_NAME}`,
   'receiver.path': RECEIVER_PATH.source,
@@ -67,12 +78,14 @@ const BUILD_VALUES = {
   'receiver.piiModes': JSON.stringify(PII_MODES),
   ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
   ...outboxDefaults(OUTBOX_DEFAULTS),
+  // each node's error codes (src/lib/error-codes.ts), for its help: `{{errors.<type>}}`
+  ...Object.fromEntries(Object.keys(NODE_ERROR_CODES).map((type) => [`errors.${type}`, errorCodesHtml(type, '—')])),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
 function finished(text, file) {
-  const filled = text.replace(/\{\{([\w.]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
-  const leftover = /\{\{[\w.]*\}\}|@include\b/.exec(filled);
+  const filled = text.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{[\w.-]*\}\}|@include\b/.exec(filled);
   if (leftover) {
     const line = filled.slice(0, leftover.index).split('\n').length;
     throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);

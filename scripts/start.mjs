@@ -7,6 +7,7 @@
 // The user directory is .demo/: your changes to the flows are kept there across restarts; delete
 // .demo/ to start over with the examples.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -71,10 +72,23 @@ const settings = {
 fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
 const firstStart = !fs.existsSync(path.join(userDir, 'flows.json'));
 
+// The outbox keeps what waits encrypted under a key that must not live in the user directory.
+// The demo keeps one of its own in .cache/ (made on the first start); a real installation gives
+// HEALTH_BRIDGE_KEY or HEALTH_BRIDGE_KEY_FILE from its secret store (README: "Patients' data at rest").
+const env = { ...process.env };
+if (!env.HEALTH_BRIDGE_KEY && !env.HEALTH_BRIDGE_KEY_FILE) {
+  const keyFile = path.join(root, '.cache', 'health-bridge-demo.key');
+  if (!fs.existsSync(keyFile)) {
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  }
+  env.HEALTH_BRIDGE_KEY_FILE = keyFile;
+}
+
 const nodeRed = spawn(
   process.execPath,
   [path.join(root, 'node_modules', 'node-red', 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 let sandbox;
 for (const signal of ['SIGINT', 'SIGTERM']) {

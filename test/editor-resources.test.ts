@@ -15,6 +15,7 @@ const MODULE = '@health-bridge/node-red-nodes';
 const SHARED_SCRIPTS = {
   'receiver-editor.js': { users: ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'], marker: 'outputsWithoutAck: function' },
   'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account', 'hl7-mllp'], marker: 'isReference: function' },
+  'config-migrate.js': { users: ['health-fhir', 'health-hl7'], marker: 'versionOf: function' },
 };
 
 /** The editor HTML Node-RED sends for each of our node files (`GET /nodes`, one section per file). */

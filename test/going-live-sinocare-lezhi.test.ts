@@ -53,7 +53,7 @@ describe('going live with Sinocare and Lezhi', function () {
       assert.equal(msg.payload.id, 'sinocare:23434335345');
       assert.equal(msg.payload.time, '2021-11-02T12:33:33+08:00');
       assert.deepEqual(msg.payload.values, {});
-      assert.deepEqual(msg.payload.context, {
+      assert.deepEqual(msg.payload.context, { pii: 'keep',
         specimen: 'interstitial', serialNo: 1, intervalMinutes: 3, valid: false, sensorState: 'uploading', sensorDays: 8,
         resultText: 'HI', outOfRange: 'high',
       });
@@ -155,7 +155,7 @@ describe('going live with Sinocare and Lezhi', function () {
       const [reading] = await readings();
       assert.equal(reading?.msg.topic, 'lezhi/blood_pressure');
       assert.deepEqual(reading?.msg.payload.values, { pulse: { value: 71, unit: '/min' } });
-      assert.deepEqual(reading?.msg.payload.context, {
+      assert.deepEqual(reading?.msg.payload.context, { pii: 'keep',
         irregularHeartbeat: false, movementError: false, resultText: 'HI', outOfRange: 'high', unmeasured: ['systolic', 'diastolic'],
       });
     });
@@ -165,7 +165,7 @@ describe('going live with Sinocare and Lezhi', function () {
       assert.deepEqual([response.status, response.json], [200, { code: 200 }]);
       const [reading] = await readings();
       assert.deepEqual(reading?.msg.payload.values, {});
-      assert.deepEqual(reading?.msg.payload.context, {
+      assert.deepEqual(reading?.msg.payload.context, { pii: 'keep',
         specimen: 'capillary', mealPeriod: 'after-lunch', mealPeriodCode: 3, resultText: 'LO', outOfRange: 'low',
       });
     });
@@ -176,7 +176,7 @@ describe('going live with Sinocare and Lezhi', function () {
       const [reading] = await readings();
       assert.equal(reading?.msg.topic, 'lezhi/weight');
       assert.equal('weight' in reading!.msg.payload.values, false);
-      assert.deepEqual(reading?.msg.payload.context, { resultText: '' });
+      assert.deepEqual(reading?.msg.payload.context, { pii: 'keep', resultText: '' });
     });
 
     it('a mapped push that lacks a required value is still refused with 400', async function () {

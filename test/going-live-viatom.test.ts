@@ -41,7 +41,7 @@ describe('Viatom going live', function () {
         id: 'viatom:VEVNUEVSQVRVUkVAMzE3Nw==', vendor: 'viatom', kind: 'temperature', time: '2024-11-19T17:10:00+08:00',
         values: { temperature: { value: 37.42, unit: 'Cel' } },
         device: { sn: '2209TH3012' }, subject: { account_id: 'MzIwMDA=', member_id: 'bnVsbA==' },
-        context: { mode: 'adult', modeCode: 1 }, retry: false,
+        context: { mode: 'adult', modeCode: 1, pii: 'keep' }, retry: false,
       });
       assert.deepEqual(reading?.msg.raw, body);
     });
@@ -56,7 +56,7 @@ describe('Viatom going live', function () {
       assert.deepEqual(payload.values, {
         spo2: { value: 96, unit: '%' }, pulseRate: { value: 72, unit: '/min' }, duration: { value: 62, unit: 's' },
       });
-      assert.deepEqual(payload.context, {
+      assert.deepEqual(payload.context, { pii: 'keep',
         mode: 'spot-check', modeCode: 1, lowestSpo2: { value: 95, unit: '%' }, below90Duration: { value: 0, unit: 's' },
         drops: 0, o2Score: 9.8, fileUrl: 'https://viatom.example/data/spo2/2024/1120/8b1d0e7f.dat',
       });
@@ -74,7 +74,7 @@ describe('Viatom going live', function () {
         id: 'viatom:QkxPT0RfU1VHQVJAMjQ1OQ==', vendor: 'viatom', kind: 'glucose', time: '2024-11-19T15:30:00+08:00',
         values: {},
         subject: { account_id: 'MzIwMDA=', member_id: 'bnVsbA==' },
-        context: { specimen: 'capillary', mealPeriod: 'after-meal', mealPeriodCode: 2, resultText: 'HI', outOfRange: 'high' },
+        context: { specimen: 'capillary', mealPeriod: 'after-meal', mealPeriodCode: 2, resultText: 'HI', outOfRange: 'high', pii: 'keep' },
         retry: false,
       });
       assert.equal((await nodeRed.settledMessages('rx/errors')).length, 0);

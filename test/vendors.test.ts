@@ -52,7 +52,7 @@ describe('vendor pushes as the flow receives them', function () {
           patientId: '12', visitId: '1234321', inSerialId: '12343211', name: '张三', idCard: '430424', organization: '测试医院',
         },
         // The example has status "1": a value from the sensor's initialization, emitted but invalid.
-        context: { specimen: 'interstitial', serialNo: 1, intervalMinutes: 3, valid: false, sensorState: 'uploading', sensorDays: 8 },
+        context: { specimen: 'interstitial', serialNo: 1, intervalMinutes: 3, valid: false, sensorState: 'uploading', sensorDays: 8, pii: 'keep' },
         retry: false,
       });
     });
@@ -62,7 +62,7 @@ describe('vendor pushes as the flow receives them', function () {
       const [reading] = await readings();
       assert.equal(reading?.msg.payload.time, '2024-11-19T13:48:00+08:00');
       assert.deepEqual(reading?.msg.payload.values, { glucose: { value: 7.35, unit: 'mmol/L' } });
-      assert.deepEqual(reading?.msg.payload.context, {
+      assert.deepEqual(reading?.msg.payload.context, { pii: 'keep',
         specimen: 'interstitial', serialNo: 245, intervalMinutes: 3, valid: true, sensorState: 'uploading',
         sensorDays: 15, lowThreshold: 3.9, highThreshold: 10,
       });
@@ -133,6 +133,8 @@ describe('vendor pushes as the flow receives them', function () {
           heartRate: { value: 72, unit: '/min' },
         },
         device: { id: 'a1f3c2e47b9d', sn: 'LS202B2311000231', mac: 'C8:47:8C:21:5A:3E' },
+        // the pii policy the receiver applied
+        context: { pii: 'keep' },
         retry: false,
       });
     });
@@ -178,10 +180,10 @@ describe('vendor pushes as the flow receives them', function () {
       assert.deepEqual(device?.msg.payload.values, {
         systolic: { value: 128, unit: 'mm[Hg]' }, diastolic: { value: 82, unit: 'mm[Hg]' }, pulse: { value: 71, unit: '/min' },
       });
-      assert.deepEqual(device?.msg.payload.context, { irregularHeartbeat: false, movementError: false });
+      assert.deepEqual(device?.msg.payload.context, { pii: 'keep', irregularHeartbeat: false, movementError: false });
       assert.deepEqual(device?.msg.payload.subject, { userId: 23341064, associatedId: '66104c5623342apsasad' });
       assert.equal(user?.msg.payload.time, '2024-11-19T16:10:00+08:00');
-      assert.deepEqual(user?.msg.payload.context, { irregularHeartbeat: true, movementError: true });
+      assert.deepEqual(user?.msg.payload.context, { pii: 'keep', irregularHeartbeat: true, movementError: true });
       assert.deepEqual(user?.msg.payload.values.systolic, { value: 146, unit: 'mm[Hg]' });
     });
 
@@ -199,9 +201,9 @@ describe('vendor pushes as the flow receives them', function () {
       assert.equal(afterLunch?.msg.topic, 'lezhi/glucose');
       assert.equal(afterLunch?.msg.payload.time, '2024-11-19T12:30:00+08:00');
       assert.deepEqual(afterLunch?.msg.payload.values, { glucose: { value: 6.8, unit: 'mmol/L' } });
-      assert.deepEqual(afterLunch?.msg.payload.context, { specimen: 'capillary', mealPeriod: 'after-lunch', mealPeriodCode: 3 });
+      assert.deepEqual(afterLunch?.msg.payload.context, { pii: 'keep', specimen: 'capillary', mealPeriod: 'after-lunch', mealPeriodCode: 3 });
       assert.equal(fasting?.msg.payload.time, '2024-11-19T07:00:00+08:00');
-      assert.deepEqual(fasting?.msg.payload.context, { specimen: 'capillary', mealPeriod: 'fasting', mealPeriodCode: 0 });
+      assert.deepEqual(fasting?.msg.payload.context, { pii: 'keep', specimen: 'capillary', mealPeriod: 'fasting', mealPeriodCode: 0 });
     });
 
     it('reads a push whose eventKey and dataTypeKey are swapped', async function () {

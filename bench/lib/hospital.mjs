@@ -36,9 +36,11 @@ const WINDOW = 1000;
 const PATIENT_SYSTEM = 'urn:oid:1.2.156.112604';
 export const HL7_PROPERTIES = {
   sendingApplication: 'HB', sendingFacility: 'WARD', receivingApplication: 'LIS', receivingFacility: 'HOSPITAL',
-  patientField: 'patientId', patientAuthority: 'HOSP', version: '2.5.1',
+  // requirePatient false: the fixtures include readings of no patient (Expeed), which these nodes
+  // of configuration version 1 map as they always did (and the library alone must too)
+  patientField: 'patientId', requirePatient: false, patientAuthority: 'HOSP', version: '2.5.1',
 };
-export const FHIR_PROPERTIES = { patientField: 'patientId', patientSystem: PATIENT_SYSTEM, deviceSystem: '', readingSystem: '' };
+export const FHIR_PROPERTIES = { patientField: 'patientId', requirePatient: false, patientSystem: PATIENT_SYSTEM, deviceSystem: '', readingSystem: '' };
 
 function dist(packageDir, file) {
   return requireCjs(path.join(packageDir ?? ROOT, 'dist', 'lib', file));

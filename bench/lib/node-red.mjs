@@ -7,6 +7,8 @@
 // has to know when the flows have started, which Node-RED says at `info`: a second logger at
 // `info` forwards just those lines over the fork's IPC channel.
 import { fork } from 'node:child_process';
+
+const BENCH_AT_REST_KEY = 'b3c1d2e4f5a6978812345678abcdef0123456789abcdef0123456789abcdef01';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -79,7 +81,8 @@ export class NodeRed {
       silent: true,
       execArgv: options.execArgv ?? [],
       cwd: options.cwd ?? userDir,
-      env: { ...process.env, NODE_RED_HOME: userDir },
+      // a fixed at-rest key: the bench's outboxes encrypt as shipped
+      env: { ...process.env, HEALTH_BRIDGE_KEY: BENCH_AT_REST_KEY, NODE_RED_HOME: userDir, ...options.env },
     });
     const nodeRed = new NodeRed(child, port, userDir);
     await nodeRed.waitFor(() => nodeRed.count(/^Server now running/) > 0 || nodeRed.exited, 60_000, 'Node-RED start');

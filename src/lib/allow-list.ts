@@ -8,7 +8,8 @@ export interface AllowList {
   allows(address: string | undefined): boolean;
 }
 
-const ANYONE: AllowList = { allows: () => true };
+/** What an empty `allow` parses to: every address (isOpen in receiver/config.ts compares with it). */
+export const ANYONE: AllowList = { allows: () => true };
 
 /** Parses the property; throws with the offending entry when one is not an address or CIDR. */
 export function parseAllowList(text: string): AllowList {

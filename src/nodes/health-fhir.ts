@@ -9,8 +9,8 @@ import { registerNode } from './register';
  * A reading (a receiver's output 1) → a FHIR R4 transaction Bundle or Observation in
  * `msg.payload`, with `content-type: application/fhir+json` in `msg.headers`, for the core
  * `http request` node to POST to the FHIR server (its URL is the user's, set there). What cannot
- * be mapped (an event, a unit without a LOINC term) goes to `done(err)` with `msg.payload`
- * unchanged. The whole mapping is src/lib/formats/fhir.
+ * be mapped (an event, a unit without a LOINC term, a reading of no patient) goes to `done(err)`
+ * with `msg.payload` unchanged. The whole mapping is src/lib/formats/fhir.
  */
 
 const topicOf = (payload: unknown): string => {
@@ -29,6 +29,8 @@ export = function register(RED: NodeRedApi): void {
     const options: FhirOptions = {
       output: config.output as FhirOptions['output'],
       patientField: config.patientField as string,
+      requirePatient: config.requirePatient as FhirOptions['requirePatient'],
+      patient: config.patient as FhirOptions['patient'],
       patientSystem: config.patientSystem as string,
       deviceSystem: config.deviceSystem as string,
       readingSystem: config.readingSystem as string,
@@ -50,8 +52,11 @@ export = function register(RED: NodeRedApi): void {
           resource = toFhir(msg.payload, options);
         } catch (error) {
           if (!(error instanceof FhirMappingError)) throw error;
-          // the lib's sentence names kinds, units and the reading id, never a patient value
-          throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
+          // the lib's sentence names kinds, units and the reading id, never a patient value; a
+          // failure no retry can mend says so (`retryable: false`), so the vendor is not made to
+          // push the same reading forever
+          const coded = new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
+          throw error.retryable ? coded : Object.assign(coded, { retryable: false });
         }
         // kept beside its Bundle: health-outbox orders by its patient, a sink may log its id
         msg.reading = msg.payload;

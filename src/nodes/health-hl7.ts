@@ -36,7 +36,9 @@ export = function register(RED: NodeRedApi): void {
           message = toOruR01(msg.payload as Reading, parsed.data);
         } catch (error) {
           if (!(error instanceof Hl7MappingError)) throw error;
-          throw new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
+          // `retryable: false` where no retry can mend it (no-patient, a kind with no mapping)
+          const coded = new CodedError(error.code, { detail: error.message, topic: error.code === 'event' ? topicOf(msg.payload) : '' });
+          throw error.retryable ? coded : Object.assign(coded, { retryable: false });
         }
         // kept beside its ORU^R01: health-outbox orders by its patient, a sink may log its id
         msg.reading = msg.payload;

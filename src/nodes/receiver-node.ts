@@ -1,6 +1,6 @@
 import { DedupMemory, type KeyValueStore } from '../lib/dedup';
 import { LatestOnly } from '../lib/latest-only';
-import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, receiverConfigSchema } from '../lib/receiver/config';
+import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema } from '../lib/receiver/config';
 import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
 import { mountRoutes } from '../lib/receiver/route';
@@ -19,8 +19,13 @@ const SHARED = 'health-bridge-receiver';
 /** The counts in a receiver's status change on every push; redraw them at most this often. */
 const STATUS_INTERVAL_MS = 250;
 
+// `key` is text, not password: it is part of the callback URL the user hands to the vendor, so
+// the editor must be able to show it again. Node-RED tells a browser only whether a password
+// credential is set, never its value; a text credential's value it sends to the editor. The key
+// stays a credential all the same: encrypted in the credentials file, never in flows.json or an
+// export. piiKey never needs showing and stays password.
 export const RECEIVER_CREDENTIALS = {
-  key: { type: 'password' },
+  key: { type: 'text' },
   piiKey: { type: 'password' },
 } as const;
 
@@ -132,6 +137,13 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       reportAtStart(t('errors.route-taken', { method: mount.method, path: settings.path }));
     } else if (!receiver.ready) {
       reportAtStart(t('errors.pii-key-missing'));
+    } else if (isOpen(settings)) {
+      // No key and no allow-list: anyone who learns the path can file readings. One warning per
+      // deploy, naming the node (Node-RED's log prefix) and its path, never a secret; it still works.
+      setImmediate(() => {
+        node.status({ fill: 'yellow', shape: 'ring', text: t('status.open', { path: settings.path }) });
+        node.warn(t('warn.open', { path: settings.path }));
+      });
     } else {
       node.status({ fill: 'green', shape: 'ring', text: settings.path });
     }

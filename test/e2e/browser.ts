@@ -45,6 +45,8 @@ export class Browser {
       // Tall enough that the longest edit dialog (a receiver's) fits in one screenshot.
       viewport: { width: 1280, height: 1200 },
       locale: 'en-US',
+      // The copy buttons write to the clipboard; a test reads it back.
+      permissions: ['clipboard-read', 'clipboard-write'],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     // Leaving an editor with undeployed changes asks first; the tests mean to leave.
@@ -118,6 +120,29 @@ export class Editor {
     await this.filterPalette('');
     const added = (await this.nodeIds()).filter((id) => !before.includes(id));
     if (added.length !== 1) throw new Error(`dropping ${type} added ${added.length} nodes`);
+    return added[0]!;
+  }
+
+  /**
+   * Copies a node and pastes the copy at x, y, as a user does: a click selects it, Ctrl+C, the
+   * mouse where the copy should go, Ctrl+V (the copy then hangs on the mouse) and a click drops it.
+   */
+  async copyPaste(id: string, x: number, y: number): Promise<string> {
+    const before = await this.nodeIds();
+    await this.node(id).locator('rect.red-ui-flow-node').first().click();
+    // Selected once the canvas has redrawn it (in the next animation frame).
+    await this.page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group.red-ui-flow-node-selected[id="${id}"]`).waitFor({ state: 'attached' });
+    await this.page.keyboard.press('Control+c');
+    const chart = (await this.page.locator('#red-ui-workspace-chart').boundingBox())!;
+    await this.page.mouse.move(chart.x + x, chart.y + y);
+    await this.page.keyboard.press('Control+v');
+    await this.page.waitForFunction(
+      (known) => Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')).some((node) => !known.includes(node.id)),
+      before,
+    );
+    await this.page.mouse.click(chart.x + x, chart.y + y);
+    const added = (await this.nodeIds()).filter((nodeId) => !before.includes(nodeId));
+    if (added.length !== 1) throw new Error(`pasting added ${added.length} nodes`);
     return added[0]!;
   }
 

@@ -7,6 +7,7 @@ import { bodyFixture } from '../harness/flows';
 import { postJson, request } from '../harness/http';
 import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
 import { editorIcon, isConfigNode, nodeTypes } from '../harness/package';
+import { CONFIG_VERSION } from '../../src/lib/config-version';
 import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
@@ -25,7 +26,7 @@ interface NodeSpec {
   kind: Kind;
   /** The dialog's fields (SPEC §2 properties), as `node-input-<field>` / `node-config-input-<field>`. */
   fields: string[];
-  /** Credentials: password inputs. */
+  /** Credentials behind password inputs (a receiver's `key` is not one: its dialog shows it, see below). */
   credentials: string[];
   /** Fields that are typed inputs (string or env variable). */
   typed?: string[];
@@ -42,7 +43,10 @@ interface NodeSpec {
 }
 
 const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
-const RECEIVER_CREDENTIALS = ['key', 'piiKey'];
+// The key is a credential too, but shown in clear (a text credential): the callback URL carries it.
+const RECEIVER_CREDENTIALS = ['piiKey'];
+/** What the editor generates for a new receiver: 24 random bytes in base64url. */
+const GENERATED_KEY = /^[A-Za-z0-9_-]{32}$/;
 
 /** Every receiver is one spec made from the vendor manifest; expeed-in's account comes from its editor file. */
 const RECEIVERS: NodeSpec[] = Object.entries(PUSH_VENDORS).map(([vendor, { receiver }]) => {
@@ -69,12 +73,12 @@ const OTHER_NODES: NodeSpec[] = [
   },
   { type: 'health-ack', kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
   {
-    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'patientSystem', 'deviceSystem', 'readingSystem'],
+    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'requirePatient', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'],
     credentials: [], label: 'FHIR Bundle', vendorSetup: false,
   },
   {
     type: 'health-hl7', kind: 'action',
-    fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'patientAuthority', 'version'],
+    fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'requirePatient', 'patientAuthority', 'patientIdType', 'version'],
     credentials: [], label: 'ORU^R01', vendorSetup: false,
   },
   {
@@ -153,6 +157,8 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
   let editor: Editor;
   /** Each canvas node the dialog tests added, by type. */
   const placed = new Map<string, string>();
+  /** The key each receiver came with when it was added from the palette, by type. */
+  const addedKeys = new Map<string, string>();
   const catalog = (lang: string, type: string): any =>
     JSON.parse(fs.readFileSync(path.join(installed.packageDir, 'dist', 'nodes', 'locales', lang, `${type}.json`), 'utf8'))[type];
 
@@ -269,21 +275,48 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
   }
 
-  /** Path validation, the callback URL, and the rows that ack: flow and pseudonymize reveal. */
+  /**
+   * Path validation, the callback URL with the key the new receiver was given, the warning while
+   * it has neither key nor allow-list, and the rows that ack: flow and pseudonymize reveal.
+   */
   async function checkReceiverDialog(form: Locator, node: NodeSpec): Promise<void> {
     const pathInput = form.locator('#node-input-path');
     const url = form.locator('#health-bridge-receiver-url');
+    const keyInput = form.locator('#node-input-key');
+    const keyTip = form.locator('#health-bridge-receiver-key-tip');
+    const generate = form.locator('#health-bridge-receiver-generate-key');
+    const open = form.locator('#health-bridge-receiver-open');
     assert.equal(await pathInput.getAttribute('placeholder'), `/${node.type.replace(/-in$/, '')}`);
     assert.equal(await pathInput.evaluate((input) => input.classList.contains('input-error')), true, 'an empty path is marked');
     assert.equal(await url.inputValue(), '');
 
+    const key = await keyInput.inputValue();
+    assert.match(key, GENERATED_KEY, 'a new receiver comes with a key of its own');
+    addedKeys.set(node.type, key);
+    assert.equal(await keyInput.getAttribute('type'), 'text', 'the key is shown: the callback URL carries it anyway');
+    assert.equal(await generate.isVisible(), false, 'no Generate button while there is a key');
+    assert.equal(await open.isVisible(), false, 'not open: it has a key');
+
     await editor.type(pathInput, node.fill!.path!);
-    assert.equal(await url.inputValue(), `${installed.nodeRed.url}${HTTP_NODE_ROOT}/${node.fill!.path}`, 'the full callback URL');
+    const address = `${installed.nodeRed.url}${HTTP_NODE_ROOT}/${node.fill!.path}`;
+    assert.equal(await url.inputValue(), `${address}?key=${key}`, 'the full callback URL, with the key');
     assert.equal(await pathInput.evaluate((input) => input.classList.contains('input-error')), false);
-    const keyTip = form.locator('#health-bridge-receiver-key-tip');
+    assert.equal(await keyTip.isVisible(), true, 'the dialog says the key is in the address');
+
+    // Without a key the address has none, the dialog says the receiver is open, and offers a key;
+    // an allow-list closes it too.
+    await editor.type(keyInput, '');
+    assert.equal(await url.inputValue(), address);
     assert.equal(await keyTip.isVisible(), false);
-    await editor.type(form.locator('#node-input-key'), secret('key'));
-    assert.equal(await keyTip.isVisible(), true, 'with a key, the dialog says to append it');
+    assert.equal(await open.isVisible(), true, 'neither key nor allow-list: the dialog warns');
+    assert.equal(await generate.isVisible(), true, 'and offers to generate a key');
+    await editor.type(form.locator('#node-input-allow'), '203.0.113.0/24');
+    assert.equal(await open.isVisible(), false, 'an allow-list: not open');
+    await editor.type(form.locator('#node-input-allow'), '');
+    assert.equal(await open.isVisible(), true);
+    await editor.type(keyInput, key);
+    assert.equal(await url.inputValue(), `${address}?key=${key}`);
+    assert.equal(await open.isVisible(), false);
 
     for (const [select, value, row] of [['ack', 'flow', 'ackTimeout'], ['pii', 'pseudonymize', 'piiKey']] as const) {
       const label = form.locator(`label[for="node-input-${row}"]`);
@@ -295,6 +328,33 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     await form.locator('#node-input-ack').selectOption('auto');
     await form.locator('#node-input-pii').selectOption('keep');
   }
+
+  it('gave each new receiver a key of its own, and keeps it when its dialog is opened again', async function () {
+    assert.equal(addedKeys.size, RECEIVERS.length, 'a key from each receiver\'s dialog');
+    assert.equal(new Set(addedKeys.values()).size, RECEIVERS.length, `two receivers share a key: ${[...addedKeys.values()].join(' ')}`);
+    for (const node of RECEIVERS) {
+      const dialog = await editor.edit(placed.get(node.type)!);
+      const key = addedKeys.get(node.type)!;
+      assert.equal(await dialog.locator('#node-input-key').inputValue(), key, `${node.type}: the same key`);
+      assert.equal(
+        await dialog.locator('#health-bridge-receiver-url').inputValue(),
+        `${installed.nodeRed.url}${HTTP_NODE_ROOT}/${node.fill!.path}?key=${key}`,
+        `${node.type}: the callback URL with it`,
+      );
+      await editor.cancel();
+    }
+  });
+
+  it('copies the callback URL, key included, with the button beside it', async function () {
+    const node = RECEIVERS[0]!;
+    const dialog = await editor.edit(placed.get(node.type)!);
+    const expected = await dialog.locator('#health-bridge-receiver-url').inputValue();
+    assert.match(expected, /\?key=/);
+    await dialog.locator('#health-bridge-receiver-copy').click();
+    await editor.page.locator('.red-ui-popover', { hasText: 'Callback URL copied' }).waitFor();
+    assert.equal(await editor.page.evaluate(() => navigator.clipboard.readText()), expected);
+    await editor.cancel();
+  });
 
   it('warns in the dialog and with a badge on the canvas while a receiver in ack: flow lacks a health-ack after an output', async function () {
     // Far enough apart that the receiver, wider once its path is in its label, leaves the next
@@ -381,8 +441,10 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     for (const { type } of NODES) assert.ok(deployed.some((node) => node.type === type), `${type} deployed`);
     assert.equal(deployed.find((node) => node.id === placed.get('expeed-query'))?.deviceId, '${EXPEED_DEVICE}');
 
+    assert.match(callbackUrl, /\?key=[A-Za-z0-9_-]{32}$/, 'the callback URL carries the new receiver\'s key');
     const answer = await postJson(callbackUrl, bodyFixture('sinocare', 'document-example'));
     assert.equal(answer.status, 200);
+    assert.equal((await postJson(callbackUrl.replace(/\?key=.*$/, ''), bodyFixture('sinocare', 'document-example'))).status, 401, 'without the key');
     assert.deepEqual(answer.json, { code: 0, msg: '' });
     const sidebar = await editor.openSidebarTab('debug');
     const message = sidebar.locator('.red-ui-debug-msg', { hasText: 'sinocare/glucose' });
@@ -390,7 +452,66 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.match(await message.innerText(), /sinocare:23434335345/);
   });
 
-  it('never sends a credential back to the browser: after a reload the dialogs show placeholders', async function () {
+  it('a receiver copied after deploy arrives without a key: its dialog warns and offers one; deployed so, it is named as open on the canvas and in the log', async function () {
+    // Node-RED's copy carries a credential only while it is not deployed yet (see the next
+    // test); this original was deployed by the test before, so its copy comes without its key.
+    const copy = await editor.copyPaste(placed.get('lezhi-in')!, 100, belowGrid(2));
+    let dialog = await editor.edit(copy);
+    const keyInput = dialog.locator('#node-input-key');
+    const url = dialog.locator('#health-bridge-receiver-url');
+    const open = dialog.locator('#health-bridge-receiver-open');
+    const generate = dialog.locator('#health-bridge-receiver-generate-key');
+    assert.equal(await keyInput.inputValue(), '', 'no key: not a new one behind the user\'s back');
+    assert.equal(await open.isVisible(), true, 'the dialog says it is open');
+    assert.match(await open.innerText(), /Open to anyone/);
+    assert.equal(await generate.isVisible(), true);
+    await editor.type(dialog.locator('#node-input-path'), 'lezhi-pasted');
+    const address = `${installed.nodeRed.url}${HTTP_NODE_ROOT}/lezhi-pasted`;
+    assert.equal(await url.inputValue(), address);
+    await dialog.screenshot({ path: screenshotPath('lezhi-in.pasted-open.en-US') });
+
+    await generate.click();
+    const generated = await keyInput.inputValue();
+    assert.match(generated, GENERATED_KEY);
+    assert.notEqual(generated, addedKeys.get('lezhi-in'));
+    assert.equal(await url.inputValue(), `${address}?key=${generated}`);
+    assert.equal(await generate.isVisible(), false);
+    assert.equal(await open.isVisible(), false);
+    // The user leaves it without a key after all.
+    await editor.type(keyInput, '');
+    await editor.done();
+    dialog = await editor.edit(copy);
+    assert.equal(await keyInput.inputValue(), '', 'opened again: still no key');
+    await editor.cancel();
+
+    const before = installed.nodeRed.logs.length;
+    await editor.deploy();
+    const status = `#red-ui-workspace-chart g.red-ui-flow-node-group[id="${copy}"] .red-ui-flow-node-status-label`;
+    await editor.page
+      .waitForFunction((selector) => (document.querySelector(selector)?.textContent ?? '') === 'open: no key or allow-list · /lezhi-pasted', status)
+      .catch(async () => assert.fail(`status under the pasted receiver: "${await editor.page.locator(status).textContent()}"`));
+    const warnings = installed.nodeRed.logs.slice(before).split('\n').filter((line) => /\[warn\]/.test(line) && /open to anyone/.test(line));
+    assert.deepEqual(warnings.map((line) => line.replace(/^.*?\[warn\] /, '')), [
+      `[lezhi-in:${copy}] open to anyone: /lezhi-pasted has neither a key nor an allow-list, and no vendor cloud signs its pushes, so anyone who learns the path can file readings. Set a key (a receiver added in the editor gets one) or an allow-list.`,
+    ]);
+  });
+
+  it('a receiver copied before it is deployed keeps its original\'s key (Node-RED copies it along), never a new one', async function () {
+    const original = await editor.addNode('sinocare-in', 400, belowGrid(2));
+    let dialog = await editor.edit(original);
+    const key = await dialog.locator('#node-input-key').inputValue();
+    assert.match(key, GENERATED_KEY);
+    await editor.type(dialog.locator('#node-input-path'), 'sinocare-fresh');
+    await editor.done();
+    const copy = await editor.copyPaste(original, 700, belowGrid(2));
+    dialog = await editor.edit(copy);
+    assert.equal(await dialog.locator('#node-input-key').inputValue(), key);
+    await editor.type(dialog.locator('#node-input-path'), 'sinocare-fresh-copy');
+    assert.equal(await dialog.locator('#health-bridge-receiver-url').inputValue(), `${installed.nodeRed.url}${HTTP_NODE_ROOT}/sinocare-fresh-copy?key=${key}`);
+    await editor.done();
+  });
+
+  it('never sends a secret credential back to the browser: after a reload the dialogs show placeholders, and a receiver its own key', async function () {
     const bodies: Array<Promise<string>> = [];
     const record = (response: Response): void => {
       bodies.push(response.text().catch(() => ''));
@@ -402,6 +523,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       const node = spec(type);
       const dialog = await editor.edit(placed.get(type)!);
       for (const field of node.credentials) shown[`${type}.${field}`] = await dialog.locator(`#node-input-${field}`).inputValue();
+      if (node.kind === 'receiver') shown[`${type}.key`] = await dialog.locator('#node-input-key').inputValue();
       if (node.account) {
         const config = spec(node.account);
         const configDialog = await editor.editConfigNode(node.accountField ?? 'account');
@@ -416,13 +538,51 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     }
     editor.page.off('response', record);
 
-    const expected = ['sinocare-in.key', 'sinocare-in.piiKey', 'expeed-query.deviceKey', 'expeed-set.deviceKey',
+    const expected = ['sinocare-in.piiKey', 'expeed-query.deviceKey', 'expeed-set.deviceKey',
       'expeed-account.secretKey', 'expeed-account.handshakeToken', 'viatom-account.secret', 'viatom-account.accessToken'];
     for (const field of expected) assert.equal(shown[field], '__PWRD__', `${field}: a placeholder, not the secret`);
+    // The receiver's key is the one it was given when it was added, kept across deploy and reload.
+    assert.equal(shown['sinocare-in.key'], addedKeys.get('sinocare-in'));
     const received = (await Promise.all(bodies)).join('\n');
     assert.ok(bodies.length > 10, 'the reload was recorded');
     for (const [field, value] of Object.entries(SECRETS)) {
       assert.equal(received.includes(value), false, `the ${field} secret came back to the browser`);
+    }
+  });
+
+  it('opens a health-fhir or health-hl7 of the previous release with the values the runtime reads (patientId, no patient required) and saves it at the current version; a new one is auto, patient required', async function () {
+    const y = belowGrid(3);
+    const loaded = [
+      { id: 'old-fhir', type: 'health-fhir', name: '', version: 1, output: 'bundle', patientField: 'patientId', x: 200, y, wires: [[]] },
+      { id: 'old-hl7', type: 'health-hl7', name: '', configVersion: 1, version: '2.5.1', patientField: '', x: 460, y, wires: [[]] },
+    ];
+    // imported from a file or the clipboard: Node-RED fills every missing property with today's default
+    const imported = [{ id: 'old-imported', type: 'health-fhir', name: '', version: 1, x: 720, y, wires: [[]] }];
+    await editor.page.evaluate(({ loaded, imported }) => {
+      const red = (window as any).RED;
+      const z = red.workspaces.active();
+      red.nodes.import(loaded.map((node) => ({ ...node, z })));
+      red.nodes.import(imported.map((node) => ({ ...node, z })), { applyNodeDefaults: true });
+      red.view.redraw(true);
+    }, { loaded, imported });
+    for (const id of ['old-fhir', 'old-hl7', 'old-imported']) {
+      const dialog = await editor.edit(id);
+      assert.equal(await dialog.locator('#node-input-patientField').inputValue(), 'patientId', `${id}: patientField`);
+      assert.equal(await dialog.locator('#node-input-requirePatient').isChecked(), false, `${id}: requirePatient`);
+      await editor.done();
+    }
+    const saved = await editor.page.evaluate(() => ['old-fhir', 'old-hl7', 'old-imported'].map((id) => {
+      const node = (window as any).RED.nodes.node(id);
+      return [node.type === 'health-hl7' ? node.configVersion : node.version, node.patientField, node.requirePatient];
+    }));
+    assert.deepEqual(saved, [[CONFIG_VERSION, 'patientId', false], [CONFIG_VERSION, 'patientId', false], [CONFIG_VERSION, 'patientId', false]]);
+
+    for (const [index, type] of ['health-fhir', 'health-hl7'].entries()) {
+      const fresh = await editor.addNode(type, 200 + index * 260, y + 80);
+      const dialog = await editor.edit(fresh);
+      assert.equal(await dialog.locator('#node-input-patientField').inputValue(), 'auto', `${type}: a new node reads the patient by auto`);
+      assert.equal(await dialog.locator('#node-input-requirePatient').isChecked(), true, `${type}: a new node requires a patient`);
+      await editor.cancel();
     }
   });
 

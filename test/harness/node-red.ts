@@ -41,6 +41,23 @@ export interface StartOptions {
   linkPackage?: boolean;
   /** Console log level; `debug` by default so that log tests see as much as possible. */
   logLevel?: string;
+  /**
+   * Environment of the Node-RED process over the test's own. `HEALTH_BRIDGE_KEY` (the key of
+   * patients' data at rest) is TEST_AT_REST_KEY unless given here; undefined removes a variable.
+   */
+  env?: Record<string, string | undefined>;
+}
+
+/** The at-rest key every test's Node-RED gets by default (tests only: a real one is secret). */
+export const TEST_AT_REST_KEY = '5e1f0c2b9a7d4e3f8a6b1c0d2e4f6a8b9c7d5e3f1a2b4c6d8e0f1a3b5c7d9e1f';
+
+function childEnv(userDir: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HEALTH_BRIDGE_KEY: TEST_AT_REST_KEY, NODE_RED_HOME: userDir };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
 }
 
 export function freePort(): Promise<number> {
@@ -113,7 +130,7 @@ export class NodeRed {
     const redJs = path.join(ROOT, 'node_modules', NODE_RED_PACKAGE, 'red.js');
     const child = fork(redJs, ['--userDir', userDir, '--settings', settingsFile], {
       silent: true,
-      env: { ...process.env, NODE_RED_HOME: userDir },
+      env: childEnv(userDir, options.env),
     });
     const nodeRed = new NodeRed(child, port, userDir, options);
     try {

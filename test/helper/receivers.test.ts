@@ -29,10 +29,33 @@ describe('receivers (test helper)', function () {
       it('a receiver saved by 0.1.0 (no version) starts without an error and shows its path', async function () {
         const saved = receiver(type, 'r');
         delete saved.version;
-        await load(modules, [tab(), saved]);
+        await load(modules, [tab(), saved], { r: { key: 'a-key-of-its-own' } });
         assert.deepEqual(await statusOf('r'), { fill: 'green', shape: 'ring', text: '/r' });
         await new Promise((resolve) => setImmediate(resolve));
         assert.deepEqual(callsOf(helper.getNode('r'), 'error'), []);
+        assert.deepEqual(callsOf(helper.getNode('r'), 'warn'), []);
+      });
+
+      it('with neither a key nor an allow-list it starts, warns once naming its path, and shows "open" in yellow', async function () {
+        await load(modules, [tab(), receiver(type, 'r')]);
+        const status = await statusOf('r');
+        assert.equal(status.fill, 'yellow');
+        assert.equal(status.shape, 'ring');
+        assert.match(String(status.text), /status\.open .*"\/r"/);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const warnings = callsOf(helper.getNode('r'), 'warn').map((call) => String(call.args[0]));
+        assert.equal(warnings.length, 1, warnings.join('\n'));
+        assert.match(warnings[0]!, /warn\.open .*"\/r"/);
+        assert.deepEqual(callsOf(helper.getNode('r'), 'error'), []);
+      });
+
+      it('with a key, or with an allow-list, it is not open: green, and no warning', async function () {
+        await load(modules, [tab(), receiver(type, 'keyed'), receiver(type, 'listed', { allow: '203.0.113.0/24' })], { keyed: { key: 'k' } });
+        for (const id of ['keyed', 'listed']) {
+          assert.deepEqual(await statusOf(id), { fill: 'green', shape: 'ring', text: `/${id}` }, id);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        for (const id of ['keyed', 'listed']) assert.deepEqual(callsOf(helper.getNode(id), 'warn'), [], id);
       });
 
       it('an empty path, an unknown time zone or a bad allow-list turns it red and names the property', async function () {
@@ -59,12 +82,13 @@ describe('receivers (test helper)', function () {
   });
 
   it('pii: pseudonymize with its key starts green', async function () {
-    await load(modules, [tab(), receiver('sinocare-in', 'r', { pii: 'pseudonymize' })], { r: { piiKey: 'a-long-secret-for-pseudonyms' } });
+    await load(modules, [tab(), receiver('sinocare-in', 'r', { pii: 'pseudonymize' })], { r: { piiKey: 'a-long-secret-for-pseudonyms', key: 'k' } });
     assert.equal((await statusOf('r')).fill, 'green');
   });
 
   it('a second receiver on a path another receiver holds turns red and names the path', async function () {
-    await load(modules, [tab(), receiver('lezhi-in', 'first', { path: '/same' }), receiver('sinocare-in', 'second', { path: 'same' })]);
+    const allow = '203.0.113.0/24';
+    await load(modules, [tab(), receiver('lezhi-in', 'first', { path: '/same', allow }), receiver('sinocare-in', 'second', { path: 'same', allow })]);
     const [first, second] = [await statusOf('first'), await statusOf('second')];
     assert.deepEqual([first.fill, second.fill].sort(), ['green', 'red']);
     const loser = first.fill === 'red' ? 'first' : 'second';
@@ -75,7 +99,7 @@ describe('receivers (test helper)', function () {
     await load(modules, [
       tab(),
       { id: 'acct', type: 'expeed-account', name: '', apiBase: 'http://127.0.0.1:9', platformKey: 'pk', tz: 'Nowhere', version: 1 },
-      receiver('expeed-in', 'r', { account: 'acct' }),
+      receiver('expeed-in', 'r', { account: 'acct', allow: '203.0.113.0/24' }),
     ]);
     assert.match(await errorOf('acct'), /\btz\b/);
     assert.equal((await statusOf('r')).fill, 'green');

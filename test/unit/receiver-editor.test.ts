@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { webcrypto } from 'node:crypto';
 import vm from 'node:vm';
 import { RECEIVER_DEFAULTS, receiverConfigSchema } from '../../src/lib/receiver/config';
+import { RECEIVER_CREDENTIALS } from '../../src/nodes/receiver-node';
 
 /**
  * The receiver editor as the build writes it (dist/nodes/<type>.html) against the runtime's schema
@@ -16,26 +18,53 @@ const RECEIVERS = ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'];
 type Validator = (this: unknown, value: unknown, opt?: unknown) => unknown;
 interface EditorDefinition {
   defaults: Record<string, { value: unknown; validate?: Validator }>;
+  credentials: Record<string, { type: string; value?: unknown }>;
+  onadd?: (this: EditorNode) => void;
+}
+/** The bits of an editor node that onadd looks at: _config is what Node-RED's import sets. */
+interface EditorNode {
+  credentials?: Record<string, unknown>;
+  _config?: Record<string, unknown>;
+}
+interface ReceiverEditor {
+  newKey(): string;
+  callbackUrl(path: string, key?: string): string | null;
 }
 
 const editorFile = (type: string): string => fs.readFileSync(path.join(ROOT, 'dist', 'nodes', `${type}.html`), 'utf8');
 
+/**
+ * A browser page as far as the receiver editor needs one: the editor code every receiver loads
+ * from resources/ (as Node-RED does, before the file's own scripts), the browser's crypto and
+ * btoa, an editor served at http://127.0.0.1:1880/ with httpNodeRoot /api.
+ */
+function page(): vm.Context {
+  const context: Record<string, unknown> = {
+    RED: { nodes: {}, view: {}, settings: { httpNodeRoot: '/api' } },
+    location: { protocol: 'http:', host: '127.0.0.1:1880' },
+    crypto: webcrypto,
+    btoa: (text: string) => Buffer.from(text, 'latin1').toString('base64'),
+    URL, // a browser global the allow validator uses
+  };
+  context.window = context;
+  vm.createContext(context);
+  vm.runInContext(fs.readFileSync(path.join(ROOT, 'resources', 'receiver-editor.js'), 'utf8'), context);
+  return context;
+}
+
 /** Runs the editor file's own scripts as the browser would, with just enough of Node-RED around them. */
 function editorDefinition(type: string): EditorDefinition {
   const registered: Record<string, EditorDefinition> = {};
-  const context: Record<string, unknown> = {
-    RED: { nodes: { registerType: (name: string, definition: EditorDefinition) => (registered[name] = definition) } },
-  };
-  context.window = context;
-  context.URL = URL; // a browser global the allow validator uses
-  context.healthBridge = { receiverEditor: { watchAck() {} } };
-  vm.createContext(context);
+  const context = page();
+  (context.RED as any).nodes.registerType = (name: string, definition: EditorDefinition) => (registered[name] = definition);
   for (const [, code] of editorFile(type).matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
     vm.runInContext(code as string, context);
   }
   assert.ok(registered[type], `${type}.html registers ${type}`);
   return registered[type];
 }
+
+const receiverEditor = (): ReceiverEditor => (page().healthBridge as { receiverEditor: ReceiverEditor }).receiverEditor;
 
 /** What the editor's validator says of one value: true, or the text it shows. */
 function editorAccepts(definition: EditorDefinition, name: string, value: unknown): boolean {
@@ -100,6 +129,58 @@ describe('the receiver editor and the runtime', function () {
         assert.equal(/placeholder="([^"]*)"/.exec(input)?.[1], String(RECEIVER_DEFAULTS[name]), `${type}: placeholder of ${name}`);
       }
     }
+  });
+
+  it('declares the same credentials, of the same types, as the runtime, and no default key shared by every new node', function () {
+    for (const type of RECEIVERS) {
+      const credentials = definitions[type]!.credentials;
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(credentials).map(([name, { type: kind }]) => [name, kind])),
+        Object.fromEntries(Object.entries(RECEIVER_CREDENTIALS).map(([name, { type: kind }]) => [name, kind])),
+        type,
+      );
+      assert.equal(credentials.key?.type, 'text', `${type}: the key can be shown again in the callback URL`);
+      assert.equal(credentials.key?.value, undefined, `${type}: no default key`);
+    }
+  });
+
+  it('gives a receiver added from the palette a random key of its own: 32 URL-safe characters, never the same twice', function () {
+    const keys = new Set<string>();
+    for (const type of RECEIVERS) {
+      for (let i = 0; i < 250; i++) {
+        const node: EditorNode = {};
+        definitions[type]!.onadd!.call(node);
+        const key = node.credentials?.key;
+        assert.match(String(key), /^[A-Za-z0-9_-]{32}$/, `${type}: ${key}`);
+        keys.add(String(key));
+      }
+    }
+    assert.equal(keys.size, 4 * 250, 'every key differs');
+  });
+
+  it('gives a pasted or imported receiver no key of its own: it keeps what it came with, or none', function () {
+    for (const type of RECEIVERS) {
+      // Node-RED's import (a paste is one) sets _config on every node it creates; a copy of a deployed receiver carries no credentials
+      const pasted: EditorNode = { _config: { path: '"/lezhi"' } };
+      definitions[type]!.onadd!.call(pasted);
+      assert.equal(pasted.credentials, undefined, `${type}: a pasted receiver`);
+      // an imported flow that does carry credentials (a hand-written one) keeps its key
+      const imported: EditorNode = { _config: {}, credentials: { key: 'the-vendor-s-key' } };
+      definitions[type]!.onadd!.call(imported);
+      assert.deepEqual(imported.credentials, { key: 'the-vendor-s-key' }, `${type}: an imported receiver with its key`);
+    }
+  });
+
+  it('builds the callback URL from the editor\'s address, httpNodeRoot, the path and the key', function () {
+    const editor = receiverEditor();
+    assert.equal(editor.callbackUrl('lezhi'), 'http://127.0.0.1:1880/api/lezhi');
+    assert.equal(editor.callbackUrl('/lezhi', ''), 'http://127.0.0.1:1880/api/lezhi');
+    assert.equal(editor.callbackUrl('/lezhi', 'AbC-12_x'), 'http://127.0.0.1:1880/api/lezhi?key=AbC-12_x');
+    // a key the user typed may hold anything: it is encoded as the receiver will decode it
+    const typed = 'a b&c=d/é?';
+    const url = new URL(String(editor.callbackUrl('/lezhi', typed)));
+    assert.equal(url.searchParams.get('key'), typed);
+    assert.equal(editor.callbackUrl('', 'AbC'), '', 'no address without a path');
   });
 
   for (const [name, values] of Object.entries(CASES)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAllowList } from '../allow-list';
+import { ANYONE, parseAllowList } from '../allow-list';
 import { PII_MODES } from '../pii';
 import { isValidTimeZone } from '../time';
 import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
@@ -83,6 +83,15 @@ export const receiverConfigSchema = z
   }));
 
 export type ReceiverSettings = z.infer<typeof receiverConfigSchema>;
+
+/**
+ * A receiver with neither a key nor an allow-list takes pushes from anyone who learns its path:
+ * none of the clouds signs what it pushes, so nothing else tells a vendor's push from a forged
+ * one. The node says so once at deploy and in its status; it still works.
+ */
+export function isOpen(settings: Pick<ReceiverSettings, 'key' | 'allowList'>): boolean {
+  return settings.key === undefined && settings.allowList === ANYONE;
+}
 
 // Node files import it from here; its home is zod-helpers.
 export { describeIssues } from '../zod-helpers';

@@ -268,7 +268,8 @@ export class PushReceiver<Body> {
     items.forEach((item, index) => {
       const payload =
         item.output === 'reading'
-          ? { ...item.payload, subject: pii(item.payload.subject) }
+          ? // context.pii: the policy applied here, so that a sink can tell a pseudonym from an id
+            { ...item.payload, subject: pii(item.payload.subject), context: { ...item.payload.context, pii: this.settings.pii } }
           : { ...item.payload, subject: pii(item.payload.subject), data: pii(item.payload.data) };
       // A subject the policy emptied (drop) is left out rather than sent as {}.
       if (payload.subject === undefined || Object.keys(payload.subject).length === 0) delete payload.subject;

@@ -62,16 +62,28 @@ function entryOf(resource: Patient | Device | Observation, identifier: Identifie
   };
 }
 
+/**
+ * The Observation's subject where the hospital's Patient must already exist (`patient:
+ * reference`): a conditional reference the server resolves when it stores the Observation, or
+ * refuses (no match, or several) so that the failure reaches the flow.
+ */
+export function conditionalPatientReference(identifier: Identifier): { reference: string; type: 'Patient' } {
+  return { reference: `Patient?${identifierCondition(identifier)}`, type: 'Patient' };
+}
+
 export function buildBundle(reading: Reading, options: ResolvedOptions): TransactionBundle {
   const entries: BundleEntry[] = [];
   const patientId = patientIdentifier(reading, options);
   const device = deviceIdentifier(reading, options);
   let patientEntry: BundleEntry | undefined;
   let deviceEntry: BundleEntry | undefined;
-  if (patientId) patientEntry = entryOf(patientResource(reading, patientId), patientId);
+  if (patientId && options.patient === 'create') patientEntry = entryOf(patientResource(reading, patientId), patientId);
   if (device) deviceEntry = entryOf(deviceResource(device), device.identifier);
+  const subject = patientEntry
+    ? { reference: patientEntry.fullUrl, type: 'Patient' }
+    : patientId ? conditionalPatientReference(patientId) : undefined;
   const observation = buildObservation(reading, options, {
-    ...(patientEntry && { subject: { reference: patientEntry.fullUrl, type: 'Patient' } }),
+    ...(subject && { subject }),
     ...(deviceEntry && { device: { reference: deviceEntry.fullUrl, type: 'Device' } }),
   });
   if (patientEntry) entries.push(patientEntry);

@@ -1,5 +1,5 @@
 import type { Reading } from '../../reading';
-import { buildBundle, type TransactionBundle } from './bundle';
+import { buildBundle, conditionalPatientReference, type TransactionBundle } from './bundle';
 import { buildObservation, deviceIdentifier, patientIdentifier, type Observation } from './observation';
 import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
 
@@ -10,8 +10,8 @@ import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
  */
 
 export { codeTableMarkdown, CODE_ROWS, KIND_RULES } from '../codes';
-export { FHIR_DEFAULTS, FhirMappingError, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput } from './options';
-export { uuidV5, identifierCondition, type TransactionBundle } from './bundle';
+export { FHIR_DEFAULTS, FHIR_ERROR_CODES, FhirMappingError, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput, type FhirPatientMode } from './options';
+export { uuidV5, identifierCondition, conditionalPatientReference, type TransactionBundle } from './bundle';
 export type { Observation } from './observation';
 
 export const FHIR_CONTENT_TYPE = 'application/fhir+json';
@@ -37,8 +37,9 @@ function assertReading(input: unknown): asserts input is Reading {
 /**
  * A reading → a transaction Bundle (`output: bundle`, the default) or the Observation alone
  * (`output: observation`, which names the Patient and the Device by logical reference on their
- * identifiers). Throws FhirMappingError for an event, for what is not a reading and for a reading
- * it cannot map (a unit without a LOINC term).
+ * identifiers; with `patient: reference` the Patient by a conditional reference). Throws
+ * FhirMappingError for an event, for what is not a reading, for a reading it cannot map (a unit
+ * without a LOINC term) and for a reading of no patient while `requirePatient` holds.
  */
 export function toFhir(input: unknown, options: FhirOptions = {}): TransactionBundle | Observation {
   const resolved = resolveOptions(options);
@@ -47,7 +48,7 @@ export function toFhir(input: unknown, options: FhirOptions = {}): TransactionBu
   const patient = patientIdentifier(input, resolved);
   const device = deviceIdentifier(input, resolved);
   return buildObservation(input, resolved, {
-    ...(patient && { subject: { type: 'Patient', identifier: patient } }),
+    ...(patient && { subject: resolved.patient === 'reference' ? conditionalPatientReference(patient) : { type: 'Patient', identifier: patient } }),
     ...(device && { device: { type: 'Device', identifier: device.identifier } }),
   });
 }

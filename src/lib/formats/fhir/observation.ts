@@ -3,6 +3,7 @@ import {
   categoryCoding, DATA_ABSENT_REASON, DEFAULT_UNITS, findCode, hasCodeFor, INTERPRETATION, KIND_RULES, UCUM,
   VITAL_SIGNS_PROFILE, type CodeRow, type Coding,
 } from '../codes';
+import { patientOf, vendorSystem } from '../patient';
 import { FhirMappingError, type ResolvedOptions } from './options';
 
 /**
@@ -59,11 +60,21 @@ export interface Device { resourceType: 'Device'; identifier: Identifier[]; seri
 
 // --- who and what: the identifiers -----------------------------------------------------------
 
-/** The patient's identifier: `subject[patientField]` under `patientSystem`; none after `pii: drop`. */
+/**
+ * The patient's identifier, by `patientField` (src/lib/formats/patient.ts: `auto` takes the
+ * hospital's id under `patientSystem`, else the vendor's own id under its vendor's system). None
+ * when the reading names no one (an Expeed data point, `pii: drop`): with `requirePatient` that
+ * is the error `no-patient`, else the Observation has no subject.
+ */
 export function patientIdentifier(reading: Reading, options: ResolvedOptions): Identifier | undefined {
-  const value = reading.subject?.[options.patientField];
-  if (value === undefined || value === null || String(value).trim() === '') return undefined;
-  return { system: options.patientSystem, value: String(value) };
+  const ref = patientOf(reading, options.patientField);
+  if (!ref) {
+    if (options.requirePatient) {
+      throw new FhirMappingError('no-patient', `health-fhir: reading ${reading.id} (${reading.vendor}) names no patient by patientField "${options.patientField}"`);
+    }
+    return undefined;
+  }
+  return { system: ref.hospital ? options.patientSystem : vendorSystem(ref), value: ref.value };
 }
 
 /**

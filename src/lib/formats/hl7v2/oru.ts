@@ -4,6 +4,8 @@ import type { Reading } from '../../reading';
 import { MSH18, isAscii, type Charset } from './charset';
 import { SINGLE_VALUE, kindCoding, valueCoding, type Coding } from './codes';
 import { escapeHl7 } from './escape';
+import { DEFAULT_PATIENT_ID_TYPE, PATIENT_DEFAULTS, VENDOR_ID_TYPE, patientOf, vendorAuthority } from '../patient';
+import { KIND_RULES } from '../codes';
 import { hl7Time, utcTime } from './time';
 
 /**
@@ -19,10 +21,14 @@ export interface OruOptions {
   sendingFacility?: string;
   receivingApplication?: string;
   receivingFacility?: string;
-  /** The `subject` field that identifies the patient (PID-3), default `patientId`. */
+  /** The `subject` field that identifies the patient (PID-3), or `auto` (the default: ../patient.ts). */
   patientField?: string;
-  /** PID-3.4, the assigning authority; none when empty. */
+  /** A reading of no patient fails with `no-patient` (default true); false: no PID. */
+  requirePatient?: boolean;
+  /** PID-3.4 of the hospital's id, the assigning authority (none when empty); the base of a vendor id's. */
   patientAuthority?: string;
+  /** PID-3.5 of the hospital's id, the identifier type code (default `PI`). */
+  patientIdType?: string;
   /** MSH-12, default `2.5.1`. */
   version?: Hl7Version;
   /** The charset MSH-18 names when the message is not ASCII, default `utf-8` (hl7-send rewrites it to its own). */
@@ -33,16 +39,24 @@ export interface OruOptions {
   controlId?: () => string;
 }
 
-export type Hl7ErrorCode = 'event' | 'not-a-reading' | 'version' | 'number';
+/** Every code an Hl7MappingError carries (health-hl7's own codes add `invalid-config`). */
+export const HL7_MAPPING_ERROR_CODES = ['event', 'not-a-reading', 'unknown-kind', 'version', 'number', 'no-patient'] as const;
+export type Hl7ErrorCode = (typeof HL7_MAPPING_ERROR_CODES)[number];
+
+/** The failures no retry can mend: the same reading never maps, however often it is pushed. */
+export const HL7_NOT_RETRYABLE: ReadonlySet<Hl7ErrorCode> = new Set(['unknown-kind', 'number', 'no-patient']);
 
 /** Why a message cannot become an ORU^R01; `code` says which case (health-hl7 translates it). */
 export class Hl7MappingError extends Error {
+  readonly retryable: boolean;
+
   constructor(
     message: string,
     readonly code: Hl7ErrorCode = 'not-a-reading',
   ) {
     super(message);
     this.name = 'Hl7MappingError';
+    this.retryable = !HL7_NOT_RETRYABLE.has(code);
   }
 }
 
@@ -125,6 +139,9 @@ export function toOruR01(reading: Reading, options: OruOptions = {}): string {
     }
     throw new Hl7MappingError('not a reading: ORU^R01 needs id, kind, time and values');
   }
+  if (!Object.prototype.hasOwnProperty.call(KIND_RULES, reading.kind)) {
+    throw new Hl7MappingError(`readings of kind "${String(reading.kind)}" have no HL7 mapping`, 'unknown-kind');
+  }
   const version = options.version ?? '2.5.1';
   if (!(HL7_VERSIONS as readonly string[]).includes(version)) {
     throw new Hl7MappingError(`HL7 version must be one of ${HL7_VERSIONS.join(', ')}`, 'version');
@@ -135,18 +152,28 @@ export function toOruR01(reading: Reading, options: OruOptions = {}): string {
   const status = reading.context?.valid === false ? 'P' : 'F';
   const device = reading.device?.sn ?? reading.device?.id;
 
-  const patientField = options.patientField || 'patientId';
-  const patientId = reading.subject?.[patientField];
+  const patient = patientOf(reading, options.patientField);
+  if (!patient && options.requirePatient !== false) {
+    throw new Hl7MappingError(`a ${reading.vendor} reading names no patient by patientField "${options.patientField || PATIENT_DEFAULTS.patientField}"`, 'no-patient');
+  }
   const name = reading.subject?.name;
   const segments: string[] = [];
 
-  const pid = (patientId !== undefined && patientId !== '') || (name !== undefined && name !== '')
+  // PID-3 (CX): the id, then CX-4 the assigning authority and CX-5 the identifier type. The
+  // hospital's id stands under the node's authority and type; a vendor's own id under an authority
+  // of its vendor and field, so that no two kinds of id meet in the HIS's patient index.
+  const cx = patient === undefined
+    ? undefined
+    : patient.hospital
+      ? components(patient.value, undefined, undefined, options.patientAuthority || undefined, options.patientIdType || DEFAULT_PATIENT_ID_TYPE)
+      : components(patient.value, undefined, undefined, vendorAuthority(patient, options.patientAuthority), VENDOR_ID_TYPE);
+  const pid = cx !== undefined || (name !== undefined && name !== '')
     ? segment('PID', [
       '1',
       undefined,
-      patientId === undefined || patientId === '' ? undefined : components(patientId, undefined, undefined, options.patientAuthority || undefined),
+      cx,
       undefined,
-      // SPEC §6: the name only where the reading carries one (after the pii policy); a Chinese
+      // the name only where the reading carries one (after the receiver's pii policy); a Chinese
       // name is one string, so it stands whole in the family name component
       name === undefined || name === '' ? undefined : components(name),
     ])

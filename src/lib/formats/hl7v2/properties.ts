@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { blankIsDefault, numberProperty, textProperty } from '../../zod-helpers';
+import { DEFAULT_PATIENT_ID_TYPE, PATIENT_DEFAULTS } from '../patient';
 import { CHARSETS } from './charset';
 import { HL7_VERSIONS } from './oru';
 
@@ -29,8 +30,16 @@ export const oruPropertiesSchema = z.object({
   sendingFacility: textProperty(''),
   receivingApplication: textProperty(''),
   receivingFacility: textProperty(''),
-  patientField: textProperty('patientId'),
+  /** `auto` or a `subject` field (src/lib/formats/patient.ts). */
+  patientField: textProperty(PATIENT_DEFAULTS.patientField),
+  /** A reading of no patient fails with `no-patient`; false: an ORU^R01 without PID. */
+  requirePatient: z.preprocess(
+    (value) => (blankIsDefault(value) === undefined ? undefined : value === true || value === 'true' ? true : value === false || value === 'false' ? false : value),
+    z.boolean().default(PATIENT_DEFAULTS.requirePatient),
+  ),
   patientAuthority: textProperty(''),
+  /** CX-5 of the hospital's id (HL7 table 0203). */
+  patientIdType: textProperty(DEFAULT_PATIENT_ID_TYPE),
   /** MSH-12 (SPEC §7); this node's configuration version is `configVersion` (src/lib/config-version.ts). */
   version: z.preprocess(blankIsDefault, z.enum(HL7_VERSIONS).default('2.5.1')),
 });
