@@ -343,7 +343,7 @@ describe('hl7-send: one persistent MLLP connection to a hospital', function () {
       await assert.rejects(connection.send(message('GB-1')), (error: MllpSendError) => error.code === 'AE' && error.ackText === '错误');
       assert.ok(bytes.includes(Buffer.from([0xd5, 0xc5, 0xc8, 0xfd])), '张三 is D5C5 C8FD in GB18030');
       assert.ok(!bytes.includes(Buffer.from('张三', 'utf8')));
-      assert.match(decoded, /\rPID\|1\|\|12\^\^\^HOSP\|\|张三\r/);
+      assert.match(decoded, /\rPID\|1\|\|12\^\^\^HOSP\^PI\|\|张三\r/);
       assert.equal(decoded.split('\r')[0]!.split('|')[17], 'GB 18030-2000', 'MSH-18 names the bytes sent');
     } finally {
       await stopRaw(raw);
