@@ -1,23 +1,36 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * `ack: flow` (SPEC §3): a receiver holds the vendor's request until `health-ack` has seen every
- * message of the push. Each message carries `msg._ack = "<push>.<index>"`, a plain string, so it
- * survives Node-RED's message cloning, split/join and link nodes; a message that reaches
- * health-ack along two paths counts once. Receivers and health-ack nodes share this registry
- * through the module cache (they are one package).
+ * `ack: flow`: a receiver holds the vendor's request until `health-ack` has seen every message of
+ * the push, and every copy of them that can reach an acknowledgement. Each message carries
+ * `msg._ack = "<push>.<token>"`, a plain string, so it survives Node-RED's message cloning,
+ * split/join and link nodes. Where a node's output forks, the copy counter (ack-copies.ts) asks
+ * `fork` for one id per copy: the token of the message is replaced by one token per copy that can
+ * reach health-ack or an outbox, and the push waits for all of them. A copy that arrives along two
+ * paths counts once. The push's deadline lives here by push id, so whatever carries the string
+ * knows how long it has (`timeLeftMs`). Receivers, health-ack, the outbox and the copy counter
+ * share this registry through the module cache (they are one package).
  */
 
 export type AckOutcome = 'success' | 'failure' | 'timeout';
 
 interface PendingPush {
-  remaining: Set<number>;
-  /** Per message index, the outboxes still writing it (see `hold`). */
-  holds: Map<number, number>;
+  /** The tokens still awaited: one per message, replaced by one per copy where a message forks. */
+  remaining: Set<string>;
+  /** Per token, the outboxes still writing it (see `hold`). */
+  holds: Map<string, number>;
+  /** When the push is answered with a timeout (epoch ms); undefined: no deadline. */
+  deadline: number | undefined;
+  /** The next token a fork hands out. */
+  nextToken: number;
   settle(outcome: AckOutcome, error?: unknown): void;
 }
 
-export type AckResult = 'acknowledged' | 'completed' | 'failed' | 'not-pending';
+/**
+ * `kept`: the message failed in a way no retry can mend (`retryable: false`) and reached
+ * health-ack all the same: the flow kept it, so it counts as a success.
+ */
+export type AckResult = 'acknowledged' | 'completed' | 'kept' | 'failed' | 'not-pending';
 
 const pending = new Map<string, PendingPush>();
 const PUSH_PREFIX = randomBytes(4).toString('hex');
@@ -33,7 +46,7 @@ export interface OpenPush {
 }
 
 export function openPush(messageCount: number, timeoutMs: number): OpenPush {
-  const { pushId, outcome, cancel } = open(messageCount, timeoutMs);
+  const { pushId, outcome, cancel } = open(messageCount, timeoutMs, true);
   return {
     ackIds: Array.from({ length: messageCount }, (_, index) => `${pushId}.${index}`),
     outcome: outcome.then((settled) => settled.outcome),
@@ -51,11 +64,12 @@ export interface OpenDelivery {
 }
 
 /**
- * One message an outbox sends (SPEC §8): health-ack settles it like a push of one message, and
- * hands over `msg.error` so the outbox can keep the last error. No timer: the outbox has its own.
+ * One message an outbox sends: health-ack settles it like a push of one message, and hands over
+ * `msg.error` so the outbox can keep the last error. No timer of its own (the outbox has one);
+ * `deadlineMs`, the outbox's own ackTimeout, is what a node waiting on the hospital may spend.
  */
-export function openDelivery(): OpenDelivery {
-  const { pushId, outcome, cancel } = open(1);
+export function openDelivery(deadlineMs?: number): OpenDelivery {
+  const { pushId, outcome, cancel } = open(1, deadlineMs, false);
   return { ackId: `${pushId}.0`, outcome, cancel };
 }
 
@@ -64,77 +78,142 @@ interface Settled {
   error?: unknown;
 }
 
-/** A pending entry of `messageCount` messages; it settles once, and as a timeout after `timeoutMs` if given. */
-function open(messageCount: number, timeoutMs?: number): { pushId: string; outcome: Promise<Settled>; cancel(): void } {
+/**
+ * A pending entry of `messageCount` messages; it settles once. `timeoutMs` is its deadline, and
+ * with `timer` it settles as a timeout then.
+ */
+function open(messageCount: number, timeoutMs: number | undefined, timer: boolean): { pushId: string; outcome: Promise<Settled>; cancel(): void } {
   const pushId = `${PUSH_PREFIX}${(pushCounter++).toString(36)}`;
   let settle!: PendingPush['settle'];
   const outcome = new Promise<Settled>((resolve) => {
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
+    const handle = timeoutMs === undefined || !timer ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
     settle = (result, error) => {
-      clearTimeout(timer);
+      clearTimeout(handle);
       pending.delete(pushId);
       resolve({ outcome: result, ...(error !== undefined && { error }) });
     };
   });
-  const indexes = Array.from({ length: messageCount }, (_, index) => index);
-  pending.set(pushId, { remaining: new Set(indexes), holds: new Map(), settle });
+  const tokens = Array.from({ length: messageCount }, (_, index) => String(index));
+  pending.set(pushId, {
+    remaining: new Set(tokens),
+    holds: new Map(),
+    deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+    nextToken: messageCount,
+    settle,
+  });
   return { pushId, outcome, cancel: () => pending.get(pushId)?.settle('timeout') };
 }
 
-function find(ackId: string): { push: PendingPush | undefined; index: number } {
+function find(ackId: string): { push: PendingPush | undefined; pushId: string; token: string } {
   const dot = ackId.lastIndexOf('.');
-  return { push: pending.get(ackId.slice(0, dot)), index: Number(ackId.slice(dot + 1)) };
+  const pushId = dot < 0 ? ackId : ackId.slice(0, dot);
+  return { push: dot < 0 ? undefined : pending.get(pushId), pushId, token: ackId.slice(dot + 1) };
 }
 
-function done(push: PendingPush, index: number): AckResult {
-  // A message that reaches health-ack along a second path was counted on the first.
-  push.remaining.delete(index);
+function done(push: PendingPush, token: string): AckResult {
+  // A copy that reaches health-ack along a second path was counted on the first; one that was
+  // never awaited (a branch that cannot reach health-ack by its wires) changes nothing.
+  push.remaining.delete(token);
   if (push.remaining.size > 0) return 'acknowledged';
   push.settle('success');
   return 'completed';
 }
 
 /**
- * What health-ack calls for each message it receives; `error` (msg.error) fails the push. A
- * message an outbox is still writing (see `hold`) counts once the outbox has it on disk.
+ * A failure no retry can mend (a reading of nobody, a kind no format maps): `retryable: false`
+ * on the error, or on its `cause` (Node-RED's Catch node copies an error's message, code, stack
+ * and cause into `msg.error`, no other property).
+ */
+export function isUnretryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { retryable, cause } = error as { retryable?: unknown; cause?: unknown };
+  if (retryable === false) return true;
+  return typeof cause === 'object' && cause !== null && (cause as { retryable?: unknown }).retryable === false;
+}
+
+/**
+ * What health-ack calls for each message it receives; `failed` (msg.error set) fails the push at
+ * once, unless the error is not retryable: then the message counts as kept (the flow has it, in a
+ * quarantine file or a dead letter), so the vendor is not made to push it forever. A message an
+ * outbox is still writing (see `hold`) counts once the outbox has it on disk.
  */
 export function acknowledge(ackId: string, failed: boolean, error?: unknown): AckResult {
-  const { push, index } = find(ackId);
+  const { push, token } = find(ackId);
   if (!push) return 'not-pending';
-  if (failed) {
+  if (failed && !isUnretryable(error)) {
     push.settle('failure', error);
     return 'failed';
   }
-  if ((push.holds.get(index) ?? 0) > 0) return 'acknowledged';
-  return done(push, index);
+  if ((push.holds.get(token) ?? 0) > 0) return failed ? 'kept' : 'acknowledged';
+  const result = done(push, token);
+  return failed ? 'kept' : result;
+}
+
+/**
+ * A message forks into `awaited.length` copies (one per wire of a node's output): one new id per
+ * copy, in order. A copy marked awaited is waited for in place of the message; one that is not
+ * (its branch cannot reach health-ack) gets an id of its own the push does not wait for, which
+ * still fails the push if it arrives with an error. Undefined where nothing is to be changed: the
+ * push is no longer pending, the message was already acknowledged (a fork after health-ack), or
+ * no copy is awaited (the message stays awaited as it was).
+ */
+export function fork(ackId: string, awaited: readonly boolean[]): string[] | undefined {
+  const { push, pushId, token } = find(ackId);
+  if (!push || !push.remaining.has(token) || !awaited.includes(true)) return undefined;
+  // a message an outbox is already writing does not fork: the outbox does not pass it on
+  if ((push.holds.get(token) ?? 0) > 0) return undefined;
+  push.remaining.delete(token);
+  return awaited.map((wait) => {
+    const next = String(push.nextToken++);
+    if (wait) push.remaining.add(next);
+    return `${pushId}.${next}`;
+  });
+}
+
+/**
+ * How long whatever carries `ackId` may still take before its push is answered with a timeout
+ * (ms, may be negative); undefined where it has no deadline (not pending, an outbox delivery
+ * without a timeout). A node that waits on a hospital gives up a little before it, so that its
+ * failure, not the receiver's timer, answers the vendor and the Catch node hears why.
+ */
+export function timeLeftMs(ackId: unknown, now = Date.now()): number | undefined {
+  if (typeof ackId !== 'string') return undefined;
+  const { push } = find(ackId);
+  return push?.deadline === undefined ? undefined : push.deadline - now;
 }
 
 /**
  * An outbox got the message and starts writing it: the push is not answered before `release`.
  * Called as the message arrives, so a copy of the same message going to a second outbox (one per
  * hospital system) holds the push too before the first one's write ends. False when the push is
- * no longer waiting (answered already, timed out, from before a restart).
+ * no longer waiting (answered already, timed out, from before a restart) or this copy was
+ * already counted.
  */
 export function hold(ackId: string): boolean {
-  const { push, index } = find(ackId);
-  if (!push || !push.remaining.has(index)) return false;
-  push.holds.set(index, (push.holds.get(index) ?? 0) + 1);
+  const { push, token } = find(ackId);
+  if (!push || !push.remaining.has(token)) return false;
+  push.holds.set(token, (push.holds.get(token) ?? 0) + 1);
   return true;
 }
 
 /** The outbox's write of a held message ended: on disk (success) or not (`error`: fails the push). */
 export function release(ackId: string, error?: unknown): AckResult {
-  const { push, index } = find(ackId);
+  const { push, token } = find(ackId);
   if (!push) return 'not-pending';
   if (error !== undefined) {
     push.settle('failure', error);
     return 'failed';
   }
-  const holds = (push.holds.get(index) ?? 1) - 1;
+  const holds = (push.holds.get(token) ?? 1) - 1;
   if (holds > 0) {
-    push.holds.set(index, holds);
+    push.holds.set(token, holds);
     return 'acknowledged';
   }
-  push.holds.delete(index);
-  return done(push, index);
+  push.holds.delete(token);
+  return done(push, token);
+}
+
+/** How many pushes and deliveries are waiting (for tests and diagnostics). */
+export function pendingCount(): number {
+  return pending.size;
 }

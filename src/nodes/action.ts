@@ -153,9 +153,14 @@ export function runAction(
 
 /** The error for `done`: the failure itself where its message is the text, else the text with its code. */
 function failureOf(error: unknown, text: string): Error {
-  if (error instanceof Error && error.message === text) return error;
-  const failure = new Error(text) as Error & { code?: unknown };
+  const failure = (error instanceof Error && error.message === text ? error : new Error(text)) as Error & { code?: unknown; retryable?: unknown };
   const code = codeOf(error);
-  if (code !== undefined) failure.code = code;
+  if (code !== undefined && failure !== error) failure.code = code;
+  // a failure no retry mends: a Catch node copies only an error's message, code, stack and cause
+  // into msg.error, so `retryable: false` travels in `cause` too (health-ack reads either)
+  if (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false) {
+    failure.retryable = false;
+    failure.cause ??= { retryable: false };
+  }
   return failure;
 }

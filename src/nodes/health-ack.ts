@@ -1,19 +1,25 @@
 import { acknowledge } from '../lib/ack-registry';
+import { installCopyCounting } from './ack-copies';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
 /**
  * Ends a push in `ack: flow` mode: put it after the sink (and after a Catch node scoped to the
- * sink, for failures). The vendor is answered once every message of the push has arrived here;
- * a message with `msg.error` set answers it with the vendor's failure at once.
+ * sink, for failures). The vendor is answered once every message of the push, and every copy of
+ * it that can reach an acknowledgement, has arrived here (src/nodes/ack-copies.ts counts the
+ * copies); a message with `msg.error` set answers it with the vendor's failure at once, unless
+ * the error says no retry can mend it (`retryable: false`): the flow kept that message, and the
+ * vendor is answered with success so it does not push it forever.
  */
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-ack.${key}`, params);
+  installCopyCounting(RED);
 
   registerNode(RED, 'health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
     let acknowledged = 0;
+    let kept = 0;
     let failed = 0;
     let warnedNoAck = false;
 
@@ -31,16 +37,15 @@ export = function register(RED: NodeRedApi): void {
           node.warn(t('warn.not-pending'));
         } else if (result === 'failed') {
           failed++;
+        } else if (result === 'kept') {
+          kept++;
         } else {
           acknowledged++;
         }
-        node.status({
-          fill: failed ? 'red' : 'green',
-          shape: 'dot',
-          text: failed
-            ? `${t('status.acknowledged', { count: acknowledged })} · ${t('status.failed', { count: failed })}`
-            : t('status.acknowledged', { count: acknowledged }),
-        });
+        const parts = [t('status.acknowledged', { count: acknowledged })];
+        if (kept) parts.push(t('status.kept', { count: kept }));
+        if (failed) parts.push(t('status.failed', { count: failed }));
+        node.status({ fill: failed ? 'red' : 'green', shape: 'dot', text: parts.join(' · ') });
       }
       send(message);
       done();

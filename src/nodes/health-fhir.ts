@@ -1,3 +1,4 @@
+import { timeLeftMs } from '../lib/ack-registry';
 import { CodedError } from '../lib/coded-error';
 import { FHIR_CONTENT_TYPE, FhirMappingError, resolveOptions, toFhir, type FhirOptions } from '../lib/formats/fhir';
 import { runAction, translator } from './action';
@@ -16,6 +17,9 @@ const topicOf = (payload: unknown): string => {
   const { vendor, event } = (payload ?? {}) as { vendor?: unknown; event?: unknown };
   return typeof vendor === 'string' ? `${vendor}/${String(event)}` : String(event);
 };
+
+/** How long before a push's deadline the http request after this node gives up. */
+const REQUEST_MARGIN_MS = 250;
 
 export = function register(RED: NodeRedApi): void {
   const t = translator(RED, 'health-fhir');
@@ -58,6 +62,11 @@ export = function register(RED: NodeRedApi): void {
         msg.reading = msg.payload;
         msg.payload = resource;
         msg.headers = { ...(msg.headers as object | undefined), 'content-type': FHIR_CONTENT_TYPE };
+        // the push's deadline travels with msg._ack: the core http request node gives up (its
+        // per-message timeout, ms, at least 1) a little before it, so its failure, not the
+        // receiver's own timer, answers the vendor
+        const left = timeLeftMs(msg._ack);
+        if (left !== undefined) msg.requestTimeout = Math.max(1, Math.floor(left - REQUEST_MARGIN_MS));
         return { status: { fill: 'green', shape: 'dot', text: t('status.mapped', { resource: resource.resourceType }) }, send: msg };
       },
     );

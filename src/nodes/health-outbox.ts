@@ -101,7 +101,8 @@ export = function register(RED: NodeRedApi): void {
             maxAgeMs: properties.maxAgeHours * 3_600_000,
             ackTimeoutText: t('errors.no-answer', { seconds: properties.ackTimeout }),
             send: (message) => {
-              const delivery = openDelivery();
+              // the delivery's deadline is the outbox's own ackTimeout, not the push's it came with
+              const delivery = openDelivery(properties.ackTimeout * 1000);
               deliveries.set(message.id, delivery);
               void delivery.outcome.then(({ outcome, error }) => {
                 deliveries.delete(message.id);
@@ -109,7 +110,10 @@ export = function register(RED: NodeRedApi): void {
                 queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
               });
               try {
-                node.send([{ ...message.msg, _ack: delivery.ackId, outbox: meta(message) }, null]);
+                const out: NodeMessage = { ...message.msg, _ack: delivery.ackId, outbox: meta(message) };
+                // a request timeout health-fhir derived from the push's deadline: now the outbox's
+                if (typeof out.requestTimeout === 'number') out.requestTimeout = Math.max(1, properties.ackTimeout * 1000 - 250);
+                node.send([out, null]);
               } catch (error) {
                 delivery.cancel(); // the queue counts the throw as a failed delivery
                 throw error;

@@ -1,5 +1,6 @@
+import { timeLeftMs } from '../lib/ack-registry';
 import { CodedError } from '../lib/coded-error';
-import { MllpSendError, type ConnectionState, type MllpConnection } from '../lib/formats/hl7v2';
+import { MllpSendError, type ConnectionState, type LateAck, type MllpConnection } from '../lib/formats/hl7v2';
 import { configClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 import { registerNode } from './register';
@@ -11,7 +12,17 @@ import { registerNode } from './register';
  * go to `done(err)` with the code and the hospital's MSA-3/ERR text, `msg.payload` unchanged.
  * The status follows the shared connection (connecting, connected, waiting (n), error): it names
  * the address and counts, never a part of a message.
+ *
+ * A message of a push in `ack: flow` mode (or of an outbox delivery) carries its deadline with
+ * `msg._ack`: the send gives up DEADLINE_MARGIN_MS before it, with code `deadline`, where that
+ * comes before the connection's own timeout, so that its failure reaches health-ack before the
+ * receiver answers 503 on its own and the Catch node hears why. An ACK that comes after the send
+ * gave up is only a debug line: the vendor (or the outbox) sends the reading again, and the HIS
+ * knows it again by OBR-3.
  */
+
+/** How long before a push's deadline hl7-send gives up: time for the failure to reach health-ack. */
+const DEADLINE_MARGIN_MS = 250;
 
 export = function register(RED: NodeRedApi): void {
   const t = translator(RED, 'hl7-send');
@@ -62,8 +73,14 @@ export = function register(RED: NodeRedApi): void {
       },
       async (msg) => {
         if (!connection) throw found.problem;
+        const left = timeLeftMs(msg._ack);
+        const budgetMs = left === undefined ? undefined : left - DEADLINE_MARGIN_MS;
+        const onLateAck = (late: LateAck): void =>
+          (node as RuntimeNode & { debug?(text: string): void }).debug?.(t('debug.late-ack', {
+            controlId: late.controlId, code: late.code, gaveUp: late.gaveUp, seconds: (late.lateMs / 1000).toFixed(1),
+          }));
         try {
-          const ack = await connection.send(msg.payload as string);
+          const ack = await connection.send(msg.payload as string, { budgetMs, onLateAck });
           msg.payload = { code: ack.code, controlId: ack.controlId, text: ack.text };
         } catch (error) {
           if (!(error instanceof MllpSendError)) throw error;
@@ -75,6 +92,8 @@ export = function register(RED: NodeRedApi): void {
             detail: error.ackText ? `: ${error.ackText}` : '',
             address: connection.address,
             timeout: connection.timeoutMs / 1000,
+            // what the deadline left this send, for the `deadline` text
+            budget: budgetMs === undefined ? 0 : Math.max(0, Math.round(budgetMs) / 1000),
           });
         }
         // no status of its own: the connection's next state (connected, waiting) is shown

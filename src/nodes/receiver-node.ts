@@ -1,9 +1,10 @@
 import { DedupMemory, type KeyValueStore } from '../lib/dedup';
 import { LatestOnly } from '../lib/latest-only';
 import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema } from '../lib/receiver/config';
-import { PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
+import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
 import { mountRoutes } from '../lib/receiver/route';
+import { watchReceiverType } from './ack-copies';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -50,6 +51,9 @@ export type ProtocolSource<Body> = PushProtocol<Body> | ((config: NodeConfig, no
 
 export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: ProtocolSource<Body>): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`${SHARED}.${key}`, params);
+  // `ack: flow` waits for every copy of a message that can reach health-ack; the layouts whose
+  // copies cannot be counted are named at deploy
+  watchReceiverType(RED, type);
 
   function ReceiverNode(this: RuntimeNode, config: NodeConfig): void {
     RED.nodes.createNode(this, config);
@@ -82,7 +86,13 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       store: settings.dedupStore ? contextStore(node, settings.dedupStore) : undefined,
       onStoreError: reportStoreError,
     });
-    const countsText = (counts: ReceiverCounts): string => t('status.counts', { ...counts });
+    // a push the flow failed to store is no refused push: counted apart, shown only when there are some
+    const countsText = (counts: ReceiverCounts): string =>
+      [
+        t('status.counts', { ...counts }),
+        ...(counts.failed ? [t('status.failed', { count: counts.failed })] : []),
+        ...(counts.timedOut ? [t('status.timed-out', { count: counts.timedOut })] : []),
+      ].join(' · ');
     const countsStatus = new LatestOnly<ReceiverCounts>((counts) => node.status({ fill: 'green', shape: 'dot', text: countsText(counts) }), STATUS_INTERVAL_MS);
 
     const receiver = new PushReceiver(protocol, settings, dedup, {
@@ -98,7 +108,12 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       rejected(rejection: Rejection, counts) {
         const reason = t(`errors.${rejection.code}`, rejection.params);
         countsStatus.cancel();
-        node.status({ fill: 'red', shape: 'ring', text: t('status.rejected', { counts: countsText(counts), reason }) });
+        const flowFailure = FLOW_FAILURES.has(rejection.code);
+        node.status({
+          fill: flowFailure ? 'yellow' : 'red',
+          shape: 'ring',
+          text: t(flowFailure ? 'status.last-failure' : 'status.rejected', { counts: countsText(counts), reason }),
+        });
         node.error(reason, {
           topic: `${protocol.vendor}/rejected`,
           payload: rejection.raw,

@@ -30,9 +30,9 @@ export const controlIdIn = (message: string): string => message.split('\r')[0]!.
 
 /**
  * A raw MLLP server that answers each message with `answer(message)` (an ACK without framing),
- * or not at all where it gives undefined.
+ * or not at all where it gives undefined; a promise answers when it settles (a slow HIS).
  */
-export async function rawServer(answer: (message: string) => string | undefined, port = 0): Promise<RawServer> {
+export async function rawServer(answer: (message: string) => string | undefined | Promise<string | undefined>, port = 0): Promise<RawServer> {
   const sockets = new Set<net.Socket>();
   const received: string[] = [];
   let connections = 0;
@@ -50,8 +50,12 @@ export async function rawServer(answer: (message: string) => string | undefined,
         const message = buffered.subarray(start + 1, end).toString('utf8');
         buffered = buffered.subarray(end + 2);
         received.push(message);
+        const write = (reply: string | undefined): void => {
+          if (reply !== undefined && !socket.destroyed) socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(reply, 'utf8'), Buffer.from([0x1c, 0x0d])]));
+        };
         const reply = answer(message);
-        if (reply !== undefined) socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(reply, 'utf8'), Buffer.from([0x1c, 0x0d])]));
+        if (typeof reply === 'object') void reply.then(write);
+        else write(reply);
       }
     });
   });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Server as Hl7Server, type Inbound, type InboundHandler } from 'node-hl7-server';
 import {
-  MllpConnection, MllpSendError, toOruR01, type ConnectionState, type MllpConnectionOptions,
+  MllpConnection, MllpSendError, toOruR01, type ConnectionState, type LateAck, type MllpConnectionOptions,
 } from '../../src/lib/formats/hl7v2';
 import { reading } from './hl7-readings';
 
@@ -171,6 +171,54 @@ describe('hl7-send: one persistent MLLP connection to a hospital', function () {
     }
   });
 
+  it('says the hospital\'s text once where MSA-3 and ERR-8 say the same', async function () {
+    const raw = await rawServer((socket, payload) => socket.write(
+      `${START}${ack('AE', controlIdIn(payload), '|Patient not admitted\rERR||PID^1^3|204^Unknown key identifier^HL70357|E||||Patient not admitted')}${END}`));
+    try {
+      const connection = connect({ port: raw.port });
+      await assert.rejects(connection.send(message('TWICE')), (error: MllpSendError) => {
+        assert.equal(error.ackText, 'Patient not admitted');
+        assert.equal(error.message.split('Patient not admitted').length, 2, error.message);
+        return true;
+      });
+    } finally {
+      await stopRaw(raw);
+    }
+  });
+
+  it('a sender\'s deadline nearer than the timeout: code deadline then, and an ACK that comes later is handed to onLateAck only', async function () {
+    let answer: (() => void) | undefined;
+    const raw = await rawServer((socket, payload) => {
+      answer = () => socket.write(`${START}${ack('AA', controlIdIn(payload))}${END}`);
+    });
+    try {
+      const connection = connect({ port: raw.port, timeoutMs: 10_000 });
+      const late: LateAck[] = [];
+      const started = Date.now();
+      await assert.rejects(connection.send(message('DEADLINE'), { budgetMs: 300, onLateAck: (l) => late.push(l) }), (error: MllpSendError) => {
+        assert.equal(error.code, 'deadline');
+        assert.match(error.message, /no ACK for control id DEADLINE from 127\.0\.0\.1:\d+ within 0\.3 s, the sender's deadline/);
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 290 && elapsed < 5000, `${elapsed} ms`);
+      answer!();
+      for (let i = 0; i < 50 && late.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(late.length, 1);
+      assert.equal(late[0]!.controlId, 'DEADLINE');
+      assert.equal(late[0]!.code, 'AA');
+      assert.equal(late[0]!.gaveUp, 'deadline');
+      // no time left at all: nothing is sent
+      const before = connection.state;
+      await assert.rejects(connection.send(message('NO-TIME'), { budgetMs: -5 }), (error: MllpSendError) => error.code === 'deadline');
+      assert.deepEqual(connection.state, before);
+      // a budget beyond the connection's timeout changes nothing: the timeout is the connection's
+      await assert.rejects(connect({ port: raw.port, timeoutMs: 200 }).send(message('LONG'), { budgetMs: 60_000 }), (error: MllpSendError) => error.code === 'timeout');
+    } finally {
+      await stopRaw(raw);
+    }
+  });
+
   it('a server that never answers rejects the send at the response timeout', async function () {
     const port = await freePort();
     let received = 0;
@@ -295,7 +343,7 @@ describe('hl7-send: one persistent MLLP connection to a hospital', function () {
       await assert.rejects(connection.send(message('GB-1')), (error: MllpSendError) => error.code === 'AE' && error.ackText === '错误');
       assert.ok(bytes.includes(Buffer.from([0xd5, 0xc5, 0xc8, 0xfd])), '张三 is D5C5 C8FD in GB18030');
       assert.ok(!bytes.includes(Buffer.from('张三', 'utf8')));
-      assert.match(decoded, /\rPID\|1\|\|12\^\^\^HOSP\|\|张三\r/);
+      assert.match(decoded, /\rPID\|1\|\|12\^\^\^HOSP\^PI\|\|张三\r/);
       assert.equal(decoded.split('\r')[0]!.split('|')[17], 'GB 18030-2000', 'MSH-18 names the bytes sent');
     } finally {
       await stopRaw(raw);

@@ -55,8 +55,19 @@ export type ReceiverMessage = {
 export interface ReceiverCounts {
   received: number;
   duplicates: number;
+  /** Pushes refused: too large, not allowed, not JSON, not the vendor's format… */
   rejected: number;
+  /**
+   * Pushes the receiver took but the flow failed to store (a hospital that refused, `msg.error`
+   * at health-ack): the push was fine, the vendor pushes it again.
+   */
+  failed: number;
+  /** Pushes nothing acknowledged within ackTimeout. */
+  timedOut: number;
 }
+
+/** The rejection codes that are the flow's failure, not a refused push. */
+export const FLOW_FAILURES: ReadonlySet<RejectionCode> = new Set(['flow-failed', 'ack-timeout']);
 
 export interface ReceiverHooks {
   emit(readings: ReceiverMessage[], events: ReceiverMessage[]): void;
@@ -86,7 +97,7 @@ const VENDOR_REASONS: Record<RejectionCode, string> = {
 type HttpRequest = IncomingMessage & { ip?: string };
 
 export class PushReceiver<Body> {
-  private readonly counts: ReceiverCounts = { received: 0, duplicates: 0, rejected: 0 };
+  private readonly counts: ReceiverCounts = { received: 0, duplicates: 0, rejected: 0, failed: 0, timedOut: 0 };
   /** Dedup keys of pushes emitted in `ack: flow` mode whose answer is still open. */
   private readonly inFlight = new Map<string, Promise<AckOutcome>>();
   private readonly openPushes = new Set<OpenPush>();
@@ -292,7 +303,9 @@ export class PushReceiver<Body> {
   }
 
   private refuse(res: ServerResponse, rejection: Rejection): void {
-    this.counts.rejected++;
+    if (rejection.code === 'flow-failed') this.counts.failed++;
+    else if (rejection.code === 'ack-timeout') this.counts.timedOut++;
+    else this.counts.rejected++;
     this.hooks.rejected(rejection, this.counts);
     answer(res, rejection.status, this.protocol.rejectedBody(rejection.status, VENDOR_REASONS[rejection.code]));
   }

@@ -24,6 +24,28 @@ export interface MllpConnectionOptions {
   backoff?: { initialMs?: number; factor?: number; maxMs?: number };
 }
 
+/** What one send may add to the connection's own timeout. */
+export interface SendOptions {
+  /**
+   * The most this send may wait (ms), where a deadline of the sender's is nearer than the
+   * connection's timeout (a vendor waiting for its answer): it then fails with code `deadline`
+   * instead of `timeout`; at 0 or less it fails at once, unsent.
+   */
+  budgetMs?: number;
+  /** Called when the ACK of this message comes after the send gave up on it (timeout, deadline). */
+  onLateAck?(late: LateAck): void;
+}
+
+/** An ACK that came for a message whose send had already given up on it. */
+export interface LateAck {
+  controlId: string;
+  code: AckCode;
+  /** Why the send gave up: `timeout` or `deadline`. */
+  gaveUp: 'timeout' | 'deadline';
+  /** How long after giving up it came (ms). */
+  lateMs: number;
+}
+
 export interface AckResult {
   code: AckCode;
   controlId: string;
@@ -41,7 +63,7 @@ export type ConnectionState =
 /** Why a send failed: `code` is the ACK's code, or what went wrong before an ACK came. */
 export class MllpSendError extends Error {
   constructor(
-    readonly code: AckCode | 'timeout' | 'connection-lost' | 'closed' | 'invalid-message' | 'duplicate-control-id',
+    readonly code: AckCode | 'timeout' | 'deadline' | 'connection-lost' | 'closed' | 'invalid-message' | 'duplicate-control-id',
     message: string,
     readonly controlId?: string,
     readonly ackText?: string,
@@ -61,6 +83,8 @@ interface Pending {
 }
 
 const TEXT_LIMIT = 500;
+/** How many given-up control ids are remembered, to tell a late ACK from one nobody ever waited for. */
+const GIVEN_UP_LIMIT = 1000;
 const clip = (text: string): string => (text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT)}…` : text);
 
 export class MllpConnection extends EventEmitter {
@@ -70,6 +94,8 @@ export class MllpConnection extends EventEmitter {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** Control ids whose send gave up before the ACK came, oldest first (bounded). */
+  private readonly givenUp = new Map<string, { at: number; why: 'timeout' | 'deadline'; onLateAck?: (late: LateAck) => void }>();
   private readonly decoder = new MllpDecoder();
   private current: ConnectionState = { state: 'idle' };
   /** How long a send waits for its ACK (the `timeout` of hl7-mllp, in ms). */
@@ -100,7 +126,7 @@ export class MllpConnection extends EventEmitter {
     this.open();
   }
 
-  send(message: string): Promise<AckResult> {
+  send(message: string, options: SendOptions = {}): Promise<AckResult> {
     if (typeof message !== 'string') {
       return Promise.reject(new MllpSendError('invalid-message', 'an HL7 v2 message is text: msg.payload is not a string'));
     }
@@ -113,6 +139,12 @@ export class MllpConnection extends EventEmitter {
     if (this.pending.has(controlId)) {
       return Promise.reject(new MllpSendError('duplicate-control-id', `a message with control id ${controlId} is still waiting for its ACK`, controlId));
     }
+    const { budgetMs, onLateAck } = options;
+    const byDeadline = budgetMs !== undefined && budgetMs < this.timeoutMs;
+    if (byDeadline && budgetMs <= 0) {
+      return Promise.reject(new MllpSendError('deadline', `no time left before the sender's deadline: control id ${controlId} not sent`, controlId));
+    }
+    const waitMs = byDeadline ? budgetMs : this.timeoutMs;
     return new Promise<AckResult>((resolve, reject) => {
       const entry: Pending = {
         controlId,
@@ -120,11 +152,15 @@ export class MllpConnection extends EventEmitter {
         written: false,
         timer: setTimeout(() => {
           this.settle(controlId);
+          const code = byDeadline ? 'deadline' : 'timeout';
+          // a HIS that answers now has the message: its ACK is no answer to anyone any more
+          if (entry.written) this.rememberGivenUp(controlId, code, onLateAck);
+          const within = `${Math.round(waitMs) / 1000} s`;
           const why = entry.written
-            ? `no ACK for control id ${controlId} from ${this.address} within ${this.timeoutMs / 1000} s`
-            : `no connection to ${this.address} within ${this.timeoutMs / 1000} s (control id ${controlId} not sent)`;
-          reject(new MllpSendError('timeout', why, controlId));
-        }, this.timeoutMs),
+            ? `no ACK for control id ${controlId} from ${this.address} within ${within}`
+            : `no connection to ${this.address} within ${within} (control id ${controlId} not sent)`;
+          reject(new MllpSendError(code, byDeadline ? `${why}, the sender's deadline` : why, controlId));
+        }, waitMs),
         resolve,
         reject,
       };
@@ -203,14 +239,23 @@ export class MllpConnection extends EventEmitter {
         throw error;
       }
       const entry = this.settle(ack.controlId);
-      // an ACK nobody waits for (late, after a timeout, or repeated) is ignored
-      if (!entry) continue;
+      if (!entry) {
+        // an ACK nobody waits for is ignored; one that comes after its send gave up is told to
+        // that sender (HL7 has no conditional create: the HIS may have stored the message, and
+        // OBR-3 is what lets it recognize the next delivery of the same reading)
+        const late = this.givenUp.get(ack.controlId);
+        if (late) {
+          this.givenUp.delete(ack.controlId);
+          late.onLateAck?.({ controlId: ack.controlId, code: ack.code, gaveUp: late.why, lateMs: Date.now() - late.at });
+        }
+        continue;
+      }
       const text = ack.text || ack.errorText;
       if (SUCCESS_CODES.has(ack.code)) {
         entry.resolve({ code: ack.code, controlId: ack.controlId, text });
         continue;
       }
-      const detail = [ack.text, ack.errorText].filter((t) => t !== '').join('; ');
+      const detail = ackDetail(ack.text, ack.errorText);
       entry.reject(new MllpSendError(
         ack.code,
         `${this.address} answered ${ack.code} to control id ${ack.controlId}${detail ? `: ${clip(detail)}` : ''}`,
@@ -218,6 +263,11 @@ export class MllpConnection extends EventEmitter {
         clip(detail),
       ));
     }
+  }
+
+  private rememberGivenUp(controlId: string, why: 'timeout' | 'deadline', onLateAck?: (late: LateAck) => void): void {
+    this.givenUp.set(controlId, { at: Date.now(), why, onLateAck });
+    if (this.givenUp.size > GIVEN_UP_LIMIT) this.givenUp.delete(this.givenUp.keys().next().value!);
   }
 
   /** Removes a waiting send; the caller resolves or rejects it. */
@@ -266,6 +316,22 @@ export class MllpConnection extends EventEmitter {
     this.current = next;
     this.emit('state', next);
   }
+}
+
+/**
+ * The hospital's words of a refusal: MSA-3 and the ERR segments' texts, each said once (many a
+ * HIS puts the same sentence in MSA-3 and ERR-8).
+ */
+export function ackDetail(text: string, errorText: string): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  for (const part of [text, ...errorText.split('; ')]) {
+    const key = part.trim().replace(/\s+/g, ' ').toLowerCase();
+    if (key === '' || seen.has(key)) continue;
+    seen.add(key);
+    parts.push(part.trim());
+  }
+  return parts.join('; ');
 }
 
 /** An error's code and message (ECONNREFUSED …): no content of ours is in it. */
