@@ -58,6 +58,7 @@ export const NODE_ERROR_CODES = {
     'timeout', 'deadline', 'connection-lost', 'closed', 'invalid-message', 'duplicate-control-id', 'no-config',
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer'],
+  'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type NodeWithCodes = keyof typeof NODE_ERROR_CODES;
