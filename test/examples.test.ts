@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
-import { request } from './harness/http';
+import { postJson, request } from './harness/http';
 import { freePort, NodeRed } from './harness/node-red';
 import { installPackedPackage, packageJson } from './harness/package';
 
@@ -130,7 +130,8 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     ).catch((error) => {
       throw new Error(`${error.message}: ${stored.length} came\n${lines.join('\n')}\n${nodeRed.logs.slice(-5000)}`);
     });
-    const readingIds = stored.map((o) => o.identifier?.find((i: any) => i.system === 'urn:health-bridge:reading')?.value);
+    const readingIdOf = (o: any) => o.identifier?.find((i: any) => i.system === 'urn:health-bridge:reading')?.value;
+    const readingIds = stored.map(readingIdOf);
     assert.equal(stored.length, expectedReadings);
     assert.equal(new Set(readingIds).size, expectedReadings, 'no reading stored twice');
     for (const observation of stored) assert.deepEqual(await fhirServer.validate(observation), [], `Observation ${observation.code?.text} validates`);
@@ -139,6 +140,37 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     }
     const high = stored.filter((o) => o.interpretation?.[0]?.coding?.[0]?.code === 'H' || o.valueQuantity === undefined && o.dataAbsentReason);
     assert.ok(high.length >= outOfRange.length, 'every CGM "HI" reached the FHIR server, flagged');
+
+    // Whose: every Observation has a subject, and its Patient carries the identifier the hospital
+    // expects for that vendor's source (the sandbox's own patient rows and ids, not our nodes').
+    const { SANDBOX_PATIENT_ROWS } = require(path.join(packageDir, 'dist', 'sandbox', 'patients.js'));
+    const { SAMPLE_CGM_PATIENT } = require(path.join(packageDir, 'dist', 'sandbox', 'traffic', 'sinocare.js'));
+    const hospitalId = (patientId: string) => `urn:health-bridge:patient|${patientId}`;
+    const rowPatients = (vendor: string) => SANDBOX_PATIENT_ROWS.filter((row: any) => row.vendor === vendor).map((row: any) => hospitalId(row.patientId));
+    const expectedPatients = (observation: any): string[] => {
+      const vendor = String(readingIdOf(observation)).split(':')[0];
+      if (vendor === 'sinocare') return [hospitalId(SAMPLE_CGM_PATIENT.patientId)];
+      // the scale is a device of the hospital's table; the user pushes carry the integrator's associatedId
+      if (vendor === 'lezhi') return observation.code?.coding?.[0]?.code === '29463-7' ? rowPatients('lezhi') : ['urn:health-bridge:lezhi:associatedId|sandbox-user-0001'];
+      return rowPatients(vendor);
+    };
+    const patientOf = new Map<string, string>();
+    const patientIdentifier = new Map<string, any>();
+    for (const observation of stored) {
+      const reference = observation.subject?.reference;
+      assert.ok(reference, `Observation ${readingIdOf(observation)} is filed under a patient`);
+      if (!patientIdentifier.has(reference)) patientIdentifier.set(reference, (await fhirServer.get(`/${reference}`)).body.identifier?.[0]);
+      const identifier = patientIdentifier.get(reference);
+      const whose = `${identifier?.system}|${identifier?.value}`;
+      assert.ok(expectedPatients(observation).includes(whose), `${readingIdOf(observation)} (${observation.code?.text}) under ${whose}`);
+      patientOf.set(readingIdOf(observation), identifier?.value);
+    }
+    for (const vendor of ['sinocare', 'lezhi', 'viatom', 'expeed']) {
+      assert.ok([...patientOf.keys()].some((id) => id.startsWith(`${vendor}:`)), `readings of ${vendor} reached the FHIR server`);
+    }
+    // both Expeed thermometers went to their own patients
+    const expeedPatients = new Set([...patientOf].filter(([id]) => id.startsWith('expeed:')).map(([, patient]) => patient));
+    assert.equal(expeedPatients.size, 2);
 
     // The HL7 v2 interface accepted the same readings, once each, and they parse to the same values.
     let accepted: any[] = [];
@@ -151,6 +183,13 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       const parsed = parser.parse(message.text.replace(/\n/g, '\r'));
       // simple-hl7 counts MSH fields from MSH-3 (its header has no separator fields): MSH-9 is 7
       assert.equal(parsed.header.getComponent(7, 1), 'ORU');
+      // PID-3: the same patient as in FHIR (simple-hl7 counts PID fields from 1)
+      const pid = parsed.getSegment('PID');
+      assert.ok(pid, `ORU^R01 of ${message.readingId} has a PID`);
+      assert.equal(pid.getComponent(3, 1), patientOf.get(message.readingId), `PID-3 of ${message.readingId}`);
+      if (message.readingId.startsWith('lezhi:') && patientOf.get(message.readingId) === 'sandbox-user-0001') {
+        assert.equal(pid.getComponent(3, 4), 'HB-LEZHI-ASSOCIATEDID', 'a vendor id has an assigning authority of its own');
+      }
       const obx = parsed.getSegments('OBX');
       const fhirObservation = stored[readingIds.indexOf(message.readingId)];
       const value = fhirObservation?.valueQuantity?.value;
@@ -189,10 +228,25 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     const events = readJsonLines(path.join(dataDir, 'events.jsonl'));
     assert.ok(events.some((e) => e.vendor === 'viatom' && e.event === 'authorized'));
 
-    // Expeed's pushes reached its example (after the URL handshake) and were all acknowledged.
+    // Expeed's pushes reached its example (after the URL handshake) and the hospital bridge, and were all acknowledged.
     const expeed = sandbox.deliveries.filter((d: any) => d.push.vendor === 'expeed');
-    assert.equal(expeed.filter((d: any) => !d.duplicate).length, 16);
+    assert.equal(expeed.filter((d: any) => !d.duplicate).length, 16 * targets.expeed!.length);
     assert.deepEqual(new Set(expeed.map((d: any) => d.status)), new Set([200]));
+
+    // A reading nobody can place (a thermometer no row names) is kept in quarantine.jsonl, not
+    // sent, and the vendor hears success at once: it will not push it again and again.
+    const stray = { device_id: 'thermo-99', device_key: 'unknown-device-key', msg_type: '2', data: [{ timestamp: '2026-12-07T08-00-00-000', temp: 22.5, humidity: 50 }] };
+    const strayUrl = targets.expeed!.find((url) => url.includes('/hospital/'))!;
+    const strayAnswer = await postJson(strayUrl, stray);
+    assert.equal(strayAnswer.status, 200, strayAnswer.text);
+    const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
+    await until(async () => readIfThere(quarantineFile).length >= 2, 10_000, 'the stray reading in quarantine.jsonl (FHIR and HL7)');
+    const quarantined = readIfThere(quarantineFile);
+    assert.deepEqual(new Set(quarantined.map((line) => line.code)), new Set(['no-patient']));
+    assert.ok(quarantined.every((line) => line.reading?.device?.id === 'thermo-99'), 'only the stray reading is in quarantine');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.ok(!(await observations()).some((o) => String(readingIdOf(o)).includes('thermo-99')), 'nothing of it at the FHIR server');
+    assert.ok(!sandbox.hospitalMllp.messages.some((m: any) => String(m.readingId).includes('thermo-99')), 'nothing of it over MLLP');
 
     // One line per push, and none names the patient.
     assert.ok(lines.some((line) => /sinocare +glucose .* → \/hospital\/sinocare 200/.test(line)));

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { vendorOfReceiver, type Vendor } from '../lib/vendors/manifest';
+import { SANDBOX_PATIENT_ROWS } from './patients';
 import { DEFAULT_SANDBOX_PORT, SANDBOX_CREDENTIALS, SANDBOX_DEVICES } from './sandbox';
 
 /**
  * The example flows of the package (examples/*.json) made ready for the sandbox: the accounts get
- * the sandbox's sample credentials and the Expeed nodes their device keys, in the form the editor
+ * the sandbox's sample credentials, the Expeed nodes their device keys and health-patient its rows, in the form the editor
  * deploys them (credentials inline), so `npm start` and the tests deploy them through the admin API
  * as they are. Exported flows never carry credentials, which is why this step exists.
  */
@@ -42,6 +43,8 @@ export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_
             platformKey: SANDBOX_CREDENTIALS.expeed.platformKey,
             credentials: { secretKey: SANDBOX_CREDENTIALS.expeed.secretKey, handshakeToken: SANDBOX_CREDENTIALS.expeed.handshakeToken },
           };
+        case 'health-patient':
+          return { ...pointed, credentials: { sources: JSON.stringify(SANDBOX_PATIENT_ROWS) } };
         case 'hl7-mllp':
           return options.mllpPort === undefined ? pointed : { ...pointed, host: '127.0.0.1', port: String(options.mllpPort) };
         case 'expeed-query':

@@ -184,7 +184,8 @@ export function chinaWallClock(epochMs: number): string {
 }
 
 const DEFAULT_ACCOUNT_ID = 'OA==|MTEx';
-const memberIdOf = (key: string): string => `OA==|${Buffer.from(key).toString('base64')}`;
+/** The member id the cloud gives a user (the one its authorization push names for a phone: the last 4 digits). */
+export const memberIdOf = (key: string): string => `OA==|${Buffer.from(key).toString('base64')}`;
 
 /** A `type 1` push of one measurement record, shaped like the query API's records. */
 export function buildMeasurementPush(dataType: ViatomDataType, options: MeasurementOptions = {}): ViatomPush {
@@ -210,6 +211,11 @@ export function buildMeasurementPush(dataType: ViatomDataType, options: Measurem
 }
 
 /** A `type 2` (authorized) or `type 3` (cancelled) push, exactly in the document's format. */
+/** The member the sandbox's cloud names in the authorization push of `phone`. */
+export function memberIdOfPhone(phone: string): string {
+  return memberIdOf(phone.slice(-4));
+}
+
 export function buildAuthorizationPush(
   phone: string,
   cancelled: boolean,
@@ -222,7 +228,7 @@ export function buildAuthorizationPush(
     // 32 hex digits, as in the document
     data_tag: createHash('md5').update(`${phone}:${cancelled}:${at}:${randomBytes(4).toString('hex')}`).digest('hex'),
     account_id: options.accountId ?? DEFAULT_ACCOUNT_ID,
-    member_id: options.memberId ?? memberIdOf(phone.slice(-4)),
+    member_id: options.memberId ?? memberIdOfPhone(phone),
     device_sn: '',
     data: { phone },
     user_info: {},

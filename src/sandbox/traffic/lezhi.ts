@@ -2,7 +2,7 @@ import { asRetry, buildBloodPressure, buildGlucose, buildWeighIn, type LezhiScal
 import { random, round, type VendorTraffic } from '../traffic';
 
 /** A sample scale and user. Invented: the numbers belong to nobody. */
-const SAMPLE_SCALE: LezhiScale = { deviceId: 'a1f3c2e47b9d', sn: 'LS202B2311000231', mac: 'C8:47:8C:21:5A:3E' };
+export const SAMPLE_SCALE: LezhiScale = { deviceId: 'a1f3c2e47b9d', sn: 'LS202B2311000231', mac: 'C8:47:8C:21:5A:3E' };
 const SAMPLE_LEZHI_USER: LezhiUser = { userId: 23341064, associatedId: 'sandbox-user-0001' };
 
 export const traffic: VendorTraffic = {

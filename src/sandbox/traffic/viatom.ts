@@ -1,5 +1,5 @@
 import type { VendorTraffic } from '../traffic';
-import { buildAuthorizationPush, buildMeasurementPush, type ViatomDataType } from '../viatom-cloud';
+import { buildAuthorizationPush, buildMeasurementPush, memberIdOfPhone, type ViatomDataType } from '../viatom-cloud';
 
 /** The phone a sample Viatom user authorizes with (a reserved test range). */
 export const SAMPLE_VIATOM_PHONE = '13800138000';
@@ -22,7 +22,9 @@ export const traffic: VendorTraffic = {
           return { vendor: 'viatom', body, retryBody: body, summary: 'a user authorizes this integrator', outcome: 'event', kind: 'authorized', readings: 0 };
         }
         const { dataType, kind, describe } = VIATOM_ROTATION[(turn - 2) % VIATOM_ROTATION.length]!;
-        const body = buildMeasurementPush(dataType, { seq: turn, measureTime: now });
+        // measured by the member who authorized above, so a health-patient table that names the
+        // phone files them under that patient
+        const body = buildMeasurementPush(dataType, { seq: turn, measureTime: now, memberId: memberIdOfPhone(SAMPLE_VIATOM_PHONE) });
         const result = body.data.measure_result as Record<string, any>;
         // Viatom re-pushes the same record (same data_tag).
         return { vendor: 'viatom', body, retryBody: body, summary: describe(result), outcome: 'readings', kind, readings: 1 };
