@@ -35,6 +35,7 @@ const { CONFIG_VERSION } = require(path.join(root, 'dist', 'lib', 'config-versio
 const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
 const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
+const { OUTBOX_PROPERTY_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'properties.js'));
 const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
@@ -67,6 +68,7 @@ const BUILD_VALUES = {
   'receiver.piiModes': JSON.stringify(PII_MODES),
   ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
   ...outboxDefaults(OUTBOX_DEFAULTS),
+  'outbox.default.encrypt': String(OUTBOX_PROPERTY_DEFAULTS.encrypt === true),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
