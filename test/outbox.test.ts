@@ -445,6 +445,49 @@ describe('health-outbox in Node-RED: patients\' data at rest', function () {
     assert.equal(hospital.accepted.length, 0);
   });
 
+  it('started with another key: what waits is reported and counted as unreadable, not delivered and not lost; the right key delivers it', async function () {
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    await nodeRed.deploy(flow(hospital));
+    await hospital.down();
+    const group = patients(2);
+    const told: string[] = [];
+    for (const [p, patient] of group.entries()) {
+      const { body, readingId } = push(patient, p, 1);
+      told.push(readingId);
+      const response = await postJson(`${nodeRed.url}/push`, body);
+      assert.equal(response.status, 200, response.text);
+    }
+    await until(() => /^2 queued/.test(lastStatus(nodeRed!).text), 10_000, 'two queued');
+    await nodeRed.stop();
+
+    // the operator starts Node-RED with a key of another machine
+    const userDir = nodeRed.userDir;
+    nodeRed = await NodeRed.start({ userDir, settings: { lang: 'en-US' }, logLevel: 'info', env: { HEALTH_BRIDGE_KEY: 'ab'.repeat(32) } });
+    await hospital.up();
+    await until(() => lastStatus(nodeRed!).text === '2 unreadable', 15_000, `the status to count 2 unreadable (it says "${lastStatus(nodeRed!).text}")`);
+    assert.equal(lastStatus(nodeRed).fill, 'red');
+    assert.match(nodeRed.logs, /waiting message\(s\) cannot be decrypted \(tag: written under another key, or damaged\)/);
+    // a new reading still goes through
+    const fresh = push(group[0]!, 0, 2);
+    const statusesBefore = nodeRed.messages.filter((m) => m.sink === 'ob/statuses').length;
+    assert.equal((await postJson(`${nodeRed.url}/push`, fresh.body)).status, 200);
+    await until(() => hospital.accepted.some((entry) => entry.readingId === fresh.readingId), 20_000, 'the new reading at the hospital');
+    // delivered, not only accepted: the outbox has written that it is gone (else the next start,
+    // under the other key, would find it waiting and unreadable in its turn)
+    await until(
+      () => nodeRed!.messages.filter((m) => m.sink === 'ob/statuses').length > statusesBefore && lastStatus(nodeRed!).text === '2 unreadable',
+      10_000,
+      'the outbox to count the two unreadable alone again',
+    );
+    assert.equal(hospital.accepted.some((entry) => told.includes(entry.readingId)), false, 'the unreadable ones are not delivered');
+    assert.ok(!nodeRed.logs.includes(group[0]!.patientName) && !nodeRed.logs.includes(group[0]!.patientId), 'the log names no patient');
+    await nodeRed.stop();
+
+    nodeRed = await NodeRed.start({ userDir, settings: { lang: 'en-US' }, logLevel: 'info' });
+    await until(() => told.every((id) => hospital.accepted.some((entry) => entry.readingId === id)), 30_000, 'the waiting readings at the hospital');
+    await until(() => lastStatus(nodeRed!).text === 'empty', 10_000, 'the status to say empty');
+  });
+
   it('a queue written by the previous release (in clear) is delivered after the upgrade, each patient\'s old readings in order, the new messages sealed', async function () {
     // the previous release wrote plain records with the plain order key: what encrypt off writes
     nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
