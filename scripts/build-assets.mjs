@@ -38,6 +38,7 @@ const { NODE_ERROR_CODES, errorCodesHtml } = require(path.join(root, 'dist', 'li
 const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
 const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
+const { OUTBOX_PROPERTY_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'properties.js'));
 const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
@@ -80,6 +81,7 @@ const BUILD_VALUES = {
   ...outboxDefaults(OUTBOX_DEFAULTS),
   // each node's error codes (src/lib/error-codes.ts), for its help: `{{errors.<type>}}`
   ...Object.fromEntries(Object.keys(NODE_ERROR_CODES).map((type) => [`errors.${type}`, errorCodesHtml(type, '—')])),
+  'outbox.default.encrypt': String(OUTBOX_PROPERTY_DEFAULTS.encrypt === true),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import path from 'node:path';
 import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { placed } from './harness/flows';
@@ -135,6 +137,7 @@ interface OutboxProps {
   retryMinSeconds?: number;
   retryMaxSeconds?: number;
   ackTimeout?: number;
+  encrypt?: boolean;
 }
 
 /** Receiver (ack: flow) → health-fhir → health-outbox → http request → 2xx? → health-ack; failures → Catch → health-ack. */
@@ -330,5 +333,204 @@ describe('health-outbox in Node-RED: nothing is lost while the hospital is down'
     }
     assert.equal(hospital.accepted.some((entry) => entry.readingId === poison.readingId), false);
     assert.ok(hospital.refusals >= 3);
+  });
+});
+
+/** Every file of the outbox's directory in the user directory, with its bytes. */
+function outboxFiles(userDir: string): Array<{ name: string; bytes: Buffer }> {
+  const directory = path.join(userDir, 'health-bridge', 'outbox-ob');
+  return fs.readdirSync(directory).map((name) => ({ name, bytes: fs.readFileSync(path.join(directory, name)) }));
+}
+
+/** What of a patient and a reading must not be readable on disk. */
+function secretsOf(patient: CgmPatient, body: Record<string, unknown>): string[] {
+  return [patient.patientName, patient.idCard, patient.patientId, patient.deviceSn, (body.data as { testId: string }).testId];
+}
+
+/** The texts of `secrets` that the outbox's files hold in clear (UTF-8, as JSON would write them). */
+function inClear(userDir: string, secrets: string[]): string[] {
+  const files = outboxFiles(userDir);
+  return secrets.filter((secret) => files.some((file) => file.bytes.includes(Buffer.from(secret, 'utf8'))));
+}
+
+describe('health-outbox in Node-RED: patients\' data at rest', function () {
+  this.timeout(300_000);
+  let nodeRed: NodeRed | undefined;
+  let hospital: Hospital;
+  let fhir: FhirServer;
+
+  before(async function () {
+    fhir = await startFhirServer();
+  });
+  after(async function () {
+    await fhir?.stop();
+  });
+  beforeEach(async function () {
+    hospital = await Hospital.start(fhir);
+  });
+  afterEach(async function () {
+    await nodeRed?.stop();
+    nodeRed = undefined;
+    await hospital?.close();
+  });
+
+  const lastStatus = (red: NodeRed): { text: string; fill: string } => {
+    const status = red.messages.filter((m) => m.sink === 'ob/statuses').at(-1)?.msg.status;
+    return { text: String(status?.text ?? ''), fill: String(status?.fill ?? '') };
+  };
+
+  it('what waits on disk holds no name, ID number, patient id, device or reading id in clear; a restart reads it back and delivers it', async function () {
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    await nodeRed.deploy(flow(hospital));
+    await hospital.down();
+    const group = patients(3);
+    const secrets: string[] = [];
+    const told: string[] = [];
+    for (let k = 1; k <= 2; k++) {
+      for (const [p, patient] of group.entries()) {
+        const { body, readingId } = push(patient, p, k);
+        secrets.push(...secretsOf(patient, body));
+        told.push(readingId);
+        const response = await postJson(`${nodeRed.url}/push`, body);
+        assert.equal(response.status, 200, response.text);
+      }
+    }
+    // failed deliveries are written again with their error: let a few happen
+    await until(() => /^6 queued/.test(lastStatus(nodeRed!).text) && /next retry/.test(lastStatus(nodeRed!).text), 10_000, 'the outbox to wait for a retry');
+    const userDir = nodeRed.userDir;
+    await nodeRed.stop();
+    const files = outboxFiles(userDir);
+    assert.ok(files.reduce((sum, file) => sum + file.bytes.length, 0) > 6 * 500, 'the messages are on disk');
+    assert.deepEqual(inClear(userDir, [...new Set(secrets)]), []);
+    // the Chinese name is not there in any of the ways JSON may write it
+    assert.deepEqual(inClear(userDir, ['患者', '\\u60a3\\u8005', '示例医院']), []);
+
+    nodeRed = await nodeRed.startAgain();
+    await hospital.up();
+    await until(() => told.every((id) => hospital.accepted.some((entry) => entry.readingId === id)), 60_000, 'every reading at the hospital');
+    const order = orderPerPatient(hospital.accepted);
+    for (const [p, patient] of group.entries()) {
+      assert.deepEqual(order.get(patient.patientId), told.filter((_, index) => index % group.length === p), `the order of ${patient.patientId}`);
+    }
+    await until(() => lastStatus(nodeRed!).text === 'empty', 10_000, 'the status to say empty');
+  });
+
+  it('Node-RED started without HEALTH_BRIDGE_KEY: the status is red and names it, the push is answered 500, nothing is stored in clear', async function () {
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info', env: { HEALTH_BRIDGE_KEY: undefined, HEALTH_BRIDGE_KEY_FILE: undefined } });
+    const flows = flow(hospital);
+    flows.push(
+      ...placed([
+        { id: 'ob-catch', z: 'tab-outbox', type: 'catch', name: '', scope: ['ob'], uncaught: false, wires: [['ob-errors']] },
+        { id: 'ob-errors', z: 'tab-outbox', type: 'test-sink', name: 'ob/errors', wires: [[]] },
+      ]),
+    );
+    await nodeRed.deploy(flows);
+    await until(() => lastStatus(nodeRed!).text !== '', 10_000, 'a status');
+    assert.deepEqual(lastStatus(nodeRed), { text: 'no key: set HEALTH_BRIDGE_KEY or HEALTH_BRIDGE_KEY_FILE', fill: 'red' });
+    const patient = patients(1)[0]!;
+    const { body } = push(patient, 0, 1);
+    const started = Date.now();
+    const response = await postJson(`${nodeRed.url}/push`, body);
+    assert.equal(response.status, 500, response.text);
+    assert.ok(Date.now() - started < 5000, 'answered at once, not at the receiver\'s ackTimeout');
+    const [caught] = await nodeRed.waitForMessages(1, 'ob/errors');
+    assert.equal(caught?.msg.error?.code, 'no-key');
+    assert.match(String(caught?.msg.error?.message), /HEALTH_BRIDGE_KEY/);
+    assert.match(nodeRed.logs, /encrypt is on and there is no at-rest key/);
+    // still red after the refusal, and nothing of the push on disk
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.deepEqual(lastStatus(nodeRed), { text: 'no key: set HEALTH_BRIDGE_KEY or HEALTH_BRIDGE_KEY_FILE', fill: 'red' });
+    assert.deepEqual(inClear(nodeRed.userDir, secretsOf(patient, body)), []);
+    assert.equal(outboxFiles(nodeRed.userDir).reduce((sum, file) => sum + file.bytes.length, 0), 0, 'nothing stored');
+    assert.equal(hospital.accepted.length, 0);
+  });
+
+  it('started with another key: what waits is reported and counted as unreadable, not delivered and not lost; the right key delivers it', async function () {
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    await nodeRed.deploy(flow(hospital));
+    await hospital.down();
+    const group = patients(2);
+    const told: string[] = [];
+    for (const [p, patient] of group.entries()) {
+      const { body, readingId } = push(patient, p, 1);
+      told.push(readingId);
+      const response = await postJson(`${nodeRed.url}/push`, body);
+      assert.equal(response.status, 200, response.text);
+    }
+    await until(() => /^2 queued/.test(lastStatus(nodeRed!).text), 10_000, 'two queued');
+    await nodeRed.stop();
+
+    // the operator starts Node-RED with a key of another machine
+    const userDir = nodeRed.userDir;
+    nodeRed = await NodeRed.start({ userDir, settings: { lang: 'en-US' }, logLevel: 'info', env: { HEALTH_BRIDGE_KEY: 'ab'.repeat(32) } });
+    await hospital.up();
+    await until(() => lastStatus(nodeRed!).text === '2 unreadable', 15_000, `the status to count 2 unreadable (it says "${lastStatus(nodeRed!).text}")`);
+    assert.equal(lastStatus(nodeRed).fill, 'red');
+    assert.match(nodeRed.logs, /waiting message\(s\) cannot be decrypted \(tag: written under another key, or damaged\)/);
+    // a new reading still goes through
+    const fresh = push(group[0]!, 0, 2);
+    const statusesBefore = nodeRed.messages.filter((m) => m.sink === 'ob/statuses').length;
+    assert.equal((await postJson(`${nodeRed.url}/push`, fresh.body)).status, 200);
+    await until(() => hospital.accepted.some((entry) => entry.readingId === fresh.readingId), 20_000, 'the new reading at the hospital');
+    // delivered, not only accepted: the outbox has written that it is gone (else the next start,
+    // under the other key, would find it waiting and unreadable in its turn)
+    await until(
+      () => nodeRed!.messages.filter((m) => m.sink === 'ob/statuses').length > statusesBefore && lastStatus(nodeRed!).text === '2 unreadable',
+      10_000,
+      'the outbox to count the two unreadable alone again',
+    );
+    assert.equal(hospital.accepted.some((entry) => told.includes(entry.readingId)), false, 'the unreadable ones are not delivered');
+    assert.ok(!nodeRed.logs.includes(group[0]!.patientName) && !nodeRed.logs.includes(group[0]!.patientId), 'the log names no patient');
+    await nodeRed.stop();
+
+    nodeRed = await NodeRed.start({ userDir, settings: { lang: 'en-US' }, logLevel: 'info' });
+    await until(() => told.every((id) => hospital.accepted.some((entry) => entry.readingId === id)), 30_000, 'the waiting readings at the hospital');
+    await until(() => lastStatus(nodeRed!).text === 'empty', 10_000, 'the status to say empty');
+  });
+
+  it('a queue written by the previous release (in clear) is delivered after the upgrade, each patient\'s old readings in order, the new messages sealed', async function () {
+    // the previous release wrote plain records with the plain order key: what encrypt off writes
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    await nodeRed.deploy(flow(hospital, { encrypt: false }));
+    await hospital.down();
+    const group = patients(2);
+    const told: string[] = [];
+    for (let k = 1; k <= 3; k++) {
+      for (const [p, patient] of group.entries()) {
+        const { body, readingId } = push(patient, p, k);
+        told.push(readingId);
+        const response = await postJson(`${nodeRed.url}/push`, body);
+        assert.equal(response.status, 200, response.text);
+      }
+    }
+    await until(() => /^6 queued/.test(lastStatus(nodeRed!).text), 10_000, 'six queued');
+    await nodeRed.stop();
+    assert.deepEqual(inClear(nodeRed.userDir, [group[0]!.patientName, group[0]!.idCard]), [group[0]!.patientName, group[0]!.idCard], 'the old queue is in clear');
+    // the upgrade: the flow as the previous release saved it, without `encrypt` (so encrypted from now on)
+    const flowFile = path.join(nodeRed.userDir, 'flows.json');
+    const saved = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as Array<Record<string, unknown>>;
+    for (const node of saved) if (node.type === 'health-outbox') delete node.encrypt;
+    fs.writeFileSync(flowFile, JSON.stringify(saved));
+    const sizeBefore = outboxFiles(nodeRed.userDir).reduce((sum, file) => sum + file.bytes.length, 0);
+
+    nodeRed = await nodeRed.startAgain();
+    // a new reading of the first patient joins the old queue, sealed, and waits behind its older readings
+    const newPatient = patients(1)[0]!;
+    const fresh = push(newPatient, 0, 4);
+    told.push(fresh.readingId);
+    const response = await postJson(`${nodeRed.url}/push`, fresh.body);
+    assert.equal(response.status, 200, response.text);
+    const added = Buffer.concat(outboxFiles(nodeRed.userDir).map((file) => file.bytes)).subarray(sizeBefore);
+    assert.ok(added.length > 0);
+    assert.equal(added.includes(Buffer.from((fresh.body.data as { testId: string }).testId)), false, 'the new record is sealed');
+
+    await hospital.up();
+    await until(() => told.every((id) => hospital.accepted.some((entry) => entry.readingId === id)), 60_000, 'every reading at the hospital');
+    const order = orderPerPatient(hospital.accepted);
+    assert.deepEqual(order.get(group[1]!.patientId), told.filter((_, index) => index < 6 && index % 2 === 1));
+    // the old readings of the first patient in order among themselves; the new one is ordered
+    // apart from them (its order key is keyed, theirs plain), as the README says
+    assert.deepEqual(order.get(group[0]!.patientId)?.filter((id) => id !== fresh.readingId), told.filter((_, index) => index < 6 && index % 2 === 0));
+    assert.equal(nodeRed.messages.filter((m) => m.sink === 'ob/dead').length, 0);
   });
 });

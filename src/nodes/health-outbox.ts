@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { loadAtRestKey, Sealer, type AtRestKeyError } from '../lib/at-rest';
 import { acknowledge, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError, errorCode } from '../lib/coded-error';
 import { FileLog } from '../lib/outbox/file-log';
@@ -6,6 +7,7 @@ import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
 import { OutboxQueue } from '../lib/outbox/queue';
+import { SealedStorage } from '../lib/outbox/sealed-storage';
 import { storable, type StoredMessage } from '../lib/outbox/storage';
 import { describeIssues } from '../lib/zod-helpers';
 import { runAction, translator } from './action';
@@ -35,10 +37,19 @@ export = function register(RED: NodeRedApi): void {
     const setupProblem = parsed.success
       ? undefined
       : new CodedError('properties', { detail: describeIssues(parsed.error) });
+    // the key of what waits on disk, read at each deploy; also without `encrypt`, to read what an
+    // earlier deploy sealed
+    const key = parsed.success ? loadAtRestKey() : undefined;
+    const sealer = Buffer.isBuffer(key) ? new Sealer(key, `outbox:${String(config.id)}`) : undefined;
+    const missingKey: AtRestKeyError | undefined = Buffer.isBuffer(key) ? undefined : key;
+    /** Encryption asked for and no usable key: every message is refused rather than stored in clear. */
+    const keyProblem = parsed.success && parsed.data.encrypt ? missingKey : undefined;
+    const keyStatus = keyProblem ? t(`status.${keyProblem.code}`, keyProblem.params) : undefined;
     // without a user directory (an embedded runtime), beside the process: an outbox must keep its queue somewhere
     const directory = statePath(RED, 'outbox', String(config.id), '', process.cwd())!;
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
+    let sealed: SealedStorage | undefined;
     /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */
     let storageProblem: string | undefined;
     let closed = false;
@@ -60,21 +71,30 @@ export = function register(RED: NodeRedApi): void {
     const drawStatus = (): void => {
       statusTimer = undefined;
       if (!queue) return;
+      if (keyStatus) {
+        node.status({ fill: 'red', shape: 'ring', text: keyStatus });
+        return;
+      }
       if (storageProblem) {
         node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
         return;
       }
       const status = queue.status();
       const now = Date.now();
+      const unreadable = sealed?.unreadable() ?? 0;
       let shown: NodeStatus;
-      if (status.queued === 0) {
+      if (status.queued === 0 && unreadable > 0) {
+        shown = { fill: 'red', shape: 'ring', text: t('status.unreadable', { count: unreadable }) };
+      } else if (status.queued === 0) {
         shown = { fill: 'green', shape: 'ring', text: t('status.idle') };
       } else {
         const parts = [t('status.queued', { count: status.queued, age: duration(status.oldestAgeMs ?? 0) })];
         if (status.inFlight > 0) parts.push(t('status.in-flight', { count: status.inFlight }));
         if (status.nextAt !== undefined && status.nextAt > now) parts.push(t('status.next', { wait: duration(status.nextAt - now) }));
+        if (unreadable > 0) parts.push(t('status.unreadable', { count: unreadable }));
         // waiting past their first try means the hospital is refusing or away
-        shown = { fill: status.nextAt !== undefined && status.nextAt > now ? 'yellow' : 'blue', shape: 'dot', text: parts.join(' · ') };
+        const fill = unreadable > 0 ? 'red' : status.nextAt !== undefined && status.nextAt > now ? 'yellow' : 'blue';
+        shown = { fill, shape: 'dot', text: parts.join(' · ') };
       }
       node.status(shown);
     };
@@ -89,8 +109,19 @@ export = function register(RED: NodeRedApi): void {
           directory,
           onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
           onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
-        }).then((storage) => {
+        }).then((log) => {
           const properties = parsed.data;
+          const storage = new SealedStorage(log, {
+            encrypt: properties.encrypt,
+            sealer,
+            noSealer: missingKey?.code,
+            // never a part of the record: how many, and why (another key, damage, no key)
+            onUndecryptable: (reason, count) => {
+              node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
+              statusSoon();
+            },
+          });
+          sealed = storage;
           queue = new OutboxQueue({
             storage,
             paused: true,
@@ -143,17 +174,28 @@ export = function register(RED: NodeRedApi): void {
       node.error(t('errors.storage', { reason: storageProblem }));
     });
 
+    if (keyProblem) {
+      // once per deploy, in the log too: the status alone is easy to miss on a busy tab
+      setImmediate(() => {
+        if (!closed) node.error(t(`errors.${keyProblem.code}`, keyProblem.params));
+      });
+    }
+
     runAction(RED, this, {
       translate: t,
       setupProblem,
-      failureStatus: (error) => (error === setupProblem ? undefined : t('status.error', { reason: storageProblem ?? '' })),
+      failureStatus: (error) =>
+        error === setupProblem ? undefined : error === keyProblem ? keyStatus : t('status.error', { reason: storageProblem ?? '' }),
       // a push whose message this outbox cannot take fails at once (the vendor tries again),
       // not at the receiver's ackTimeout; a write that failed has failed it already (release)
       failed: (msg, error) => {
-        if (error === setupProblem && typeof msg._ack === 'string') acknowledge(msg._ack, true, error);
+        if ((error === setupProblem || error === keyProblem) && typeof msg._ack === 'string') acknowledge(msg._ack, true, error);
       },
     }, async (msg: NodeMessage) => {
       if (!opening) throw setupProblem;
+      // encryption asked for and no key: refused (the vendor is answered with failure and pushes
+      // again), never stored in clear; a retry request stores nothing and still works
+      if (keyProblem && msg.topic !== RETRY_TOPIC) throw keyProblem;
       const ackId = typeof msg._ack === 'string' ? msg._ack : undefined;
       // held at once, so a copy on its way to a second outbox holds the push too (ack-registry.ts)
       const held = ackId !== undefined && hold(ackId);
@@ -163,7 +205,7 @@ export = function register(RED: NodeRedApi): void {
           await ready.retryAll();
         } else {
           const stored = storable(msg);
-          await ready.enqueue(stored, patientKeyOf(stored));
+          await ready.enqueue(stored, patientKeyOf(stored, sealed?.orderKey));
         }
       } catch (error) {
         storageProblem = errorCode(error);

@@ -86,7 +86,7 @@ const OTHER_NODES: NodeSpec[] = [
     label: 'hl7 send', vendorSetup: false,
   },
   {
-    type: 'health-outbox', kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout'],
+    type: 'health-outbox', kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout', 'encrypt'],
     credentials: [], label: 'health outbox', vendorSetup: false,
   },
   {
@@ -414,6 +414,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     const field = (name: string): Locator => dialog.locator(`#node-input-${name}`);
     const marked = (name: string): Promise<boolean> => field(name).evaluate((input) => input.classList.contains('input-error'));
     for (const name of spec('health-outbox').fields) assert.equal(await marked(name), false, `${name}: its default is valid`);
+    assert.equal(await field('encrypt').isChecked(), true, 'a new outbox encrypts what waits on disk');
     await editor.type(field('maxAgeHours'), '0.5');
     assert.equal(await marked('maxAgeHours'), false, 'half an hour');
     await editor.type(field('maxAgeHours'), '0');

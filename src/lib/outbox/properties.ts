@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalJson } from '../canonical-json';
-import { numberProperty, textProperty } from '../zod-helpers';
+import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
 import { OUTBOX_DEFAULTS } from './queue';
 import { orderKey, type StoredMsg } from './storage';
 
@@ -8,6 +8,22 @@ import { orderKey, type StoredMsg } from './storage';
  * What `health-outbox` (SPEC §8) reads from its saved properties and from the messages it stores,
  * without Node-RED: the node file only wires these to the runtime.
  */
+
+/**
+ * The defaults of the node's own properties (the queue's are OUTBOX_DEFAULTS, in ms): the
+ * runtime reads them here, and the build writes them into the editor's defaults.
+ */
+export const OUTBOX_PROPERTY_DEFAULTS = {
+  /** Encrypt what waits on disk; a node saved before the property existed gets it too. */
+  encrypt: true,
+} as const;
+
+/** A checkbox: true or false as the editor saves it ("true"/"false" by hand), the default when blank. */
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    (value) => (blankIsDefault(value) === undefined ? fallback : value === true || value === 'true' || value === 1 || value === '1'),
+    z.boolean(),
+  );
 
 const positive = (fallback: number, name: string) =>
   numberProperty(fallback).pipe(z.number().positive(`${name} must be above 0`));
@@ -23,6 +39,7 @@ export const outboxPropertiesSchema = z
     ackTimeout: positive(OUTBOX_DEFAULTS.ackTimeoutMs / 1000, 'ackTimeout'),
     /** A health-redis config node (SPEC §9, planned): accepted and ignored until it exists. */
     state: textProperty(''),
+    encrypt: flag(OUTBOX_PROPERTY_DEFAULTS.encrypt),
   })
   .refine((properties) => properties.retryMaxSeconds >= properties.retryMinSeconds, {
     message: 'retryMaxSeconds must not be below retryMinSeconds',
@@ -36,16 +53,18 @@ export const RETRY_TOPIC = 'health-outbox/retry';
 /**
  * The patient a stored message is about, as an order key (0: none): the reading's vendor and
  * `subject`, else its `device`. The reading is `msg.reading` where health-fhir or health-hl7 put
- * it (their `payload` is the Bundle or the ORU^R01), else `msg.payload` itself.
+ * it (their `payload` is the Bundle or the ORU^R01), else `msg.payload` itself. `hash` turns
+ * the patient's text into the key: the outbox's keyed one where it encrypts (sealed-storage.ts),
+ * so the key on disk is not a plain hash of a patient's id.
  */
-export function patientKeyOf(msg: StoredMsg): number {
+export function patientKeyOf(msg: StoredMsg, hash: (text: string) => number = orderKey): number {
   const reading = isRecord(msg.reading) ? msg.reading : isRecord(msg.payload) ? msg.payload : undefined;
   if (!reading || typeof reading.vendor !== 'string') return 0;
   if (isRecord(reading.subject) && Object.keys(reading.subject).length) {
-    return orderKey(`${reading.vendor}|subject|${canonicalJson(reading.subject)}`);
+    return hash(`${reading.vendor}|subject|${canonicalJson(reading.subject)}`);
   }
   if (isRecord(reading.device) && Object.keys(reading.device).length) {
-    return orderKey(`${reading.vendor}|device|${canonicalJson(reading.device)}`);
+    return hash(`${reading.vendor}|device|${canonicalJson(reading.device)}`);
   }
   return 0;
 }
