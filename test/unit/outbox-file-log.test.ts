@@ -368,5 +368,52 @@ describe('the outbox file log', function () {
       for (const n of ['a', 'p', 'q', 'x']) assert.ok(back.includes(n), `${n} is lost: ${back.join(' ')}`);
       assert.ok(!back.includes('f'), `f came back in the place of q: ${back.join(' ')}`);
     });
+
+    it('tells once a batch is refused and once the disk takes writes again, with the error\'s code only', async function () {
+      const events: string[] = [];
+      const log = await FileLog.open({ directory, onRefused: (code, records) => events.push(`refused ${code} ${records}`), onWritable: () => events.push('writable') });
+      await log.append({ payload: { n: 'a' } }, T0);
+      const disk = fillDisk(0);
+      await assert.rejects(log.append({ payload: { n: 'b' } }, T0), { code: 'ENOSPC' });
+      await assert.rejects(Promise.all(['c', 'd'].map((n) => log.append({ payload: { n } }, T0))), { code: 'ENOSPC' });
+      disk.free();
+      await log.append({ payload: { n: 'e' } }, T0);
+      await log.append({ payload: { n: 'f' } }, T0);
+      await log.close();
+      assert.deepEqual(events, ['refused ENOSPC 1', 'refused ENOSPC 1', 'refused ENOSPC 1', 'writable']);
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'e', 'f']);
+    });
+  });
+
+  describe('its files', function () {
+    const modeOf = (file: string): string => (fs.statSync(file).mode & 0o777).toString(8);
+
+    it('are 0600 in a directory of 0700, whatever the umask', async function () {
+      const umask = process.umask(0);
+      const outbox = path.join(directory, 'outbox');
+      try {
+        const log = await FileLog.open({ directory: outbox, segmentBytes: 512 });
+        for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
+        await log.close();
+      } finally {
+        process.umask(umask);
+      }
+      assert.ok(segments(outbox).length >= 2, 'a roll made a segment too');
+      assert.equal(modeOf(outbox), '700');
+      for (const name of segments(outbox)) assert.equal(modeOf(path.join(outbox, name)), '600', name);
+    });
+
+    it('are tightened at open where an earlier release (or a copy) left them readable by others', async function () {
+      const log = await FileLog.open({ directory, segmentBytes: 512 });
+      for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
+      await log.close();
+      fs.chmodSync(directory, 0o755);
+      for (const name of segments(directory)) fs.chmodSync(path.join(directory, name), 0o644);
+      assert.equal(modeOf(directory), '755');
+      const back = await waiting(directory, { segmentBytes: 512 });
+      assert.equal(back.length, 5);
+      assert.equal(modeOf(directory), '700');
+      for (const name of segments(directory)) assert.equal(modeOf(path.join(directory, name)), '600', name);
+    });
   });
 });
