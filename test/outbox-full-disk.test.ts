@@ -43,7 +43,7 @@ import { freePort, NodeRed } from './harness/node-red';
 const DISK_KIB = 256;
 const PAGE = 4096;
 /** Free pages at the start, one case each: the disk fills at as many points of the log. */
-const FREE_PAGES = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+const FREE_PAGES = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 /** Pushes at once while the disk fills. */
 const BURST = 8;
 /** Refused pushes before the test frees space; pages it frees then. */
@@ -62,37 +62,53 @@ class SmallDisk {
   static async mount(kib: number): Promise<SmallDisk> {
     const point = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-small-disk-'));
     const asRoot = process.getuid?.() === 0;
-    // as root a mount namespace is enough; otherwise a user namespace whose root may mount a tmpfs
-    const args = [asRoot ? '-m' : '-rm', 'sh', '-c', `mount -t tmpfs -o size=${kib}k,mode=0777 tmpfs "$0" && echo mounted && read _`, point];
+    // as root a mount namespace is enough (a root without CAP_SYS_ADMIN, as in most containers,
+    // may still have a user namespace); otherwise a user namespace, whose root may mount a tmpfs
+    const tries = asRoot ? ['-m', '-rm'] : ['-rm'];
+    const reasons: string[] = [];
+    for (const flags of tries) {
+      const started = await SmallDisk.hold(flags, kib, point);
+      if ('reason' in started) {
+        reasons.push(`unshare ${flags}: ${started.reason}`);
+        continue;
+      }
+      const disk = new SmallDisk(started.holder, point, `/proc/${started.holder.pid}/root${point}`);
+      // the path must lead to the tmpfs, not to the empty directory beneath it
+      const { blocks, bsize } = fs.statfsSync(disk.root);
+      assert.equal(blocks * bsize, kib * 1024, `${disk.root} is not the ${kib} KiB tmpfs (${blocks * bsize} bytes)`);
+      return disk;
+    }
+    fs.rmSync(point, { recursive: true, force: true });
+    throw new Error(
+      `this test needs a small filesystem of its own (mount -t tmpfs -o size=${kib}k in a mount namespace) and could not mount one ` +
+      `as ${asRoot ? 'root' : `uid ${process.getuid?.()}`}: ${reasons.join('; ')}. ` +
+      'It needs util-linux unshare and either CAP_SYS_ADMIN (root; a container run with --privileged or --cap-add SYS_ADMIN) ' +
+      'or unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1 where that ' +
+      'exists, and no AppArmor or seccomp rule that forbids them).',
+    );
+  }
+
+  /** The holder in a new namespace, once its tmpfs is mounted; or why it could not be. */
+  private static hold(flags: string, kib: number, point: string): Promise<{ holder: ChildProcess } | { reason: string }> {
+    const args = [flags, 'sh', '-c', `mount -t tmpfs -o size=${kib}k,mode=0777 tmpfs "$0" && echo mounted && read _`, point];
     const holder = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    holder.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    holder.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const how = `unshare ${args.slice(0, 1).join(' ')} (mount -t tmpfs -o size=${kib}k)`;
-    await new Promise<void>((resolve, reject) => {
-      const fail = (why: string): void =>
-        reject(new Error(
-          `this test needs a small filesystem of its own and could not mount one with ${how} as ${asRoot ? 'root' : `uid ${process.getuid?.()}`}: ${why}. ` +
-          'It needs util-linux unshare and mount namespaces: as root (CAP_SYS_ADMIN, e.g. a container run with --privileged or ' +
-          '--cap-add SYS_ADMIN), or as another user, unprivileged user namespaces (sysctl user.max_user_namespaces > 0, ' +
-          'kernel.unprivileged_userns_clone = 1 where that exists, and no AppArmor rule that forbids them).',
-        ));
-      holder.once('error', (error) => fail(String(error)));
-      holder.once('exit', (code, signal) => fail(`it exited (${code ?? signal}): ${output.trim() || 'no output'}`));
-      const check = (): void => {
-        if (!output.includes('mounted')) return;
-        holder.stdout!.off('data', check);
+    return new Promise((resolve) => {
+      const done = (result: { holder: ChildProcess } | { reason: string }): void => {
         holder.removeAllListeners('exit');
         holder.removeAllListeners('error');
-        resolve();
+        holder.stdout!.removeAllListeners('data');
+        holder.stderr!.removeAllListeners('data');
+        resolve(result);
       };
-      holder.stdout!.on('data', check);
+      holder.once('error', (error) => done({ reason: String(error) }));
+      holder.once('exit', (code, signal) => done({ reason: `it exited (${code ?? signal}): ${output.trim() || 'no output'}` }));
+      holder.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      holder.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('mounted')) done({ holder });
+      });
     });
-    const disk = new SmallDisk(holder, point, `/proc/${holder.pid}/root${point}`);
-    // the path must lead to the tmpfs, not to the empty directory beneath it
-    const { blocks, bsize } = fs.statfsSync(disk.root);
-    assert.equal(blocks * bsize, kib * 1024, `${disk.root} is not the ${kib} KiB tmpfs (${blocks * bsize} bytes)`);
-    return disk;
   }
 
   /** Bytes still free. */

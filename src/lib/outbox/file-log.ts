@@ -815,15 +815,14 @@ export class FileLog implements OutboxStorage {
       // where the next segment says this one ends: past it lies a refused batch, never read
       const limit = last ? undefined : readStart(path.join(this.directory, segmentName(numbers[index + 1])))?.previousEnd;
       const end = this.replaySegment(segment, reader, (seq) => { if (seq > maxSeq) maxSeq = seq; }, limit);
-      if (end < fs.fstatSync(fd).size) {
-        if (last) {
-          fs.ftruncateSync(fd, end);
-        } else if (limit !== undefined) {
-          try {
-            fs.ftruncateSync(fd, end); // only frees the space: the limit holds without it
-          } catch {
-            // left as it is
-          }
+      const size = fs.fstatSync(fd).size;
+      if (last && end < size) {
+        fs.ftruncateSync(fd, end);
+      } else if (limit !== undefined && limit < size) {
+        try {
+          fs.ftruncateSync(fd, limit); // only frees the space: the limit holds without it
+        } catch {
+          // left as it is
         }
       }
       segment.size = end;
