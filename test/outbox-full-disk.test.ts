@@ -286,10 +286,17 @@ describe('health-outbox on a disk that fills up, then kill -9 and a restart (a 2
       // a backlog, a few at once, until the disk refuses
       while (refused.size < REFUSALS_BEFORE_FREEING && k < MAX_PUSHES) await Promise.all(Array.from({ length: BURST }, pushOne));
       assert.ok(refused.size >= REFUSALS_BEFORE_FREEING, `the disk never filled: ${accepted.size} pushes answered 200`);
-      // what the user sees under the node meanwhile
+      // what the user sees under the node meanwhile (redrawn at most every 500 ms)
       const running = nodeRed;
-      const said = `disk full: ${refused.size} refused`;
-      await until(() => statuses(running, outbox).includes(said), 5_000, () => `the status to say "${said}" (it says "${statuses(running, outbox).at(-1)}")`);
+      const lastSaid = (): string => statuses(running, outbox).at(-1) ?? '';
+      const diskFull = (): boolean => /^disk full: \d+ refused$/.test(lastSaid());
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      if (!diskFull()) {
+        // a refused batch, once cut off, may leave room for a smaller one, which ends the episode:
+        // then one push at a time until one finds no room
+        while (k < MAX_PUSHES && (await pushOne()));
+      }
+      await until(diskFull, 5_000, () => `the status to say "disk full: N refused" (it says "${lastSaid()}")`);
       fs.truncateSync(filler, Math.max(0, fs.statSync(filler).size - FREED_PAGES * PAGE));
       // then one at a time, and the kill right after one 200, or two in every third case (the
       // more are written, the more of what a refused batch left behind they overwrite)
@@ -326,7 +333,8 @@ describe('health-outbox on a disk that fills up, then kill -9 and a restart (a 2
       assert.equal(count(logs, /could not store the message/g), 0, 'a line for a refused push');
       assert.ok(warnings >= 1, 'the full disk was not told');
       assert.ok(warnings - recoveries === 0 || warnings - recoveries === 1, `${warnings} warnings for ${recoveries} recoveries`);
-      assert.ok(warnings < refused.size, `${warnings} warnings for ${refused.size} refused pushes`);
+      // (each warning after the first follows a recovery: one per episode, however many pushes it refused)
+      assert.ok(warnings <= refused.size, `${warnings} warnings for ${refused.size} refused pushes`);
     });
   }
 });
