@@ -772,7 +772,11 @@ export class FileLog implements OutboxStorage {
         // the state may have changed while reading; the body (id, lastError, msg) has not
         if (!this.holds(slot, seq) || this.segs[slot] !== segment.no || this.flags[slot] & WRITING) continue;
         writeHeader(record, PUT, slot, seq, this.enqueued[slot], this.nexts[slot], this.attemptsOf[slot], this.keys[slot]);
-        moves.push(this.write(record, (to, offset) => this.landed(slot, seq, to, offset, record.length, true)));
+        const move = this.write(record, (to, offset) => this.landed(slot, seq, to, offset, record.length, true));
+        // a move refused (a full disk) while this loop still reads the next one must not be a
+        // rejection nobody handles yet (the process would end): Promise.all below reports it
+        move.catch(() => undefined);
+        moves.push(move);
       }
       await Promise.all(moves);
       if (segment.live > 0) return false; // a message was being rewritten: try again later
