@@ -52,6 +52,11 @@ export = function register(RED: NodeRedApi): void {
     let sealed: SealedStorage | undefined;
     /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */
     let storageProblem: string | undefined;
+    /**
+     * The storage refuses writes (a full disk): told once when it starts (a warning) and once when
+     * it ends (an info line), counted in the status meanwhile; not a line per refused push.
+     */
+    let refusing: { code: string; refused: number } | undefined;
     let closed = false;
     // Node-RED drops a message sent to a node that does not exist yet: the first deliveries wait
     // until every node of the deploy has started
@@ -73,6 +78,12 @@ export = function register(RED: NodeRedApi): void {
       if (!queue) return;
       if (keyStatus) {
         node.status({ fill: 'red', shape: 'ring', text: keyStatus });
+        return;
+      }
+      if (refusing) {
+        const { code, refused: count } = refusing;
+        const full = code === 'ENOSPC' || code === 'EDQUOT';
+        node.status({ fill: 'red', shape: 'ring', text: full ? t('status.disk-full', { count }) : t('status.refusing', { reason: code, count }) });
         return;
       }
       if (storageProblem) {
@@ -109,6 +120,17 @@ export = function register(RED: NodeRedApi): void {
           directory,
           onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
           onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
+          onRefused: (code) => {
+            if (!refusing) node.warn(t('warn.refusing', { reason: code }));
+            refusing = { code, refused: refusing?.refused ?? 0 };
+            statusSoon();
+          },
+          onWritable: () => {
+            if (refusing) node.log(t('info.writable', { count: refusing.refused }));
+            refusing = undefined;
+            storageProblem = undefined;
+            statusSoon();
+          },
         }).then((log) => {
           const properties = parsed.data;
           const storage = new SealedStorage(log, {
@@ -156,7 +178,8 @@ export = function register(RED: NodeRedApi): void {
             },
             onError: (error) => {
               storageProblem = errorCode(error);
-              node.error(t('errors.storage', { reason: storageProblem }));
+              // a refused write (a delivery's record) while the disk is full was told once already
+              if (!refusing) node.error(t('errors.storage', { reason: storageProblem }));
               statusSoon();
             },
             onChange: statusSoon,
@@ -212,6 +235,13 @@ export = function register(RED: NodeRedApi): void {
         statusSoon();
         const failure = new CodedError('storage', { reason: storageProblem });
         if (held) release(ackId, failure);
+        if (refusing) {
+          refusing.refused++;
+          // the push is answered with the failure (the vendor pushes it again) and the episode was
+          // told once: no line for each push. A message no push waits for still fails loudly (a
+          // Catch node, else the log): nothing else would tell of it.
+          if (held) return {};
+        }
         throw failure;
       }
       if (held) release(ackId);

@@ -29,6 +29,8 @@ export interface RuntimeNode {
   send(message: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;
   error(error: unknown, message?: NodeMessage): void;
   warn(text: string): void;
+  /** An info line in the log. */
+  log(text: string): void;
   status(status: NodeStatus): void;
   context(): ContextStore;
   on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;

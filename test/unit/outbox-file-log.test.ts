@@ -29,6 +29,50 @@ function logBytes(directory: string): number {
   return segments(directory).reduce((sum, name) => sum + fs.statSync(path.join(directory, name)).size, 0);
 }
 
+
+type WriteFn = typeof fs.write;
+type Patchable = { write: WriteFn; fdatasync: typeof fs.fdatasync; ftruncate: typeof fs.ftruncate };
+
+/**
+ * A disk with `room` bytes left, as write(2) sees it: a write that does not fit writes what fits
+ * (a short write) and the next one fails with ENOSPC, until `free()`. Only `fs.write`, the call
+ * the log appends with, is patched.
+ */
+function fillDisk(room: number): { free(): void } {
+  const original = fs.write;
+  (fs as unknown as Patchable).write = ((fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: (error: NodeJS.ErrnoException | null, written: number, buffer: Buffer) => void) => {
+    if (room === 0) {
+      const error = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      process.nextTick(callback, error, 0, buffer);
+      return;
+    }
+    const fits = Math.min(room, length);
+    room -= fits;
+    original(fd, buffer, offset, fits, position, callback);
+  }) as WriteFn;
+  return { free: () => { (fs as unknown as Patchable).write = original; } };
+}
+
+/** After `skip` calls that work, the next call of `fs[name]` fails with `code` (and does nothing); the ones after work. */
+function failNext(name: 'fdatasync' | 'ftruncate', code: string, skip = 0): { calls: () => number; restore(): void } {
+  const original = fs[name] as (...args: unknown[]) => void;
+  let calls = 0;
+  let count = 1;
+  (fs as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+    calls++;
+    if (calls > skip && count > 0) {
+      count--;
+      const callback = args[args.length - 1] as (error: NodeJS.ErrnoException) => void;
+      process.nextTick(callback, Object.assign(new Error(`${code}: ${name}`), { code, syscall: name }));
+      return;
+    }
+    original(...args);
+  };
+  return { calls: () => calls, restore: () => { (fs as unknown as Record<string, unknown>)[name] = original; } };
+}
+
+const letters = (messages: StoredMessage[]): string[] => messages.map((message) => (message.msg.payload as { n: string }).n).sort();
+
 describe('the outbox file log', function () {
   let directory: string;
   beforeEach(function () {
@@ -214,5 +258,162 @@ describe('the outbox file log', function () {
     await log.settle(first, { ok: true });
     assert.deepEqual(log.stats(), { count: 1, leased: 0, oldestEnqueuedAt: T0 + 500, nextAt: T0 + 500 });
     await log.close();
+  });
+
+  describe('a write that is refused (a full disk, a failed fsync)', function () {
+    /** The size of one record of `{ payload: { n: <one letter> } }`: every such record is as long. */
+    async function recordLength(): Promise<number> {
+      const probe = tempDir();
+      try {
+        const log = await FileLog.open({ directory: probe });
+        await log.append({ payload: { n: 'x' } }, T0);
+        await log.close();
+        return logBytes(probe);
+      } finally {
+        fs.rmSync(probe, { recursive: true, force: true });
+      }
+    }
+
+    /**
+     * Appends `x` (its write in progress), then c, d, f, g together: one batch, after x's. Returns
+     * the five outcomes once settled.
+     */
+    async function appendBatch(log: FileLog): Promise<Array<PromiseSettledResult<StoredMessage>>> {
+      const first = log.append({ payload: { n: 'x' } }, T0);
+      const batch = ['c', 'd', 'f', 'g'].map((n) => log.append({ payload: { n } }, T0));
+      return Promise.allSettled([first, ...batch]);
+    }
+
+    it('brings none of a batch cut short by a full disk back, and loses none of the later appends that overwrote its place', async function () {
+      const length = await recordLength();
+      const log = await FileLog.open({ directory });
+      await log.append({ payload: { n: 'a' } }, T0);
+      // room for x, then c, d, f whole and half of g: the batch is refused with three of its records written
+      const disk = fillDisk(4 * length + Math.floor(length / 2));
+      const outcomes = await appendBatch(log);
+      disk.free();
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
+      assert.equal((outcomes[1] as PromiseRejectedResult).reason.code, 'ENOSPC');
+      // the disk takes writes again: two pushes, one at a time, each as long as a refused record
+      await log.append({ payload: { n: 'p' } }, T0 + 1);
+      await log.append({ payload: { n: 'q' } }, T0 + 2);
+      await log.close(); // (nothing is written at a close: as after a kill)
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'p', 'q', 'x']);
+    });
+
+    it('treats a failed fsync like a full disk: the batch is refused, and none of it comes back', async function () {
+      const log = await FileLog.open({ directory });
+      await log.append({ payload: { n: 'a' } }, T0);
+      // x's fsync works, the batch of c, d, f, g is written whole and its fsync fails
+      const sync = failNext('fdatasync', 'EIO', 1);
+      let outcomes: Array<PromiseSettledResult<StoredMessage>>;
+      try {
+        outcomes = await appendBatch(log);
+      } finally {
+        sync.restore();
+      }
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
+      assert.equal((outcomes[1] as PromiseRejectedResult).reason.code, 'EIO');
+      await log.append({ payload: { n: 'p' } }, T0 + 1);
+      await log.append({ payload: { n: 'q' } }, T0 + 2);
+      await log.close();
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'p', 'q', 'x']);
+    });
+
+    it('refuses the rest of a segment it could not cut back, goes on in a new one, and a restart reads neither the refused records nor past them', async function () {
+      const length = await recordLength();
+      const log = await FileLog.open({ directory });
+      await log.append({ payload: { n: 'a' } }, T0);
+      const truncate = failNext('ftruncate', 'EIO');
+      const disk = fillDisk(4 * length + Math.floor(length / 2));
+      let outcomes: Array<PromiseSettledResult<StoredMessage>>;
+      try {
+        outcomes = await appendBatch(log);
+      } finally {
+        disk.free();
+        truncate.restore();
+      }
+      assert.equal(truncate.calls(), 1, 'the log tried to cut the refused batch off');
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
+      await log.append({ payload: { n: 'p' } }, T0 + 1);
+      await log.append({ payload: { n: 'q' } }, T0 + 2);
+      assert.equal(segments(directory).length, 2, 'the next appends went to a new segment');
+      await log.close();
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'p', 'q', 'x']);
+      // and again after a second open, which may have cut the old segment's leftovers off
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'p', 'q', 'x']);
+    });
+
+    it('reading a log with a refused batch left past its end (as the previous release left them), keeps the acknowledged message of a slot over an older record', async function () {
+      const length = await recordLength();
+      const log = await FileLog.open({ directory });
+      await log.append({ payload: { n: 'a' } }, T0);
+      // the layout the previous release left: the refused records stay where the later appends go
+      const truncate = fs.ftruncate;
+      (fs as unknown as Patchable).ftruncate = ((_fd: number, _length: number, callback: (error: null) => void) => process.nextTick(callback, null)) as typeof fs.ftruncate;
+      const disk = fillDisk(4 * length + Math.floor(length / 2));
+      try {
+        await appendBatch(log);
+        disk.free();
+        await log.append({ payload: { n: 'p' } }, T0 + 1);
+        await log.append({ payload: { n: 'q' } }, T0 + 2);
+      } finally {
+        disk.free();
+        (fs as unknown as Patchable).ftruncate = truncate;
+        await log.close();
+      }
+      const back = letters(await waiting(directory));
+      // q holds the slot f's refused record names (f was refused before q was taken): q is kept;
+      // d, in a slot nothing took again, may come back (a refused message pushed again: a copy, not a loss)
+      for (const n of ['a', 'p', 'q', 'x']) assert.ok(back.includes(n), `${n} is lost: ${back.join(' ')}`);
+      assert.ok(!back.includes('f'), `f came back in the place of q: ${back.join(' ')}`);
+    });
+
+    it('tells once a batch is refused and once the disk takes writes again, with the error\'s code only', async function () {
+      const events: string[] = [];
+      const log = await FileLog.open({ directory, onRefused: (code, records) => events.push(`refused ${code} ${records}`), onWritable: () => events.push('writable') });
+      await log.append({ payload: { n: 'a' } }, T0);
+      const disk = fillDisk(0);
+      await assert.rejects(log.append({ payload: { n: 'b' } }, T0), { code: 'ENOSPC' });
+      await assert.rejects(Promise.all(['c', 'd'].map((n) => log.append({ payload: { n } }, T0))), { code: 'ENOSPC' });
+      disk.free();
+      await log.append({ payload: { n: 'e' } }, T0);
+      await log.append({ payload: { n: 'f' } }, T0);
+      await log.close();
+      assert.deepEqual(events, ['refused ENOSPC 1', 'refused ENOSPC 1', 'refused ENOSPC 1', 'writable']);
+      assert.deepEqual(letters(await waiting(directory)), ['a', 'e', 'f']);
+    });
+  });
+
+  describe('its files', function () {
+    const modeOf = (file: string): string => (fs.statSync(file).mode & 0o777).toString(8);
+
+    it('are 0600 in a directory of 0700, whatever the umask', async function () {
+      const umask = process.umask(0);
+      const outbox = path.join(directory, 'outbox');
+      try {
+        const log = await FileLog.open({ directory: outbox, segmentBytes: 512 });
+        for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
+        await log.close();
+      } finally {
+        process.umask(umask);
+      }
+      assert.ok(segments(outbox).length >= 2, 'a roll made a segment too');
+      assert.equal(modeOf(outbox), '700');
+      for (const name of segments(outbox)) assert.equal(modeOf(path.join(outbox, name)), '600', name);
+    });
+
+    it('are tightened at open where an earlier release (or a copy) left them readable by others', async function () {
+      const log = await FileLog.open({ directory, segmentBytes: 512 });
+      for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
+      await log.close();
+      fs.chmodSync(directory, 0o755);
+      for (const name of segments(directory)) fs.chmodSync(path.join(directory, name), 0o644);
+      assert.equal(modeOf(directory), '755');
+      const back = await waiting(directory, { segmentBytes: 512 });
+      assert.equal(back.length, 5);
+      assert.equal(modeOf(directory), '700');
+      for (const name of segments(directory)) assert.equal(modeOf(path.join(directory, name)), '600', name);
+    });
   });
 });

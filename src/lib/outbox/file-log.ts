@@ -20,8 +20,10 @@ import type { OutboxStorage, Settlement, StorageStats, StoredMessage, StoredMsg 
  *              index's rows in use when the segment began, so a replay sizes the index once
  *   16 f64 LE  seq (unique, increasing: the log's order of messages); segment start: the last
  *              seq given, so seqs stay unique when every record of the newest ones is gone
- *   24 f64 LE  put: enqueuedAt; retry-all: the time
- *   32 f64 LE  put: nextAt
+ *   24 f64 LE  put: enqueuedAt; retry-all: the time; segment start: where the previous segment
+ *              ends (its last whole record; see "A refused write" below)
+ *   32 f64 LE  put: nextAt; segment start: 1 if bytes 24 … 31 say where the previous segment
+ *              ends (0 in logs written before it was added)
  *   40 u32 LE  put: attempts
  *   44 u32 LE  put: the message's order key (0: none; logs written before it was added carry 0)
  *   48 …       put: UTF-8 JSON {"id","lastError"?,"msg"}; dead: JSON {"error"}
@@ -35,6 +37,26 @@ import type { OutboxStorage, Settlement, StorageStats, StoredMessage, StoredMsg 
  * gone or moved and those records are on disk; each change is one record appended, never a
  * rewrite of the queue. On open the log is replayed; a torn record at the end of the last segment
  * (a crash mid-write) is cut off.
+ *
+ * A refused write (a full disk: ENOSPC, a short write; or a failed fdatasync, which may have lost
+ * what it was to flush) refuses the whole batch: every caller gets the error, so a push is answered
+ * with failure and the vendor pushes it again. Nothing of that batch may stay where a replay reads
+ * it: the next batch is written at the same offset, and if it is shorter, the refused batch's
+ * later records would follow it whole, and a replay would put one of them into a slot that an
+ * acknowledged message took since (that message lost, a refused one delivered in its place). So
+ * the segment is cut back to where the batch began (ftruncate, then fdatasync) before the callers
+ * hear of the refusal. If that cut fails too, the segment takes no more appends: the next batch
+ * starts a new segment, whose first record says where the old one ends, and a replay reads the old
+ * one only that far. (Staying refused until a restart would not do: the replay would read the
+ * records past the end all the same.) One gap is left: a crash after a failed cut and before a new
+ * segment could be started (the disk still full) leaves the refused records at the end of the
+ * last segment, where a replay takes them: refused messages come back (copies of what the vendors
+ * push again), and none acknowledged is lost, as nothing was written after them. Besides, a put
+ * older (a smaller seq) than the message its slot holds is ignored at replay: only a refused write
+ * left behind by a release before this one can be such a put.
+ *
+ * The directory is 0700 and every file in it 0600 (whatever the umask); an existing directory or
+ * segment with wider modes is tightened at open: the messages carry patients' data.
  */
 
 const HEADER = 48;
@@ -56,6 +78,8 @@ const WRITING = 4;
 const UNBLOCKED = 8;
 
 const SEGMENT_PATTERN = /^seg-(\d{8})\.log$/;
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
 const READ_CHUNK = 8 * 1_048_576;
 const MAX_RECORD = 256 * 1_048_576;
 /** How long a message whose record cannot be read waits before it is read again. */
@@ -74,6 +98,13 @@ export interface FileLogOptions {
   onUnreadable?: (code: string) => void;
   /** Damage found while replaying a segment that is not the last: reported, the rest skipped. */
   onDamage?: (file: string, offset: number, reason: string) => void;
+  /**
+   * A batch of `records` writes was refused (the error's code: ENOSPC, EIO, …); each of their
+   * callers gets the error too. Called for every refused batch.
+   */
+  onRefused?: (code: string, records: number) => void;
+  /** The first batch written after one or more were refused: the storage takes writes again. */
+  onWritable?: () => void;
 }
 
 interface Segment {
@@ -152,6 +183,10 @@ export class FileLog implements OutboxStorage {
   /** Reads of leased messages in progress: a segment is not closed under them. */
   private reading = 0;
   private writing = false;
+  /** A refused batch could not be cut off the current segment: the next batch starts a new one. */
+  private sealed = false;
+  /** The last batch was refused (for onWritable). */
+  private refusing = false;
   private compaction: Promise<void> | undefined;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
@@ -618,13 +653,19 @@ export class FileLog implements OutboxStorage {
         const batch = this.queue;
         this.queue = [];
         try {
-          if (this.current.size >= this.segmentBytes) await this.roll();
+          if (this.sealed || this.current.size >= this.segmentBytes) await this.roll();
           const segment = this.current;
           const start = segment.size;
           const data = batch.length === 1 ? batch[0].buffer : Buffer.concat(batch.map((entry) => entry.buffer));
           if (data.length) {
-            await writeExactly(segment.fd, data, start);
-            if (this.fsyncEach) await fdatasync(segment.fd);
+            try {
+              await writeExactly(segment.fd, data, start);
+              if (this.fsyncEach) await fdatasync(segment.fd);
+            } catch (error) {
+              // before any caller hears of it: a kill meanwhile leaves a batch nobody was answered for
+              await this.cutBack(segment, start);
+              throw error;
+            }
             segment.size = start + data.length;
           }
           let offset = start;
@@ -632,8 +673,14 @@ export class FileLog implements OutboxStorage {
             entry.written?.(segment, offset);
             offset += entry.buffer.length;
           }
+          if (data.length && this.refusing) {
+            this.refusing = false;
+            this.options.onWritable?.();
+          }
           for (const entry of batch) entry.resolve();
         } catch (error) {
+          this.refusing = true;
+          this.options.onRefused?.(errorCode(error), batch.filter((entry) => entry.buffer.length > 0).length);
           for (const entry of batch) entry.reject(error as Error);
         }
         this.maybeCompact();
@@ -644,17 +691,47 @@ export class FileLog implements OutboxStorage {
     }
   }
 
+  /**
+   * Cuts a refused batch off the segment (see "A refused write" above). If that fails, the
+   * segment is sealed: the next batch starts a new segment, which says where this one ends.
+   */
+  private async cutBack(segment: Segment, start: number): Promise<void> {
+    try {
+      await new Promise<void>((resolve, reject) => fs.ftruncate(segment.fd, start, (error) => (error ? reject(error) : resolve())));
+      // the shorter size durable too, or a power cut could bring the refused bytes back
+      if (this.fsyncEach) await fdatasync(segment.fd);
+    } catch {
+      this.sealed = true;
+    }
+  }
+
   private async roll(): Promise<void> {
-    const no = this.current.no + 1;
+    const previous = this.current;
+    const no = previous.no + 1;
     const file = path.join(this.directory, segmentName(no));
-    const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'w+', (error, opened) => (error ? reject(error) : resolve(opened))));
-    fsyncDirectory(this.directory);
-    // fsynced with the batch that follows
-    const start = smallRecord(SEGMENT_START, this.highWater, this.nextSeq - 1, 0, '');
-    await writeExactly(fd, start, 0);
+    const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'w+', FILE_MODE, (error, opened) => (error ? reject(error) : resolve(opened))));
+    // fsynced with the batch that follows; its last field: where the previous segment ends, which
+    // a replay reads that far only (past it may lie a refused batch that could not be cut off)
+    const start = smallRecord(SEGMENT_START, this.highWater, this.nextSeq - 1, 0, '', previous.size);
+    try {
+      // the file may be left from a roll that failed half-way: 'w+' keeps its mode
+      fs.fchmodSync(fd, FILE_MODE);
+      fsyncDirectory(this.directory);
+      await writeExactly(fd, start, 0);
+    } catch (error) {
+      // a full disk: no half-made segment is left behind (a replay would take it for the last)
+      fs.closeSync(fd);
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        // the next roll opens it with 'w+' again, which empties it
+      }
+      throw error;
+    }
     const segment: Segment = { no, file, fd, size: start.length, live: 0, liveBytes: 0 };
     this.segments.set(no, segment);
     this.current = segment;
+    this.sealed = false;
   }
 
   // --- compaction: only the oldest segment, and only once little of it is still waiting -------
@@ -695,7 +772,11 @@ export class FileLog implements OutboxStorage {
         // the state may have changed while reading; the body (id, lastError, msg) has not
         if (!this.holds(slot, seq) || this.segs[slot] !== segment.no || this.flags[slot] & WRITING) continue;
         writeHeader(record, PUT, slot, seq, this.enqueued[slot], this.nexts[slot], this.attemptsOf[slot], this.keys[slot]);
-        moves.push(this.write(record, (to, offset) => this.landed(slot, seq, to, offset, record.length, true)));
+        const move = this.write(record, (to, offset) => this.landed(slot, seq, to, offset, record.length, true));
+        // a move refused (a full disk) while this loop still reads the next one must not be a
+        // rejection nobody handles yet (the process would end): Promise.all below reports it
+        move.catch(() => undefined);
+        moves.push(move);
       }
       await Promise.all(moves);
       if (segment.live > 0) return false; // a message was being rewritten: try again later
@@ -712,7 +793,9 @@ export class FileLog implements OutboxStorage {
   // --- opening: replay ------------------------------------------------------------------------
 
   private async replay(): Promise<void> {
-    fs.mkdirSync(this.directory, { recursive: true });
+    fs.mkdirSync(this.directory, { recursive: true, mode: DIRECTORY_MODE });
+    // the mode asked of mkdir passes through the umask, and an existing directory keeps its own
+    if ((fs.statSync(this.directory).mode & 0o777) !== DIRECTORY_MODE) fs.chmodSync(this.directory, DIRECTORY_MODE);
     const numbers = fs
       .readdirSync(this.directory)
       .map((name) => SEGMENT_PATTERN.exec(name))
@@ -729,11 +812,23 @@ export class FileLog implements OutboxStorage {
     for (const [index, no] of numbers.entries()) {
       const file = path.join(this.directory, segmentName(no));
       const fd = fs.openSync(file, 'r+');
+      if ((fs.fstatSync(fd).mode & 0o777) !== FILE_MODE) fs.fchmodSync(fd, FILE_MODE);
       const segment: Segment = { no, file, fd, size: 0, live: 0, liveBytes: 0 };
       this.segments.set(no, segment);
       const last = index === numbers.length - 1;
-      const end = this.replaySegment(segment, reader, (seq) => { if (seq > maxSeq) maxSeq = seq; });
-      if (last && end < fs.fstatSync(fd).size) fs.ftruncateSync(fd, end);
+      // where the next segment says this one ends: past it lies a refused batch, never read
+      const limit = last ? undefined : readStart(path.join(this.directory, segmentName(numbers[index + 1])))?.previousEnd;
+      const end = this.replaySegment(segment, reader, (seq) => { if (seq > maxSeq) maxSeq = seq; }, limit);
+      const size = fs.fstatSync(fd).size;
+      if (last && end < size) {
+        fs.ftruncateSync(fd, end);
+      } else if (limit !== undefined && limit < size) {
+        try {
+          fs.ftruncateSync(fd, limit); // only frees the space: the limit holds without it
+        } catch {
+          // left as it is
+        }
+      }
       segment.size = end;
       // a segment at a time, then the event loop's turn: a Node-RED starting on a long queue goes
       // on creating its other nodes and answering their requests meanwhile
@@ -741,7 +836,8 @@ export class FileLog implements OutboxStorage {
     }
     if (numbers.length === 0) {
       const file = path.join(this.directory, segmentName(1));
-      const segment: Segment = { no: 1, file, fd: fs.openSync(file, 'w+'), size: 0, live: 0, liveBytes: 0 };
+      const segment: Segment = { no: 1, file, fd: fs.openSync(file, 'w+', FILE_MODE), size: 0, live: 0, liveBytes: 0 };
+      fs.fchmodSync(segment.fd, FILE_MODE);
       fsyncDirectory(this.directory);
       this.segments.set(1, segment);
     }
@@ -755,22 +851,14 @@ export class FileLog implements OutboxStorage {
   }
 
   private presize(file: string): void {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const first = Buffer.alloc(HEADER);
-      if (fs.readSync(fd, first, 0, HEADER, 0) < HEADER || first[8] !== SEGMENT_START) return;
-      if (first.readUInt32LE(0) !== HEADER || crc32(first.subarray(8)) !== first.readUInt32LE(4)) return;
-      const rows = first.readUInt32LE(12);
-      // the rows used by the time the segment began, and room for what it added
-      if (rows > 1024) this.grow(Math.ceil((rows * 1.1) / 1024) * 1024);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const rows = readStart(file)?.rows ?? 0;
+    // the rows used by the time the segment began, and room for what it added
+    if (rows > 1024) this.grow(Math.ceil((rows * 1.1) / 1024) * 1024);
   }
 
-  /** Applies one segment's records; returns where its last whole record ends. */
-  private replaySegment(segment: Segment, reader: { chunk: Buffer }, sawSeq: (seq: number) => void): number {
-    const size = fs.fstatSync(segment.fd).size;
+  /** Applies one segment's records, up to `limit` bytes; returns where its last whole record ends. */
+  private replaySegment(segment: Segment, reader: { chunk: Buffer }, sawSeq: (seq: number) => void, limit = Infinity): number {
+    const size = Math.min(fs.fstatSync(segment.fd).size, limit);
     let chunk = reader.chunk;
     let chunkStart = 0; // file offset of chunk[0]
     let chunkEnd = 0; // valid bytes in chunk
@@ -815,7 +903,10 @@ export class FileLog implements OutboxStorage {
     if (type === PUT) {
       while (slot >= this.capacity) this.grow(Math.max(1024, this.capacity * 2));
       if (slot >= this.highWater) this.highWater = slot + 1;
-      // a later put of the same seq (a failure, a move) replaces the earlier one
+      // a later put of the same seq (a failure, a move) replaces the earlier one; one of an older
+      // seq than the slot's message can only be a refused write an earlier release left past
+      // the end of the log, which a later append overwrote only in part: the newer message stays
+      if (this.flags[slot] & OCCUPIED && this.seqs[slot] > seq) return;
       if (this.flags[slot] & OCCUPIED) {
         const old = this.segments.get(this.segs[slot]);
         if (old) {
@@ -869,11 +960,35 @@ function putRecord(slot: number, seq: number, enqueuedAt: number, nextAt: number
   return record;
 }
 
-function smallRecord(type: number, slot: number, seq: number, time: number, body: string): Buffer {
+function smallRecord(type: number, slot: number, seq: number, time: number, body: string, previousEnd?: number): Buffer {
   const record = Buffer.allocUnsafe(HEADER + Buffer.byteLength(body));
   record.write(body, HEADER, 'utf8');
-  writeHeader(record, type, slot, seq, time, 0, 0);
+  if (previousEnd === undefined) writeHeader(record, type, slot, seq, time, 0, 0);
+  else writeHeader(record, type, slot, seq, previousEnd, 1, 0);
   return record;
+}
+
+/**
+ * The segment start record at the head of `file`: the index's rows in use then, and where the
+ * previous segment ends (undefined in logs written before that was recorded); undefined if the
+ * file does not begin with a whole one.
+ */
+function readStart(file: string): { rows: number; previousEnd?: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const first = Buffer.alloc(HEADER);
+    if (fs.readSync(fd, first, 0, HEADER, 0) < HEADER || first[8] !== SEGMENT_START) return undefined;
+    if (first.readUInt32LE(0) !== HEADER || crc32(first.subarray(8)) !== first.readUInt32LE(4)) return undefined;
+    const rows = first.readUInt32LE(12);
+    return first.readDoubleLE(32) === 1 ? { rows, previousEnd: first.readDoubleLE(24) } : { rows };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function segmentName(no: number): string {
