@@ -57,7 +57,7 @@ export const NODE_ERROR_CODES = {
     ...ACK_CODES.filter((code) => !SUCCESS_CODES.has(code)),
     'timeout', 'deadline', 'connection-lost', 'closed', 'invalid-message', 'duplicate-control-id', 'no-config',
   ],
-  'health-outbox': ['properties', 'storage', 'invalid', 'no-answer'],
+  'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
   'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding'],
 } as const satisfies Record<string, readonly string[]>;
 
