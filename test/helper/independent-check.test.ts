@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { CONFIG_VERSION } from '../../src/lib/config-version';
 import type { Reading } from '../../src/lib/reading';
-import { expeedProtocol } from '../../src/lib/vendors/expeed';
-import { lezhiProtocol } from '../../src/lib/vendors/lezhi';
-import { sinocareProtocol } from '../../src/lib/vendors/sinocare';
-import { viatomProtocol } from '../../src/lib/vendors/viatom';
-import { READING_FIXTURES, body, readingsOf, type FixtureVendor } from '../unit/hl7-readings';
+import { READING_FIXTURES, body, readingsFromBody, readingsOf, type FixtureVendor } from '../unit/hl7-readings';
 import { catchAll, helper, load, nodes, TAB, useHelper, type FlowNode } from './setup';
 
 /**
@@ -36,8 +32,6 @@ const redox: any = require('@redoxengine/redox-hl7-v2');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const redoxSchema: any = require('@redoxengine/redox-hl7-v2/schema');
 
-const CONTEXT = { tz: 'Asia/Shanghai', receivedAt: '2026-11-22T10:00:00.123Z' };
-
 /** A patient id and a name with every HL7 v2 separator in them, the name in Chinese. */
 const PATIENT_ID = 'P-0042|^~\\&';
 const PATIENT_NAME = '张三 ^李~四|\\&';
@@ -46,20 +40,6 @@ const AUTHORITY = 'HOSP';
 // ---------------------------------------------------------------------------------------------
 // The readings: every fixture, and HI/LO variants made by the vendors' own normalizers
 
-function readingsFromBody(vendor: FixtureVendor, input: unknown): Reading[] {
-  const items = (() => {
-    switch (vendor) {
-      case 'lezhi': return lezhiProtocol.normalize(lezhiProtocol.schema.parse(input), CONTEXT);
-      case 'sinocare': return sinocareProtocol.normalize(sinocareProtocol.schema.parse(input), CONTEXT);
-      case 'viatom': return viatomProtocol.normalize(viatomProtocol.schema.parse(input), CONTEXT);
-      case 'expeed': {
-        const protocol = expeedProtocol();
-        return protocol.normalize(protocol.schema.parse(input), CONTEXT);
-      }
-    }
-  })();
-  return items.flatMap((item) => (item.output === 'reading' ? [item.payload] : []));
-}
 
 /** A fixture body with one value replaced, at `path` (dot-separated). */
 function changed(vendor: FixtureVendor, name: string, path: string, value: unknown): unknown {

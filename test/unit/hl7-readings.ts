@@ -29,7 +29,11 @@ export function body(vendor: FixtureVendor, name: string): unknown {
 
 /** Every reading (not event) the fixture's push makes. */
 export function readingsOf(vendor: FixtureVendor, name: string): Reading[] {
-  const input = body(vendor, name);
+  return readingsFromBody(vendor, body(vendor, name));
+}
+
+/** Every reading (not event) a push body of the vendor makes, through its schema and normalizer. */
+export function readingsFromBody(vendor: FixtureVendor, input: unknown): Reading[] {
   const items = (() => {
     switch (vendor) {
       case 'lezhi': return lezhiProtocol.normalize(lezhiProtocol.schema.parse(input), CONTEXT);
