@@ -266,6 +266,20 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
     assert.equal(his.received.length, 1);
   });
 
+  it('(f) what would file readings under nobody or keep them nowhere is said at deploy: a Catch node on health-fhir/health-hl7 wired straight to health-ack, and a node saved by an earlier release (requirePatient off)', async function () {
+    his = await rawServer((message) => ackOf('AA', controlIdIn(message)));
+    const logged = nodeRed.logs.length;
+    // this layout's Catch node goes straight to health-ack, and its format nodes are of version 1
+    await nodeRed.deploy(sideBySide({ fhirUrl: fhir.baseUrl, mllpPort: his.port, file }));
+    const straight = /\[warn\] \[health-ack:c-ack\] the Catch node “c-catch” is wired straight to this node and hears health-fhir\/health-hl7/;
+    for (let i = 0; i < 30 && !straight.test(nodeRed.logs.slice(logged)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    const log = nodeRed.logs.slice(logged);
+    assert.match(log, straight);
+    assert.equal(log.split('\n').filter((line) => line.includes('is wired straight to this node')).length, 1);
+    assert.match(log, /\[warn\] \[health-fhir:c-fhir\] requirePatient is off/);
+    assert.match(log, /\[warn\] \[health-hl7:c-hl7\] requirePatient is off/);
+  });
+
   it('a reading no retry can mend, kept by the flow, is answered 200 and not emitted again', async function () {
     const tab = 'tab-kept';
     await nodeRed.deploy(placed([
@@ -280,6 +294,7 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
       { id: 'k-quarantine', z: tab, type: 'test-sink', name: 'k/quarantine', wires: [['k-ack']] },
       { id: 'k-ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
     ]));
+    assert.doesNotMatch(nodeRed.logs, /\[health-ack:k-ack\] the Catch node/, 'a file (here a sink) between them: nothing to say');
     const { body } = sinocarePush();
     const first = await postJson(`${nodeRed.url}/kept`, body);
     assert.equal(first.status, 200, first.text);

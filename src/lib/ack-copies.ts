@@ -204,3 +204,32 @@ export function countCopies(
     if (owner >= 0) original._ack = ids[owner];
   }
 }
+
+/** The node types whose failures may be not retryable (a reading no format can file). */
+const MAPPING_TYPES = new Set(['health-fhir', 'health-hl7']);
+
+/**
+ * Catch nodes wired straight into a `health-ack` that hear a mapping node: health-ack answers a
+ * failure no retry can mend (`no-patient`) with success, trusting the flow to have kept the
+ * message on the way; straight from the Catch node it is kept nowhere. One entry per such pair.
+ */
+export function catchesStraightToAck(flows: readonly FlowNode[]): Array<{ ackId: string; catchName: string }> {
+  const byId = new Map(flows.map((node) => [node.id, node]));
+  const enabled = (node: FlowNode | undefined): node is FlowNode => node !== undefined && node.d !== true;
+  const found: Array<{ ackId: string; catchName: string }> = [];
+  for (const node of flows) {
+    if (node.type !== 'catch' || !enabled(node)) continue;
+    const { scope } = node;
+    // no scope: every node of its tab (or group) hears it
+    const heard = Array.isArray(scope)
+      ? scope.some((id) => MAPPING_TYPES.has(byId.get(String(id))?.type ?? ''))
+      : flows.some((other) => MAPPING_TYPES.has(other.type) && other.z === node.z && (node.g === undefined || other.g === node.g));
+    if (!heard) continue;
+    const targets = Array.isArray(node.wires) ? (node.wires as unknown[]).flat() : [];
+    for (const target of targets) {
+      const ack = byId.get(String(target));
+      if (enabled(ack) && ack.type === 'health-ack') found.push({ ackId: ack.id, catchName: node.name || node.id });
+    }
+  }
+  return found;
+}

@@ -1,3 +1,4 @@
+import { catchesStraightToAck, type FlowNode } from '../lib/ack-copies';
 import { acknowledge } from '../lib/ack-registry';
 import { installCopyCounting } from './ack-copies';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
@@ -14,6 +15,7 @@ import { registerNode } from './register';
 export = function register(RED: NodeRedApi): void {
   const t = (key: string, params?: Record<string, unknown>): string => RED._(`health-ack.${key}`, params);
   installCopyCounting(RED);
+  warnOfCatchesStraightToAck(RED, t);
 
   registerNode(RED, 'health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
@@ -52,3 +54,22 @@ export = function register(RED: NodeRedApi): void {
     });
   });
 };
+
+/** Runtimes already told to check each deploy (the test helper loads this file once per test). */
+const checking = new WeakSet<object>();
+
+/**
+ * At each deploy, a health-ack fed straight by a Catch node that hears health-fhir/health-hl7 says
+ * so (see catchesStraightToAck): a reading nobody can file would be answered with success and
+ * kept nowhere. Said on every deploy while the layout stays.
+ */
+function warnOfCatchesStraightToAck(RED: NodeRedApi, t: (key: string, params?: Record<string, unknown>) => string): void {
+  const events = (RED as { events?: { on?(event: string, listener: (payload?: { config?: { flows?: FlowNode[] } }) => void): void } }).events;
+  if (!events?.on || checking.has(events)) return;
+  checking.add(events);
+  events.on('flows:started', (payload) => {
+    for (const { ackId, catchName } of catchesStraightToAck(payload?.config?.flows ?? [])) {
+      (RED.nodes.getNode(ackId) as RuntimeNode | null)?.warn(t('warn.catch-straight', { catch: catchName }));
+    }
+  });
+}
