@@ -37,7 +37,8 @@ export = function register(RED: NodeRedApi): void {
     };
     let setupProblem: Error | undefined;
     try {
-      resolveOptions(options);
+      // said at each deploy: such a node files readings of no patient under nobody
+      if (!resolveOptions(options).requirePatient) this.warn(t('warn.patient-optional'));
     } catch (error) {
       setupProblem = new CodedError('invalid-config', { detail: (error as Error).message });
     }

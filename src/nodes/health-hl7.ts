@@ -24,6 +24,8 @@ export = function register(RED: NodeRedApi): void {
     RED.nodes.createNode(this, config);
     const parsed = oruPropertiesSchema.safeParse(config);
     const setupProblem = parsed.success ? undefined : new CodedError('invalid-config', { issues: describeIssues(parsed.error) });
+    // said at each deploy: such a node files readings of no patient under nobody
+    if (parsed.success && !parsed.data.requirePatient) this.warn(t('warn.patient-optional'));
 
     runAction(
       RED,
