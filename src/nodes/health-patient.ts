@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { loadAtRestKey, Sealer } from '../lib/at-rest';
 import { CodedError, errorCode } from '../lib/coded-error';
 import { CsvFileSource } from '../lib/patients/csv-file';
@@ -126,8 +127,15 @@ export = function register(RED: NodeRedApi): void {
       const file = statePath(RED, 'patients', String(config.id), '.json');
       let store: RuntimeRowStore | undefined;
       let runtimeRows: RuntimeRow[] = [];
+      /**
+       * The rows a last run kept cannot be read (another key, no key, damage): a reading they may
+       * have named would go on under the wrong patient or none, and the vendor would be told it
+       * was taken. So readings fail (retryable: the vendor pushes them again) until it is mended.
+       */
+      let rowsUnreadable = false;
       if (key instanceof CodedError) {
-        runtimeProblem = t('status.no-key');
+        runtimeProblem = t(key.code === 'no-key' ? 'status.no-key' : 'status.bad-key');
+        if (file && fs.existsSync(file)) rowsUnreadable = true;
         // a warning, not an error: the table and the file still work; each refused assignment is the error
         const warning = key.code === 'no-key'
           ? t('warn.key-missing', { variable: key.params.variable ?? '', file: key.params.file ?? '' })
@@ -146,6 +154,7 @@ export = function register(RED: NodeRedApi): void {
         (error: unknown) => {
           // never overwrite a file we could not read: assignments are refused until it is fixed
           store = undefined;
+          rowsUnreadable = true;
           runtimeProblem = t('status.unreadable', { reason: errorCode(error) });
           reportSoon(() => node.error(t('errors.load', { reason: errorCode(error) })));
         },
@@ -253,6 +262,7 @@ export = function register(RED: NodeRedApi): void {
           return;
         }
         if (isReading(payload)) {
+          if (rowsUnreadable) throw new CodedError('rows-unreadable');
           const found = table.match(payload);
           if (found) {
             msg.payload = {
