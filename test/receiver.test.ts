@@ -164,9 +164,10 @@ for (const vendor of VENDORS) {
         assertRefused(await postJson(url(), body), 500);
         assertRefused(await postJson(url(), body), 500);
         assert.equal((await nodeRed.waitForMessages(2, at('readings'))).length, 2);
-        // The receiver's own Catch node hears of each failed push too, with the body to keep.
-        const caught = await nodeRed.waitForMessages(2, at('errors'));
-        assert.deepEqual(caught.map((m) => m.msg.statusCode), [500, 500]);
+        // The receiver's own Catch node hears of the first failed push of a minute, with the body;
+        // the second is only counted (a hospital down fails every push: one line, not a flood).
+        const caught = await nodeRed.settledMessages(at('errors'));
+        assert.deepEqual(caught.map((m) => m.msg.statusCode), [500]);
         assert.deepEqual(caught[0]?.msg.raw, body);
       });
 

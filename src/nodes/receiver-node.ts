@@ -95,6 +95,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       ].join(' · ');
     const countsStatus = new LatestOnly<ReceiverCounts>((counts) => node.status({ fill: 'green', shape: 'dot', text: countsText(counts) }), STATUS_INTERVAL_MS);
 
+    const flowFailures = new FailureWindow(FLOW_FAILURE_WINDOW_MS, (count) => node.warn(t('warn.flow-failures', { count, seconds: FLOW_FAILURE_WINDOW_MS / 1000 })));
     const receiver = new PushReceiver(protocol, settings, dedup, {
       emit(readings, events) {
         node.send([readings, events]);
@@ -114,6 +115,10 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
           shape: 'ring',
           text: t(flowFailure ? 'status.last-failure' : 'status.rejected', { counts: countsText(counts), reason }),
         });
+        // The flow failing pushes (a hospital down, a full disk) fails every push while it lasts,
+        // and the node that failed has said why: the first of a minute goes to the Catch node and
+        // the log, the rest are counted in one line at the minute's end. The vendor sends each again.
+        if (flowFailure && flowFailures.quiet()) return;
         node.error(reason, {
           topic: `${protocol.vendor}/rejected`,
           payload: rejection.raw,
@@ -150,6 +155,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
 
     node.on('close', (_removed, done) => {
       countsStatus.cancel();
+      flowFailures.close();
       if (mount.mounted) mount.remove();
       receiver.close().then(done, (error: unknown) => {
         reportStoreError(error);
@@ -159,4 +165,42 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
   }
 
   registerNode(RED, type, ReceiverNode, { credentials: RECEIVER_CREDENTIALS });
+}
+
+/** How long the flow's failures after the first are only counted (see `rejected`). */
+const FLOW_FAILURE_WINDOW_MS = 60_000;
+
+/**
+ * The first failure opens a window; `quiet()` is true for the ones inside it, which are counted
+ * and told once when it closes (`report`), so a failure lasting minutes is a line a minute.
+ */
+class FailureWindow {
+  private timer: NodeJS.Timeout | undefined;
+  private suppressed = 0;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly report: (count: number) => void,
+  ) {}
+
+  quiet(): boolean {
+    if (this.timer) {
+      this.suppressed++;
+      return true;
+    }
+    this.timer = setTimeout(() => this.end(), this.windowMs);
+    this.timer.unref?.();
+    return false;
+  }
+
+  private end(): void {
+    this.timer = undefined;
+    if (this.suppressed > 0) this.report(this.suppressed);
+    this.suppressed = 0;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }
