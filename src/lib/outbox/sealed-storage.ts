@@ -19,6 +19,9 @@ import { orderKey, type OutboxStorage, type Settlement, type StorageStats, type 
  * `onUndecryptable`). The next open reads it again, so the right key brings it back.
  */
 
+/** How many patients' order keys are kept computed (then all are forgotten and computed again). */
+const ORDER_KEYS_REMEMBERED = 10_000;
+
 /** The one field of a sealed record's msg. */
 export const SEALED_FIELD = '#sealed';
 /** The start of a sealed error text. */
@@ -63,8 +66,16 @@ export class SealedStorage implements OutboxStorage {
    */
   readonly orderKey = (text: string): number => {
     if (!this.sealing) return orderKey(text);
-    return Number.parseInt(this.options.sealer!.keyedId(text).slice(0, 8), 16) || 1;
+    // an HMAC per message showed in the profile: a ward's patients are remembered (in memory only)
+    let key = this.orderKeys.get(text);
+    if (key === undefined) {
+      key = Number.parseInt(this.options.sealer!.keyedId(text).slice(0, 8), 16) || 1;
+      if (this.orderKeys.size >= ORDER_KEYS_REMEMBERED) this.orderKeys.clear();
+      this.orderKeys.set(text, key);
+    }
+    return key;
   };
+  private readonly orderKeys = new Map<string, number>();
 
   /** Waiting records that could not be opened since this storage was opened. */
   unreadable(): number {
