@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
-import { placed } from './harness/flows';
+import { httpDelivery, placed } from './harness/flows';
 import { postJson } from './harness/http';
 import { freePort, NodeRed } from './harness/node-red';
 
@@ -200,20 +200,7 @@ function flow(hospital: Hospital, outbox: string): object[] {
       maxAgeHours: 72, retryMinSeconds: 1, retryMaxSeconds: 1, concurrency: 1, ackTimeout: 60, state: '',
       wires: [['req'], []],
     },
-    {
-      id: 'req', z: tab, type: 'http request', name: '', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: `http://127.0.0.1:${hospital.port}/readings`,
-      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['stored']],
-    },
-    {
-      id: 'stored', z: tab, type: 'switch', name: '', property: 'statusCode', propertyType: 'msg',
-      rules: [{ t: 'btwn', v: '200', vt: 'num', v2: '299', v2t: 'num' }, { t: 'else' }], checkall: 'false', repair: false, outputs: 2, wires: [['ack'], ['refused']],
-    },
-    {
-      id: 'refused', z: tab, type: 'change', name: '', rules: [{ t: 'set', p: 'error', pt: 'msg', to: '{"message": "the hospital answered " & statusCode}', tot: 'jsonata' }],
-      action: '', property: '', from: '', to: '', reg: false, wires: [['ack']],
-    },
-    { id: 'failed', z: tab, type: 'catch', name: '', scope: ['req'], uncaught: false, wires: [['ack']] },
-    { id: 'ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+    ...httpDelivery(tab, `http://127.0.0.1:${hospital.port}/readings`, 'the hospital'),
     { id: 'ob-status', z: tab, type: 'status', scope: [outbox], wires: [['statuses']] },
     { id: 'statuses', z: tab, type: 'test-sink', name: `${outbox}/statuses`, wires: [[]] },
   ]);

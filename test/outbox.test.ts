@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
-import { placed } from './harness/flows';
+import { httpDelivery, placed } from './harness/flows';
 import { postJson } from './harness/http';
 import { NodeRed } from './harness/node-red';
 
@@ -152,21 +152,7 @@ function flow(hospital: Hospital, outbox: OutboxProps = {}): object[] {
       maxAgeHours: 72, retryMinSeconds: 0.2, retryMaxSeconds: 1, concurrency: 1, ackTimeout: 10, state: '', ...outbox,
       wires: [['req'], ['dead']],
     },
-    {
-      id: 'req', z: tab, type: 'http request', name: '', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: `http://127.0.0.1:${hospital.port}/fhir`,
-      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['stored']],
-    },
-    // the http request node sends a 4xx or 5xx answer on like any other (only a lost connection is an error)
-    {
-      id: 'stored', z: tab, type: 'switch', name: '', property: 'statusCode', propertyType: 'msg',
-      rules: [{ t: 'btwn', v: '200', vt: 'num', v2: '299', v2t: 'num' }, { t: 'else' }], checkall: 'false', repair: false, outputs: 2, wires: [['ack'], ['refused']],
-    },
-    {
-      id: 'refused', z: tab, type: 'change', name: '', rules: [{ t: 'set', p: 'error', pt: 'msg', to: '{"message": "the FHIR server answered " & statusCode}', tot: 'jsonata' }],
-      action: '', property: '', from: '', to: '', reg: false, wires: [['ack']],
-    },
-    { id: 'failed', z: tab, type: 'catch', name: '', scope: ['req'], uncaught: false, wires: [['ack']] },
-    { id: 'ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+    ...httpDelivery(tab, `http://127.0.0.1:${hospital.port}/fhir`, 'the FHIR server'),
     { id: 'dead', z: tab, type: 'test-sink', name: 'ob/dead', wires: [[]] },
     { id: 'ob-status', z: tab, type: 'status', scope: ['ob'], wires: [['statuses']] },
     { id: 'statuses', z: tab, type: 'test-sink', name: 'ob/statuses', wires: [[]] },

@@ -99,3 +99,28 @@ export function actionFlow(node: { id: string; type: string } & Record<string, u
     ...configNodes,
   ];
 }
+
+/**
+ * The delivery end of an outbox as the example and the node help wire it: `req` (core http request,
+ * POST to `url`) → `stored` (a switch on msg.statusCode: the http request node sends a 4xx or 5xx
+ * on like any answer, only a lost connection is an error) → `ack`, a refusal through `refused`
+ * (msg.error = "<who> answered <status>"), and a Catch `failed` on `req` → `ack`.
+ */
+export function httpDelivery(tab: string, url: string, who: string): object[] {
+  return [
+    {
+      id: 'req', z: tab, type: 'http request', name: '', method: 'POST', ret: 'obj', paytoqs: 'ignore', url,
+      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['stored']],
+    },
+    {
+      id: 'stored', z: tab, type: 'switch', name: '', property: 'statusCode', propertyType: 'msg',
+      rules: [{ t: 'btwn', v: '200', vt: 'num', v2: '299', v2t: 'num' }, { t: 'else' }], checkall: 'false', repair: false, outputs: 2, wires: [['ack'], ['refused']],
+    },
+    {
+      id: 'refused', z: tab, type: 'change', name: '', rules: [{ t: 'set', p: 'error', pt: 'msg', to: `{"message": "${who} answered " & statusCode}`, tot: 'jsonata' }],
+      action: '', property: '', from: '', to: '', reg: false, wires: [['ack']],
+    },
+    { id: 'failed', z: tab, type: 'catch', name: '', scope: ['req'], uncaught: false, wires: [['ack']] },
+    { id: 'ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+  ];
+}
