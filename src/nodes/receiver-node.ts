@@ -1,4 +1,5 @@
 import { DedupMemory, type KeyValueStore } from '../lib/dedup';
+import { FailureWindow } from '../lib/failure-window';
 import { LatestOnly } from '../lib/latest-only';
 import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema } from '../lib/receiver/config';
 import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
@@ -169,38 +170,3 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
 
 /** How long the flow's failures after the first are only counted (see `rejected`). */
 const FLOW_FAILURE_WINDOW_MS = 60_000;
-
-/**
- * The first failure opens a window; `quiet()` is true for the ones inside it, which are counted
- * and told once when it closes (`report`), so a failure lasting minutes is a line a minute.
- */
-class FailureWindow {
-  private timer: NodeJS.Timeout | undefined;
-  private suppressed = 0;
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly report: (count: number) => void,
-  ) {}
-
-  quiet(): boolean {
-    if (this.timer) {
-      this.suppressed++;
-      return true;
-    }
-    this.timer = setTimeout(() => this.end(), this.windowMs);
-    this.timer.unref?.();
-    return false;
-  }
-
-  private end(): void {
-    this.timer = undefined;
-    if (this.suppressed > 0) this.report(this.suppressed);
-    this.suppressed = 0;
-  }
-
-  close(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
