@@ -63,15 +63,6 @@ export type NodeTypeOf<K extends NodeKind> = { [T in NodeType]: (typeof NODE_TYP
 
 export const NODE_TYPE_NAMES = Object.keys(NODE_TYPES) as NodeType[];
 
-export function isNodeType(name: string): name is NodeType {
-  return Object.prototype.hasOwnProperty.call(NODE_TYPES, name);
-}
-
-/** The node types of `kind`, in NODE_TYPES' order. */
-export function nodeTypesOf<K extends NodeKind>(kind: K): Array<NodeTypeOf<K>> {
-  return NODE_TYPE_NAMES.filter((type) => NODE_TYPES[type].kind === kind) as Array<NodeTypeOf<K>>;
-}
-
 /** The files of one node type, relative to the package root. All share the type's name. */
 export interface NodeFiles {
   /** The compiled node file: what package.json's `node-red.nodes` names. */
