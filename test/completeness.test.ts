@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -7,6 +8,7 @@ import {
   NODE_TYPES,
   nodeFiles,
   nodeRedNodes,
+  RECEIVER_TYPES,
   VENDOR_REGISTRY,
   VENDORS,
   vendorOfReceiver,
@@ -171,6 +173,24 @@ describe('every node type and vendor of the registry has all its pieces', functi
       if (missing.length) assert.fail(missing.join('\n'));
     });
   }
+
+  it("the benchmark's part 1 loads a push for every receiver, expecting its protocol's answer", function () {
+    // bench/lib/pushes.mjs is an ES module with top-level await: it is loaded as the benchmark loads it, in a node of its own.
+    const script = "const { PUSHES } = await import('./bench/lib/pushes.mjs'); console.log(JSON.stringify(Object.fromEntries(Object.entries(PUSHES).map(([type, push]) => [type, push.accepted]))));";
+    const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as Record<string, { status: number; body: unknown }>;
+    const problems = RECEIVER_TYPES.flatMap((type) => {
+      const vendor = vendorOfReceiver(type)!;
+      const expected = VENDOR_REGISTRY[vendor].protocol().acceptedBody;
+      if (!loaded[type]) return [`bench part 1 has no push for \`${type}\`: write bench/lib/pushes/${vendor}.mjs`];
+      try {
+        assert.deepEqual(loaded[type], { status: 200, body: expected });
+        return [];
+      } catch {
+        return [`bench part 1 expects ${JSON.stringify(loaded[type])} from \`${type}\`, its protocol answers ${JSON.stringify(expected)}: see bench/lib/pushes.mjs`];
+      }
+    });
+    if (problems.length) assert.fail(problems.join('\n'));
+  });
 
   it('one receiver per vendor', function () {
     const receivers = VENDORS.map((vendor) => VENDOR_REGISTRY[vendor].receiver);
