@@ -31,10 +31,8 @@ export type Language = (typeof LANGUAGES)[number];
  */
 export type NodeKind = 'receiver' | 'action' | 'format' | 'config' | 'flow';
 
-export type NodeTypeEntry =
-  | { kind: 'config'; icon: null }
-  /** `icon`: its palette icon, a file in src/nodes/icons/ that its editor file names. */
-  | { kind: Exclude<NodeKind, 'config'>; icon: string };
+/** A node's kind and its palette icon (a file in src/nodes/icons/ that its editor file names); a config node has none. */
+export type NodeTypeEntry = { kind: 'config'; icon: null } | { kind: Exclude<NodeKind, 'config'>; icon: string };
 
 /** Every node type of the package, in package.json's order. */
 export const NODE_TYPES = {
@@ -100,8 +98,9 @@ export function nodeRedNodes(): Record<NodeType, string> {
 
 export interface VendorRegistryEntry extends VendorEntry {
   /**
-   * Its push protocol, as a receiver without settings uses it: what it accepts, what it answers
-   * (the benchmark's and the tests' expected answers come from here, never from a copy).
+   * Its push protocol, as a receiver without settings uses it: what it accepts, what it answers.
+   * The benchmark's expected answer comes from here, never from a copy; the receiver tests keep
+   * the vendor document's own (test/harness/vendor-cases.ts), to check this one against.
    */
   protocol(): PushProtocol<any>;
 }
