@@ -3,9 +3,10 @@
 // found about causes lives in bench/FINDINGS.md, dated; a missed target links its entry there by
 // anchor (FINDING below) instead of explaining itself, so no explanation outlives its cause here.
 //
-//   1. receivers: every `*-in` type in package.json whose dist file exists and that has a push in
-//      bench/lib/pushes.mjs, loaded with autocannon next to, on the same Node-RED in the same run,
-//      a bare `http in` → `http response` flow, the same vendor handled by hand (`http in` →
+//   1. receivers: every vendor's receiver in the registry (src/lib/registry.ts) whose dist file
+//      exists, with its push from bench/lib/pushes/<vendor>.mjs and its expected answer from its
+//      protocol (bench/lib/pushes.mjs), loaded with autocannon next to, on the same Node-RED in
+//      the same run, a bare `http in` → `http response` flow, the same vendor handled by hand (`http in` →
 //      `function` → `http response`) and the Express 404 floor (a path no route has); each with
 //      a duplicate-heavy load (the same push every time) and a unique-reading load (a new
 //      reading every request), bodies of one size per vendor.
@@ -29,7 +30,7 @@
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
 //   --connections N            (50)
-//   --types a,b                receiver types (all)
+//   --types a,b                receiver types (all the registry's)
 //   --targets floor,bare,receiver,manual
 //   --loads duplicate,unique
 //   --token-queries N          queries per simulated day (10000)
@@ -58,7 +59,7 @@ import { benchHospital, FHIR_SERVER_FINDING, hospitalMarkdown } from './lib/hosp
 import { cpuSnapshot, cpuUse, interleave } from './lib/load.mjs';
 import { NodeRed, ROOT, nodeRedVersion, placed } from './lib/node-red.mjs';
 import { summarize } from './lib/profile.mjs';
-import { PUSHES } from './lib/pushes.mjs';
+import { PUSHES, RECEIVERS } from './lib/pushes.mjs';
 import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
 
@@ -149,6 +150,9 @@ function parseArgs(argv, env = process.env) {
     options.quick = true;
   }
   for (const part of options.only) if (!PARTS.includes(part)) throw new Error(`--only ${PARTS.join('|')} (comma-separated for several)`);
+  for (const type of options.types ?? []) {
+    if (!RECEIVERS.some((receiver) => receiver.type === type)) throw new Error(`--types: ${type} is no receiver of the registry (${RECEIVERS.map((r) => r.type).join(', ')})`);
+  }
   for (const target of options.targets) if (!ALL_TARGETS.includes(target)) throw new Error(`unknown target ${target}`);
   for (const kind of options.loads) if (!ALL_LOADS.includes(kind)) throw new Error(`unknown load ${kind}`);
   for (const limit of options.historyLimits) if (!Number.isInteger(limit) || limit < 1 || limit > 6000) throw new Error('--history-limits: 1 to 6000 each');
@@ -175,16 +179,15 @@ async function waitForQuiet(maxWait, quiet = 0.2, seconds = 3) {
 // ---------------------------------------------------------------------------------------------
 // Part 1: receivers
 
+/** The registry's receivers (bench/lib/pushes.mjs), those of --types; a receiver not built or without a push is reported, not measured. */
 function receiverTypes(options) {
   const packageDir = options.packageDir ?? ROOT;
-  const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
   const included = [];
   const skipped = [];
-  for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
-    if (!type.endsWith('-in')) continue;
+  for (const { type, vendor, runtime } of RECEIVERS) {
     if (options.types && !options.types.includes(type)) continue;
-    if (!fs.existsSync(path.join(packageDir, file))) skipped.push({ type, reason: `\`${file}\` does not exist (node not built or not written yet)` });
-    else if (!PUSHES[type]) skipped.push({ type, reason: 'no valid push for it in `bench/lib/pushes.mjs` yet' });
+    if (!fs.existsSync(path.join(packageDir, runtime))) skipped.push({ type, reason: `\`${runtime}\` does not exist (node not built)` });
+    else if (!PUSHES[type]) skipped.push({ type, reason: `no push for it: write \`bench/lib/pushes/${vendor}.mjs\`` });
     else included.push(type);
   }
   return { included, skipped };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { RECEIVER_TYPES } from '../src/lib/registry';
 import { request } from './harness/http';
 import { NodeRed, ROOT } from './harness/node-red';
 import { packPackage } from './harness/package';
@@ -12,8 +13,8 @@ import { packPackage } from './harness/package';
  */
 
 const MODULE = '@health-bridge/node-red-nodes';
-const SHARED_SCRIPTS = {
-  'receiver-editor.js': { users: ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'], marker: 'outputsWithoutAck: function' },
+const SHARED_SCRIPTS: Record<string, { users: readonly string[]; marker: string }> = {
+  'receiver-editor.js': { users: RECEIVER_TYPES, marker: 'outputsWithoutAck: function' },
   'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account', 'hl7-mllp'], marker: 'isReference: function' },
   'config-migrate.js': { users: ['health-fhir', 'health-hl7'], marker: 'versionOf: function' },
 };

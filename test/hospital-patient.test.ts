@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Inbound } from 'node-hl7-server';
 import { CONFIG_VERSION } from '../src/lib/config-version';
+import { RECEIVER_TYPES } from '../src/lib/registry';
 import { buildMeasurementPush } from '../src/sandbox/viatom-cloud';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { bodyFixture, placed } from './harness/flows';
@@ -23,7 +24,7 @@ const VIATOM_MEMBER = 'OA==|MTI=';
 function flow(fhirUrl: string, mllpPort: number): object[] {
   const tab = 'tab-patients';
   const sink = (name: string): object => ({ id: `sink-${name}`, z: tab, type: 'test-sink', name, wires: [[]] });
-  const receivers = ['sinocare-in', 'lezhi-in', 'viatom-in', 'expeed-in'].map((type) => ({
+  const receivers = RECEIVER_TYPES.map((type) => ({
     id: `rx-${type}`, z: tab, type, name: '', path: `/${type}`, ack: 'auto', version: CONFIG_VERSION,
     credentials: { key: '', piiKey: '' }, wires: [['fhir', 'hl7'], []],
   }));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { NodeTypeOf } from '../src/lib/registry';
 import { bodyFixture, receiverFlow } from './harness/flows';
 import { postJson, type HttpResponse } from './harness/http';
 import { useNodeRed, type SinkMessage } from './harness/node-red';
@@ -15,7 +16,7 @@ describe('vendor pushes as the flow receives them', function () {
     startedAt = Date.now();
   });
 
-  async function deploy(type: string, properties: Record<string, unknown> = {}): Promise<void> {
+  async function deploy(type: NodeTypeOf<'receiver'>, properties: Record<string, unknown> = {}): Promise<void> {
     await nodeRed.deploy(receiverFlow({ type, properties }));
   }
   const push = (body: unknown): Promise<HttpResponse> => postJson(`${nodeRed.url}/push`, body);

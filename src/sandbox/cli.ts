@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MLLP_PORT, DEFAULT_SANDBOX_PORT, DEFAULT_SLOW_MS, HOSPITAL_PATH, SANDBOX_CREDENTIALS, SANDBOX_DEVICES, parseDownWindows, startSandbox, type DownWindow } from './sandbox';
 import { isCharset, type Charset } from '../lib/formats/hl7v2';
-import { PUSH_VENDORS, type Vendor } from '../lib/vendors/manifest';
+import { isVendor, PUSH_VENDORS, type Vendor } from '../lib/vendors/manifest';
 import { SANDBOX_VENDORS } from './traffic';
 import { SAMPLE_VIATOM_PHONE } from './traffic/viatom';
 
@@ -84,10 +84,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const vendors = values.vendors.split(',').map((v) => v.trim()).filter(Boolean);
-  for (const vendor of vendors) {
-    if (!SANDBOX_VENDORS.includes(vendor as Vendor)) fail(`unknown vendor "${vendor}"`);
-  }
+  const vendors = values.vendors.split(',').map((v) => v.trim()).filter(Boolean).map((vendor) => (isVendor(vendor) ? vendor : fail(`unknown vendor "${vendor}"`)));
   const targets: Partial<Record<Vendor, string[]>> = {};
   for (const vendor of SANDBOX_VENDORS) {
     const urls = values[vendor] as string | undefined;
@@ -113,7 +110,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     nodeRedUrl: values['node-red'],
     targets,
-    vendors: vendors as Vendor[],
+    vendors,
     port,
     intervalMs: interval === undefined ? undefined : interval * 1000,
     count: positiveNumber('count', values.count),

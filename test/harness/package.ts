@@ -39,7 +39,7 @@ export interface PackageJson {
   [field: string]: unknown;
 }
 
-/** This checkout's package.json: its `node-red.nodes` is the list of node types every test derives from. */
+/** This checkout's package.json; its `node-red.nodes` says what NODE_TYPES of src/lib/registry.ts says (test/completeness.test.ts). */
 export function packageJson(): PackageJson {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 }

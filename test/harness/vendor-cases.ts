@@ -1,18 +1,19 @@
 import { isDeepStrictEqual } from 'node:util';
-import { PUSH_VENDORS, VENDORS as MANIFEST_VENDORS, type Vendor } from '../../src/lib/vendors/manifest';
+import { VENDOR_REGISTRY, VENDORS as REGISTRY_VENDORS, type NodeTypeOf, type Vendor } from '../../src/lib/registry';
 import { bodyFixture } from './flows';
 
 /**
- * One case per push vendor of the manifest for the tests every receiver must pass (receiver.test.ts,
+ * One case per push vendor (src/lib/registry.ts) for the tests every receiver must pass (receiver.test.ts,
  * going-live.test.ts, receiver-properties.test.ts, flows-0.1.0.test.ts): a valid push, a body that
  * is JSON but not the vendor's format, the documented pushes the mutations start from, and how the
- * vendor's success and refusal envelopes look. A vendor without a case here is named by
- * completeness.test.ts.
+ * vendor's success and refusal envelopes look (written here from the vendor's document, not taken
+ * from the protocol module under test). The cases are a `Record<Vendor, …>`: a vendor without one
+ * does not compile.
  */
 
 export interface VendorCase {
-  /** The vendor's receiver type, from the manifest. */
-  type: string;
+  /** The vendor's receiver type, from the registry. */
+  type: NodeTypeOf<'receiver'>;
   vendor: Vendor;
   /** Fixtures (test/fixtures/bodies/<vendor>/<name>.json) of documented pushes, for mutations. */
   seeds: string[];
@@ -34,7 +35,7 @@ const LONG = '"__long__"';
 /** JSON text of `body` with the placeholder "__long__" written as a bare integer literal. */
 const withLiteral = (body: unknown, digits: string): string => JSON.stringify(body).replace(LONG, digits);
 
-const CASES: Partial<Record<Vendor, Omit<VendorCase, 'type' | 'vendor'>>> = {
+const CASES: Record<Vendor, Omit<VendorCase, 'type' | 'vendor'>> = {
   sinocare: {
     seeds: ['document-example', 'valid-reading'],
     push: (n) => {
@@ -95,11 +96,8 @@ const CASES: Partial<Record<Vendor, Omit<VendorCase, 'type' | 'vendor'>>> = {
   },
 };
 
-/** The cases of the manifest's vendors, in its order (a vendor without one is left out here). */
-export const VENDORS: VendorCase[] = MANIFEST_VENDORS.flatMap((vendor) => {
-  const found = CASES[vendor];
-  return found ? [{ type: PUSH_VENDORS[vendor].receiver, vendor, ...found }] : [];
-});
+/** Every vendor's case, in the registry's order. */
+export const VENDORS: VendorCase[] = REGISTRY_VENDORS.map((vendor) => ({ type: VENDOR_REGISTRY[vendor].receiver, vendor, ...CASES[vendor] }));
 
 /** True for the vendor's success envelope (its exact fields are the vendor's tests' business). */
 export function isAcceptance(vendor: VendorCase, json: unknown): boolean {

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
+import { RECEIVER_TYPES } from '../../src/lib/registry';
 import { callsOf, firstCall, helper, load, nodes, TAB, useHelper, type FlowNode } from './setup';
 
 /**
- * The four receivers on the test helper: what they say at deploy about their properties. The
- * helper gives the nodes an Express app for RED.httpNode that no server serves, so everything
- * that needs a request (pushes, acks, dedup, the allow-list, the key, body limits, httpNodeRoot
- * and httpNodeMiddleware) is proven by the real-process suites: test/receiver*.test.ts,
- * test/vendors.test.ts, test/going-live*.test.ts.
+ * Every receiver (RECEIVER_TYPES, src/lib/registry.ts) on the test helper: what they say at
+ * deploy about their properties. The helper gives the nodes an Express app for RED.httpNode that
+ * no server serves, so everything that needs a request (pushes, acks, dedup, the allow-list, the
+ * key, body limits, httpNodeRoot and httpNodeMiddleware) is proven by the real-process suites:
+ * test/receiver*.test.ts, test/vendors.test.ts, test/going-live*.test.ts.
  */
 
-const TYPES = ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'] as const;
+const TYPES = RECEIVER_TYPES;
 const modules = nodes('expeed-account', ...TYPES);
 
 const receiver = (type: string, id: string, properties: Record<string, unknown> = {}): FlowNode => ({

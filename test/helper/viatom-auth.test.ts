@@ -6,7 +6,7 @@ import { catchAll, firstCall, helper, load, nextMessage, noMessage, nodes, TAB, 
 /**
  * viatom-auth on the test helper: without a usable account it says so at deploy and on every
  * message; a phone it can tell is wrong is refused before any request, and never repeated in the
- * error. The authorization round trip with the cloud's pushes into viatom-in: test/viatom.test.ts.
+ * error. The authorization round trip with the cloud's pushes into viatom-in: test/viatom-nodes.test.ts.
  */
 
 const modules = nodes('viatom-account', 'viatom-auth');

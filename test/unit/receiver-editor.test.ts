@@ -4,6 +4,7 @@ import path from 'node:path';
 import { webcrypto } from 'node:crypto';
 import vm from 'node:vm';
 import { RECEIVER_DEFAULTS, receiverConfigSchema } from '../../src/lib/receiver/config';
+import { RECEIVER_TYPES } from '../../src/lib/registry';
 import { RECEIVER_CREDENTIALS } from '../../src/nodes/receiver-node';
 
 /**
@@ -13,7 +14,7 @@ import { RECEIVER_CREDENTIALS } from '../../src/nodes/receiver-node';
  */
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const RECEIVERS = ['lezhi-in', 'sinocare-in', 'viatom-in', 'expeed-in'];
+const RECEIVERS = RECEIVER_TYPES;
 
 type Validator = (this: unknown, value: unknown, opt?: unknown) => unknown;
 interface EditorDefinition {

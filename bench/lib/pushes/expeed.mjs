@@ -1,12 +1,7 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 // The benchmark's expeed push; ../pushes.mjs says what each field is for.
 // Expeed data push (msg_type 2) as the platform document's example: two data points sharing a
 // timestamp (test/fixtures/bodies/expeed/data.json), so every push is two readings.
 
-// what the receiver answers an accepted push, from the vendor's protocol itself (the build's dist/)
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const ACCEPTED = createRequire(import.meta.url)(path.join(ROOT, 'dist', 'lib', 'vendors', 'expeed', 'push.js')).expeedProtocol().acceptedBody;
 const EXPEED_BASE = Date.UTC(2024, 10, 19, 4, 0, 0); // 2024-11-19 12:00 in Asia/Shanghai
 const expeedTime = (epochMs) => {
   const d = new Date(epochMs + 8 * 3_600_000); // the platform's wall clock, UTC+8
@@ -41,8 +36,7 @@ export default {
   // a data point's identity is device + timestamp + content (SPEC §5): a new minute makes two
   // new readings (the counted ones start a year after the fixed push)
   unique: (n) => JSON.stringify(expeedPush(expeedTime(EXPEED_BASE + 365 * 86_400_000 + 60_000 * (n % 100_000_000)))),
-  accepted: { status: 200, body: ACCEPTED },
-  manual: `
+  manual: (accepted) => `
 const body = msg.payload;
 const type = body && String(body.msg_type).trim();
 const stamp = /^\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}-\\d{3}$/;
@@ -81,7 +75,7 @@ if (type === '2') {
   out.push({ topic: 'expeed/status', payload: body });
 }
 msg.statusCode = 200;
-msg.payload = ${JSON.stringify(ACCEPTED)};
+msg.payload = ${JSON.stringify(accepted)};
 return [msg, out];
 `,
 };

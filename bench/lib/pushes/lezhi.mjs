@@ -18,8 +18,7 @@ export default {
   // Lezhi sends no id: its identity is the content without pushStatus, so a new measurement
   // time makes a new reading (a meter read once a minute)
   unique: (n) => JSON.stringify({ ...lezhiBody, data: { ...lezhiBody.data, measurementDate: 1731990600000 + 60_000 * (n % 100_000_000) } }),
-  accepted: { status: 200, body: { code: 200 } },
-  manual: `
+  manual: (accepted) => `
 const body = msg.payload;
 const data = body && body.data;
 const number = (v) => v !== '' && v !== null && v !== undefined && Number.isFinite(Number(v));
@@ -45,7 +44,7 @@ const fresh = !seen.has(key);
 if (fresh) seen.add(key);
 const reading = fresh ? { topic: 'lezhi/' + body.dataTypeKey, payload: body } : null;
 msg.statusCode = 200;
-msg.payload = { code: 200 };
+msg.payload = ${JSON.stringify(accepted)};
 return [msg, reading];
 `,
 };

@@ -29,8 +29,7 @@ export default {
   body: JSON.stringify(sinocareBody),
   // testId is Sinocare's identity of a reading (SPEC §5): 15 digits, a new one per reading
   unique: (n) => JSON.stringify({ ...sinocareBody, data: { ...sinocareBody.data, testId: `24${digits(n, 13)}` } }),
-  accepted: { status: 200, body: { code: 0, msg: '' } },
-  manual: `
+  manual: (accepted) => `
 const body = msg.payload;
 const data = body && body.data;
 const valid = body && body.reservedCode === '01' && data && typeof data === 'object' &&
@@ -52,7 +51,7 @@ const fresh = !seen.has(key);
 if (fresh) seen.add(key);
 const reading = fresh ? { topic: 'sinocare/glucose', payload: data } : null;
 msg.statusCode = 200;
-msg.payload = { code: 0, msg: '' };
+msg.payload = ${JSON.stringify(accepted)};
 return [msg, reading];
 `,
 };

@@ -1,15 +1,10 @@
 // The benchmark's viatom push; ../pushes.mjs says what each field is for.
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { digits } from '../fixed-width.mjs';
 
 // Viatom type-1 push (a blood pressure record, as test/fixtures/bodies/viatom/blood-pressure.json).
 // data_tag is base64 of "<KIND>@<record number>" in Viatom's examples; a bench tag keeps that
 // shape with 10 digits, the fixed push starting with 0 and the counted ones with 1, so they never meet.
 
-// what the receiver answers an accepted push, from the vendor's protocol itself (the build's dist/)
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const ACCEPTED = createRequire(import.meta.url)(path.join(ROOT, 'dist', 'lib', 'vendors', 'viatom', 'push.js')).viatomProtocol.acceptedBody;
 const viatomTag = (text) => Buffer.from(text).toString('base64');
 const viatomBody = {
   type: 1,
@@ -44,8 +39,7 @@ export default {
       data_tag: viatomTag(`BLOOD_PRESSURE@1${digits(n, 9)}`),
       data: { ...viatomBody.data, measure_time: String(1731974700000 + 60_000 * (n % 100_000_000)) },
     }),
-  accepted: { status: 200, body: ACCEPTED },
-  manual: `
+  manual: (accepted) => `
 const body = msg.payload;
 const data = body && body.data;
 const result = data && data.measure_result;
@@ -73,7 +67,7 @@ const fresh = !seen.has(key);
 if (fresh) seen.add(key);
 const reading = fresh ? { topic: 'viatom/' + data.data_type, payload: body } : null;
 msg.statusCode = 200;
-msg.payload = ${JSON.stringify(ACCEPTED)};
+msg.payload = ${JSON.stringify(accepted)};
 return [msg, reading];
 `,
 };

@@ -1,4 +1,4 @@
-import { random, round, type PlannedPush, type VendorTraffic } from '../traffic';
+import { random, round, type PlannedPush, type VendorTraffic } from './script';
 
 export interface SandboxDevice {
   id: string;

@@ -1,5 +1,5 @@
 import { asRetry, buildBloodPressure, buildGlucose, buildWeighIn, type LezhiScale, type LezhiUser } from '../lezhi-pushes';
-import { random, round, type VendorTraffic } from '../traffic';
+import { random, round, type VendorTraffic } from './script';
 
 /** A sample scale and user. Invented: the numbers belong to nobody. */
 export const SAMPLE_SCALE: LezhiScale = { deviceId: 'a1f3c2e47b9d', sn: 'LS202B2311000231', mac: 'C8:47:8C:21:5A:3E' };

@@ -1,5 +1,5 @@
 import { buildCgmPush, CGM_INTERVAL_MINUTES, type CgmPatient } from '../sinocare-pushes';
-import { random, type VendorTraffic } from '../traffic';
+import { random, type VendorTraffic } from './script';
 
 /** A sample CGM patient. Invented: the name and numbers belong to nobody. */
 export const SAMPLE_CGM_PATIENT: CgmPatient = {

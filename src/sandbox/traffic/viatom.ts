@@ -1,4 +1,4 @@
-import type { VendorTraffic } from '../traffic';
+import type { VendorTraffic } from './script';
 import { buildAuthorizationPush, buildMeasurementPush, memberIdOfPhone, type ViatomDataType } from '../viatom-cloud';
 
 /** The phone a sample Viatom user authorizes with (a reserved test range). */

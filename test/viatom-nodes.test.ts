@@ -10,7 +10,8 @@ import { createViatomCloud, type ViatomCloud } from '../src/sandbox/viatom-cloud
  * Viatom end to end, as a hospital wires it: a viatom-account, viatom-auth nodes to hand users
  * the authorization page and to cancel authorizations, and a viatom-in on the path the Viatom
  * cloud pushes to. The cloud is the emulator (written from Viatom's documents) on 127.0.0.1,
- * Node-RED a real process; every request is real HTTP.
+ * Node-RED a real process; every request is real HTTP. (The Viatom library alone, without
+ * Node-RED: test/unit/viatom.test.ts.)
  */
 
 const SECRET = 'viatom-secret-5f0c2a';
