@@ -118,6 +118,7 @@ function missingNodePieces(type: NodeType): string[] {
 
   if (!examples.some((example) => example.types.has(type))) lacks('example flow', 'add one to examples/ that uses it');
   if (!readme.includes(`\`${type}\``)) lacks('mention in README.md', `name it there as \`${type}\``);
+  if (read(`docs/nodes/${type}.md`) === undefined) lacks('reference page', `write docs/nodes/${type}.md (properties, inputs, outputs, status, error codes) and link it from docs/nodes/README.md`);
   return missing;
 }
 
@@ -161,7 +162,7 @@ describe('every node type and vendor of the registry has all its pieces', functi
 
   for (const type of NODE_TYPE_NAMES) {
     const icon = NODE_TYPES[type].kind === 'config' ? 'no icon (a config node)' : 'its icon';
-    it(`${type} (${NODE_TYPES[type].kind}): node and editor file, help and labels in ${LANGUAGES.join(' and ')}, ${icon}, an example flow, the README`, function () {
+    it(`${type} (${NODE_TYPES[type].kind}): node and editor file, help and labels in ${LANGUAGES.join(' and ')}, ${icon}, an example flow, the README and its docs page`, function () {
       const missing = missingNodePieces(type);
       if (missing.length) assert.fail(missing.join('\n'));
     });
