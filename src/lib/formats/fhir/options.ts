@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { blankIsDefault } from '../../zod-helpers';
+import { MappingError, describeOptionIssues } from '../contract';
 import { PATIENT_DEFAULTS } from '../patient';
 
 /** health-fhir's properties and the errors of the mapping. */
@@ -37,16 +38,10 @@ export type FhirErrorCode = (typeof FHIR_ERROR_CODES)[number];
 export const FHIR_NOT_RETRYABLE: ReadonlySet<FhirErrorCode> = new Set(['unknown-kind', 'unit', 'no-values', 'no-patient']);
 
 /** Why a message cannot become FHIR; `code` says which case, the message says it to a person. */
-export class FhirMappingError extends Error {
-  readonly retryable: boolean;
-
-  constructor(
-    readonly code: FhirErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class FhirMappingError extends MappingError<FhirErrorCode> {
+  constructor(code: FhirErrorCode, message: string) {
+    super(code, message, FHIR_NOT_RETRYABLE);
     this.name = 'FhirMappingError';
-    this.retryable = !FHIR_NOT_RETRYABLE.has(code);
   }
 }
 
@@ -80,11 +75,6 @@ export const fhirNodeOptions = z.object({
 export type ResolvedOptions = z.output<typeof fhirNodeOptions>;
 
 export const FHIR_DEFAULTS: ResolvedOptions = fhirNodeOptions.parse({});
-
-/** The issues of options that do not parse, as the rules they break ("output must be …"). */
-export function describeOptionIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'too_small' ? issue.message : `${issue.path.join('.')}: ${issue.code}`)).join('; ');
-}
 
 /** The options with defaults filled in (a blank property, as the editor saves it, is the default). */
 export function resolveOptions(options: FhirOptions = {}): ResolvedOptions {

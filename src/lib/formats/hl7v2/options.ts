@@ -19,12 +19,12 @@ export const hl7NodeOptions = z.object({
   /** A reading of no patient fails with `no-patient`; false: an ORU^R01 without PID. */
   requirePatient: z.preprocess(
     (value) => (blankIsDefault(value) === undefined ? undefined : value === true || value === 'true' ? true : value === false || value === 'false' ? false : value),
-    z.boolean().default(PATIENT_DEFAULTS.requirePatient),
+    z.boolean({ error: 'requirePatient must be true or false' }).default(PATIENT_DEFAULTS.requirePatient),
   ),
   patientAuthority: textProperty(''),
   /** CX-5 of the hospital's id (HL7 table 0203). */
   patientIdType: textProperty(DEFAULT_PATIENT_ID_TYPE),
-  /** MSH-12 (SPEC §7); this node's configuration version is `configVersion` (src/lib/config-version.ts). */
-  version: z.preprocess(blankIsDefault, z.enum(HL7_VERSIONS).default(DEFAULT_HL7_VERSION)),
+  /** MSH-12, the HL7 version; this node's configuration version is `configVersion` (src/lib/config-version.ts). */
+  version: z.preprocess(blankIsDefault, z.enum(HL7_VERSIONS, { error: `version must be one of ${HL7_VERSIONS.join(', ')}` }).default(DEFAULT_HL7_VERSION)),
 });
 export type Hl7NodeOptions = z.output<typeof hl7NodeOptions>;
