@@ -1,4 +1,4 @@
-import { ACK_CODES, SUCCESS_CODES } from './formats/hl7v2/ack';
+import { ACKNOWLEDGMENT_CODES, SUCCESS_CODES } from './formats/hl7v2/ack';
 import { formatNodeCodes } from './formats/contract';
 import { FORMATS } from './formats';
 import type { RejectionCode } from './receiver/core';
@@ -54,7 +54,7 @@ export const NODE_ERROR_CODES = {
   'hl7-mllp': ['invalid-config'],
   'hl7-send': [
     // the hospital's refusals (the ACK codes that are not a success), then our own
-    ...ACK_CODES.filter((code) => !SUCCESS_CODES.has(code)),
+    ...ACKNOWLEDGMENT_CODES.filter((code) => !SUCCESS_CODES.has(code)),
     'timeout', 'deadline', 'connection-lost', 'closed', 'invalid-message', 'duplicate-control-id', 'no-config',
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
