@@ -5,10 +5,12 @@ import { PATIENT_DEFAULTS } from '../patient';
 
 /** health-fhir's properties and the errors of the mapping. */
 
-export type FhirOutput = 'bundle' | 'observation';
+export const FHIR_OUTPUTS = ['bundle', 'observation'] as const;
+export type FhirOutput = (typeof FHIR_OUTPUTS)[number];
 
 /** `create`: the Bundle creates the Patient if the server has none; `reference`: only points at it. */
-export type FhirPatientMode = 'create' | 'reference';
+export const FHIR_PATIENT_MODES = ['create', 'reference'] as const;
+export type FhirPatientMode = (typeof FHIR_PATIENT_MODES)[number];
 
 export interface FhirOptions {
   /** `bundle` (default): a transaction Bundle; `observation`: the Observation alone. */
@@ -59,13 +61,13 @@ const oneOf = <const V extends readonly [string, ...string[]]>(name: string, val
   text(name).pipe(z.enum(values, { error: `${name} must be ${values.map((value) => `"${value}"`).join(' or ')}` }));
 
 export const fhirNodeOptions = z.object({
-  output: blankOr(oneOf('output', ['bundle', 'observation']), 'bundle'),
+  output: blankOr(oneOf('output', FHIR_OUTPUTS), 'bundle'),
   patientField: blankOr(text('patientField'), PATIENT_DEFAULTS.patientField),
   requirePatient: blankOr(
     z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean({ error: 'requirePatient must be true or false' })),
     PATIENT_DEFAULTS.requirePatient,
   ),
-  patient: blankOr(oneOf('patient', ['create', 'reference']), 'create'),
+  patient: blankOr(oneOf('patient', FHIR_PATIENT_MODES), 'create'),
   patientSystem: blankOr(text('patientSystem'), 'urn:health-bridge:patient'),
   deviceSystem: blankOr(text('deviceSystem'), 'urn:health-bridge:device'),
   readingSystem: blankOr(text('readingSystem'), 'urn:health-bridge:reading'),
