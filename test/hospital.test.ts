@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Inbound } from 'node-hl7-server';
+import { FORMATS } from '../src/lib/formats';
 import { lezhiProtocol } from '../src/lib/vendors/lezhi';
 import { startFhirServer, type FhirServer } from './harness/fhir-server';
 import { bodyFixture, placed } from './harness/flows';
@@ -70,6 +71,22 @@ describe('the hospital nodes in Node-RED, against a real FHIR server and real ML
   });
   beforeEach(async function () {
     await nodeRed.clearMessages();
+  });
+
+  it('every format node keeps the reading in msg.reading (health-outbox orders by its patient) and refuses an event with code event', async function () {
+    const formats = Object.values(FORMATS);
+    await nodeRed.deploy(formats.flatMap((format) => chain(format.nodeType, [{ type: format.nodeType }])));
+    for (const format of formats) {
+      nodeRed.inject(`${format.nodeType}/in`, { payload: READING });
+      nodeRed.inject(`${format.nodeType}/in`, { payload: lezhiEvent() });
+      const [out] = await nodeRed.waitForMessages(1, `${format.nodeType}/out`);
+      assert.deepEqual(out?.msg.reading, READING, format.nodeType);
+      assert.notDeepEqual(out?.msg.payload, READING, format.nodeType);
+      assert.equal(out?.msg.topic, 'sinocare/glucose', `${format.nodeType}: a message without a topic gets the reading's`);
+      const [caught] = await nodeRed.waitForMessages(1, `${format.nodeType}/errors`);
+      assert.equal(caught?.msg.error.code, 'event', format.nodeType);
+      assert.equal(caught?.msg.error.source.type, format.nodeType);
+    }
   });
 
   describe('health-fhir → http request → FHIR server', function () {

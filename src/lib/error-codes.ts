@@ -1,6 +1,6 @@
-import { ACK_CODES, SUCCESS_CODES } from './formats/hl7v2/ack';
-import { FHIR_ERROR_CODES, FHIR_NOT_RETRYABLE } from './formats/fhir/options';
-import { HL7_MAPPING_ERROR_CODES, HL7_NOT_RETRYABLE } from './formats/hl7v2/oru';
+import { ACKNOWLEDGMENT_CODES, SUCCESS_CODES } from './formats/hl7v2/ack';
+import { formatNodeCodes } from './formats/contract';
+import { FORMATS } from './formats';
 import type { RejectionCode } from './receiver/core';
 import { EXPEED_ERROR_CODES } from './vendors/expeed/errors';
 
@@ -49,12 +49,12 @@ export const NODE_ERROR_CODES = {
   'viatom-account': ['invalid-config'],
   'viatom-auth': ['operation', 'phone-missing', 'phone-malformed', 'credentials-missing', ...ACTION],
   'health-ack': [],
-  'health-fhir': ['invalid-config', ...FHIR_ERROR_CODES],
-  'health-hl7': ['invalid-config', ...HL7_MAPPING_ERROR_CODES],
+  'health-fhir': formatNodeCodes(FORMATS.fhir),
+  'health-hl7': formatNodeCodes(FORMATS.hl7),
   'hl7-mllp': ['invalid-config'],
   'hl7-send': [
     // the hospital's refusals (the ACK codes that are not a success), then our own
-    ...ACK_CODES.filter((code) => !SUCCESS_CODES.has(code)),
+    ...ACKNOWLEDGMENT_CODES.filter((code) => !SUCCESS_CODES.has(code)),
     'timeout', 'deadline', 'connection-lost', 'closed', 'invalid-message', 'duplicate-control-id', 'no-config',
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
@@ -89,4 +89,4 @@ export function errorCodeTableMarkdown(): string {
  * `cause` onto `msg.error`, not its other properties, so a node after a Catch (health-ack) that
  * must tell these apart can read `msg.error.code` against this set.
  */
-export const NOT_RETRYABLE_CODES: ReadonlySet<string> = new Set([...FHIR_NOT_RETRYABLE, ...HL7_NOT_RETRYABLE]);
+export const NOT_RETRYABLE_CODES: ReadonlySet<string> = new Set(Object.values(FORMATS).flatMap((format) => [...format.notRetryable]));

@@ -86,3 +86,42 @@ export function present<T>(record: Record<string, T | null | undefined>): Record
   );
   return entries.length ? Object.fromEntries(entries) : undefined;
 }
+
+/**
+ * The topic a receiver gives a message, `<vendor>/<kind>` of a reading or `<vendor>/<event>` of
+ * an event; of anything else what it has of the two (for an error's text, never a patient value).
+ */
+export function topicOf(payload: unknown): string {
+  const { vendor, event, kind } = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  const what = typeof event === 'string' && kind === undefined ? event : kind ?? event;
+  return typeof vendor === 'string' ? `${vendor}/${String(what)}` : String(what);
+}
+
+/** Why a message's payload is no reading: an event (a receiver's output 2), or anything else. */
+export type NotAReading = { code: 'event'; topic: string; message: string } | { code: 'not-a-reading'; message: string };
+
+const nonEmptyText = (value: unknown): boolean => typeof value === 'string' && value !== '';
+
+/**
+ * The one answer to "is this a reading?" for whatever consumes readings (the formats): undefined
+ * for a reading, else why not. A reading has an id, a kind and a time (text, not empty) and its
+ * values; an object with an `event` and no `kind` is an event. The message names fields and the
+ * event's topic, never a value of the payload.
+ */
+export function notAReading(input: unknown): NotAReading | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { code: 'not-a-reading', message: 'msg.payload is not a reading (expected an object from a receiver\'s output 1)' };
+  }
+  const candidate = input as Record<string, unknown>;
+  if (typeof candidate.event === 'string' && candidate.kind === undefined) {
+    const topic = topicOf(candidate);
+    return { code: 'event', topic, message: `${topic} is an event, not a reading: events (a receiver's output 2) map to no hospital format; wire only output 1 here` };
+  }
+  const missing = ['id', 'kind', 'time'].filter((name) => !nonEmptyText(candidate[name]));
+  if (typeof candidate.values !== 'object' || candidate.values === null) missing.push('values');
+  return missing.length ? { code: 'not-a-reading', message: `msg.payload is not a reading (missing ${missing.join(', ')})` } : undefined;
+}
+
+export function isReading(input: unknown): input is Reading {
+  return notAReading(input) === undefined;
+}

@@ -1,7 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import {
   MllpDecoder, controlIdOf, decodeText, encodeText, escapeHl7, frame, isAscii, newControlId, unescapeHl7, utcTime, withCharset,
-  type AckCode, type Charset,
+  type AcknowledgmentCode, type Charset,
 } from '../lib/formats/hl7v2';
 import { HospitalFaults, hold, type FaultOptions } from './hospital-faults';
 
@@ -54,7 +54,7 @@ export interface ReceivedMessage {
   kind: string;
   observations: ReceivedObx[];
   /** How the listener answered it. */
-  ack: AckCode;
+  ack: AcknowledgmentCode;
   /** The ACK as sent. */
   answer: string;
 }
@@ -117,7 +117,7 @@ const componentOf = (p: Parsed, field: string | undefined, index: number): strin
  * swapped, a control id of its own, MSA-2 the message's MSH-10 (as it came, escapes and all).
  * For AE/AR: MSA-3 the text and an ERR segment in the form of the message's version.
  */
-export function buildAck(p: Parsed | undefined, code: AckCode, text = ''): string {
+export function buildAck(p: Parsed | undefined, code: AcknowledgmentCode, text = ''): string {
   const sep = p?.separator ?? '|';
   const field = (n: number): string => (p ? mshField(p, n) : '');
   const version = field(12) || '2.5.1';
@@ -176,7 +176,7 @@ export function startHospitalMllp(options: HospitalMllpOptions = {}): Promise<Ho
       const controlId = controlIdOf(text) ?? '';
       const type = mshField(p, 9).split(p.component).slice(0, 2).join('^');
       const key = readingId || `MSH-10 ${controlId}`;
-      const code: AckCode = faults.refuse(key) ? 'AE' : 'AA';
+      const code: AcknowledgmentCode = faults.refuse(key) ? 'AE' : 'AA';
       const reason = code === 'AE' ? 'The hospital could not store the message just now (a sandbox outage); send it again' : '';
       ack = buildAck(p, code, reason);
       messages.push({ text, charset, type, controlId, readingId, kind, observations: observationsOf(p), ack: code, answer: ack });

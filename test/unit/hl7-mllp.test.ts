@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MllpDecoder, frame, parseAck, controlIdOf, escapeHl7, unescapeHl7 } from '../../src/lib/formats/hl7v2';
+import { MllpDecoder, frame, parseAcknowledgment, controlIdOf, escapeHl7, unescapeHl7 } from '../../src/lib/formats/hl7v2';
 
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -38,17 +38,17 @@ describe('hl7-send framing: MLLP frames and ACKs', function () {
   });
 
   it('reads an ACK: MSA-1, MSA-2, MSA-3 and the ERR text of v2.5 and v2.3.1', function () {
-    assert.deepEqual(parseAck('MSH|^~\\&|LIS|H|HB|W|20261201||ACK^R01^ACK|9|P|2.5.1\rMSA|AA|CTRL1'), {
+    assert.deepEqual(parseAcknowledgment('MSH|^~\\&|LIS|H|HB|W|20261201||ACK^R01^ACK|9|P|2.5.1\rMSA|AA|CTRL1'), {
       code: 'AA', controlId: 'CTRL1', text: '', errorText: '',
     });
-    const v25 = parseAck('MSH|^~\\&|||||||ACK|9|P|2.5.1\rMSA|AE|CTRL2|Unknown patient \\F\\ 12\rERR||PID^1^3|204^Unknown key identifier^HL70357|E||||Patient not on file');
+    const v25 = parseAcknowledgment('MSH|^~\\&|||||||ACK|9|P|2.5.1\rMSA|AE|CTRL2|Unknown patient \\F\\ 12\rERR||PID^1^3|204^Unknown key identifier^HL70357|E||||Patient not on file');
     assert.deepEqual(v25, { code: 'AE', controlId: 'CTRL2', text: 'Unknown patient | 12', errorText: 'Patient not on file' });
-    const v231 = parseAck('MSH|^~\\&|||||||ACK|9|P|2.3.1\nMSA|AR|CTRL3\nERR|OBX^1^3^103&Table value not found&HL70357');
+    const v231 = parseAcknowledgment('MSH|^~\\&|||||||ACK|9|P|2.3.1\nMSA|AR|CTRL3\nERR|OBX^1^3^103&Table value not found&HL70357');
     assert.deepEqual(v231, { code: 'AR', controlId: 'CTRL3', text: '', errorText: 'Table value not found' });
-    assert.equal(parseAck('MSH|^~\\&|||||||ACK|9|P|2.5.1\rMSA|CA|X\rERR||||E|||||\rERR|||207^Application internal error^HL70357').errorText, 'Application internal error');
-    assert.throws(() => parseAck('PID|1'), /not an HL7 v2 message/);
-    assert.throws(() => parseAck('MSH|^~\\&|\rPID|1'), /no MSA/);
-    assert.throws(() => parseAck('MSH|^~\\&|\rMSA|OK|1'), /not an acknowledgment code/);
+    assert.equal(parseAcknowledgment('MSH|^~\\&|||||||ACK|9|P|2.5.1\rMSA|CA|X\rERR||||E|||||\rERR|||207^Application internal error^HL70357').errorText, 'Application internal error');
+    assert.throws(() => parseAcknowledgment('PID|1'), /not an HL7 v2 message/);
+    assert.throws(() => parseAcknowledgment('MSH|^~\\&|\rPID|1'), /no MSA/);
+    assert.throws(() => parseAcknowledgment('MSH|^~\\&|\rMSA|OK|1'), /not an acknowledgment code/);
   });
 
   it('finds the control id (MSH-10) of a message to send', function () {

@@ -1,7 +1,7 @@
-import type { Reading } from '../../reading';
+import { notAReading, type Reading } from '../../reading';
 import { buildBundle, conditionalPatientReference, type TransactionBundle } from './bundle';
 import { buildObservation, deviceIdentifier, patientIdentifier, type Observation } from './observation';
-import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
+import { FhirMappingError, resolveOptions, type FhirOptions, type ResolvedOptions } from './options';
 
 /**
  * The FHIR R4 half of the hospital side (SPEC §7): `toFhir(reading, options)` is what health-fhir
@@ -10,28 +10,16 @@ import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
  */
 
 export { codeTableMarkdown, CODE_ROWS, KIND_RULES } from '../codes';
-export { FHIR_DEFAULTS, FHIR_ERROR_CODES, FhirMappingError, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput, type FhirPatientMode } from './options';
+export { FHIR_DEFAULTS, FHIR_ERROR_CODES, FhirMappingError, fhirNodeOptions, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput, type FhirPatientMode, type ResolvedOptions } from './options';
 export { uuidV5, identifierCondition, conditionalPatientReference, type TransactionBundle } from './bundle';
 export type { Observation } from './observation';
 
 export const FHIR_CONTENT_TYPE = 'application/fhir+json';
 
-/** Refuses what is not a reading: an event (SPEC §3, output 2 of a receiver) or anything else. */
+/** Refuses what is not a reading: an event (a receiver's output 2) or anything else. */
 function assertReading(input: unknown): asserts input is Reading {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new FhirMappingError('not-a-reading', 'health-fhir: msg.payload is not a reading (expected an object from a receiver\'s output 1)');
-  }
-  const candidate = input as Record<string, unknown>;
-  if (typeof candidate.event === 'string' && candidate.kind === undefined) {
-    throw new FhirMappingError(
-      'event',
-      `health-fhir: "${String(candidate.vendor)}/${candidate.event}" is an event, not a reading: events (a receiver's output 2) have no FHIR Observation; wire only output 1 to health-fhir`,
-    );
-  }
-  const missing = ['id', 'kind', 'time'].filter((name) => typeof candidate[name] !== 'string' || candidate[name] === '');
-  if (missing.length || typeof candidate.values !== 'object' || candidate.values === null) {
-    throw new FhirMappingError('not-a-reading', `health-fhir: msg.payload is not a reading (missing ${missing.length ? missing.join(', ') : 'values'})`);
-  }
+  const problem = notAReading(input);
+  if (problem) throw new FhirMappingError(problem.code, `health-fhir: ${problem.message}`);
 }
 
 /**
@@ -44,10 +32,15 @@ function assertReading(input: unknown): asserts input is Reading {
 export function toFhir(input: unknown, options: FhirOptions = {}): TransactionBundle | Observation {
   const resolved = resolveOptions(options);
   assertReading(input);
-  if (resolved.output === 'bundle') return buildBundle(input, resolved);
-  const patient = patientIdentifier(input, resolved);
-  const device = deviceIdentifier(input, resolved);
-  return buildObservation(input, resolved, {
+  return fhirOf(input, resolved);
+}
+
+/** toFhir of a reading, with options already read (health-fhir reads them once, when it starts). */
+export function fhirOf(reading: Reading, resolved: ResolvedOptions): TransactionBundle | Observation {
+  if (resolved.output === 'bundle') return buildBundle(reading, resolved);
+  const patient = patientIdentifier(reading, resolved);
+  const device = deviceIdentifier(reading, resolved);
+  return buildObservation(reading, resolved, {
     ...(patient && { subject: resolved.patient === 'reference' ? conditionalPatientReference(patient) : { type: 'Patient', identifier: patient } }),
     ...(device && { device: { type: 'Device', identifier: device.identifier } }),
   });

@@ -1,11 +1,16 @@
+import { z } from 'zod';
+import { blankIsDefault } from '../../zod-helpers';
+import { MappingError, describeOptionIssues } from '../contract';
 import { PATIENT_DEFAULTS } from '../patient';
 
 /** health-fhir's properties and the errors of the mapping. */
 
-export type FhirOutput = 'bundle' | 'observation';
+export const FHIR_OUTPUTS = ['bundle', 'observation'] as const;
+export type FhirOutput = (typeof FHIR_OUTPUTS)[number];
 
 /** `create`: the Bundle creates the Patient if the server has none; `reference`: only points at it. */
-export type FhirPatientMode = 'create' | 'reference';
+export const FHIR_PATIENT_MODES = ['create', 'reference'] as const;
+export type FhirPatientMode = (typeof FHIR_PATIENT_MODES)[number];
 
 export interface FhirOptions {
   /** `bundle` (default): a transaction Bundle; `observation`: the Observation alone. */
@@ -24,26 +29,6 @@ export interface FhirOptions {
   readingSystem?: string;
 }
 
-export interface ResolvedOptions {
-  output: FhirOutput;
-  patientField: string;
-  requirePatient: boolean;
-  patient: FhirPatientMode;
-  patientSystem: string;
-  deviceSystem: string;
-  readingSystem: string;
-}
-
-export const FHIR_DEFAULTS: ResolvedOptions = {
-  output: 'bundle',
-  patientField: PATIENT_DEFAULTS.patientField,
-  requirePatient: PATIENT_DEFAULTS.requirePatient,
-  patient: 'create',
-  patientSystem: 'urn:health-bridge:patient',
-  deviceSystem: 'urn:health-bridge:device',
-  readingSystem: 'urn:health-bridge:reading',
-};
-
 /** Every code a FhirMappingError carries (health-fhir's own codes add `invalid-config`). */
 export const FHIR_ERROR_CODES = ['event', 'not-a-reading', 'unknown-kind', 'unit', 'no-values', 'no-patient', 'options'] as const;
 export type FhirErrorCode = (typeof FHIR_ERROR_CODES)[number];
@@ -55,45 +40,47 @@ export type FhirErrorCode = (typeof FHIR_ERROR_CODES)[number];
 export const FHIR_NOT_RETRYABLE: ReadonlySet<FhirErrorCode> = new Set(['unknown-kind', 'unit', 'no-values', 'no-patient']);
 
 /** Why a message cannot become FHIR; `code` says which case, the message says it to a person. */
-export class FhirMappingError extends Error {
-  readonly retryable: boolean;
-
-  constructor(
-    readonly code: FhirErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class FhirMappingError extends MappingError<FhirErrorCode> {
+  constructor(code: FhirErrorCode, message: string) {
+    super(code, message, FHIR_NOT_RETRYABLE);
     this.name = 'FhirMappingError';
-    this.retryable = !FHIR_NOT_RETRYABLE.has(code);
   }
 }
 
-const blank = (value: unknown): boolean => value === undefined || value === null || value === '';
+/**
+ * health-fhir's saved properties as the editor writes them and as earlier releases saved them:
+ * "" (or null, or nothing) is the default; text is trimmed, and text of only spaces is refused as
+ * it always was; `requirePatient` is a boolean or its text ("true"/"false"), as the editor saves a
+ * checkbox and as config-version's step from version 1 writes it. patientField's default is
+ * patient.ts's. The messages name the rule, never the value (a value may be anything a user typed).
+ */
+const text = (name: string) =>
+  z.string({ error: `${name} must be text` }).trim().min(1, `${name} must be text`);
+const blankOr = <T extends z.ZodType>(schema: T, fallback: z.util.NoUndefined<z.output<T>>) => z.preprocess(blankIsDefault, schema.default(fallback));
+const oneOf = <const V extends readonly [string, ...string[]]>(name: string, values: V) =>
+  text(name).pipe(z.enum(values, { error: `${name} must be ${values.map((value) => `"${value}"`).join(' or ')}` }));
 
-const TEXT_OPTIONS = ['output', 'patientField', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'] as const;
+export const fhirNodeOptions = z.object({
+  output: blankOr(oneOf('output', FHIR_OUTPUTS), 'bundle'),
+  patientField: blankOr(text('patientField'), PATIENT_DEFAULTS.patientField),
+  requirePatient: blankOr(
+    z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean({ error: 'requirePatient must be true or false' })),
+    PATIENT_DEFAULTS.requirePatient,
+  ),
+  patient: blankOr(oneOf('patient', FHIR_PATIENT_MODES), 'create'),
+  patientSystem: blankOr(text('patientSystem'), 'urn:health-bridge:patient'),
+  deviceSystem: blankOr(text('deviceSystem'), 'urn:health-bridge:device'),
+  readingSystem: blankOr(text('readingSystem'), 'urn:health-bridge:reading'),
+});
+
+/** What a node's options are once read: every default filled in. */
+export type ResolvedOptions = z.output<typeof fhirNodeOptions>;
+
+export const FHIR_DEFAULTS: ResolvedOptions = fhirNodeOptions.parse({});
 
 /** The options with defaults filled in (a blank property, as the editor saves it, is the default). */
 export function resolveOptions(options: FhirOptions = {}): ResolvedOptions {
-  const resolved = { ...FHIR_DEFAULTS };
-  for (const name of TEXT_OPTIONS) {
-    const value = options[name];
-    if (blank(value)) continue;
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new FhirMappingError('options', `health-fhir: ${name} must be text`);
-    }
-    (resolved as unknown as Record<string, string>)[name] = value.trim();
-  }
-  const require = options.requirePatient;
-  if (!blank(require)) {
-    if (require === true || require === 'true') resolved.requirePatient = true;
-    else if (require === false || require === 'false') resolved.requirePatient = false;
-    else throw new FhirMappingError('options', 'health-fhir: requirePatient must be true or false');
-  }
-  if (resolved.output !== 'bundle' && resolved.output !== 'observation') {
-    throw new FhirMappingError('options', `health-fhir: output must be "bundle" or "observation", not "${resolved.output}"`);
-  }
-  if (resolved.patient !== 'create' && resolved.patient !== 'reference') {
-    throw new FhirMappingError('options', `health-fhir: patient must be "create" or "reference", not "${resolved.patient}"`);
-  }
-  return resolved;
+  const parsed = fhirNodeOptions.safeParse(options);
+  if (!parsed.success) throw new FhirMappingError('options', `health-fhir: ${describeOptionIssues(parsed.error)}`);
+  return parsed.data;
 }

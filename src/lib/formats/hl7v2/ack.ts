@@ -1,17 +1,19 @@
 import { unescapeHl7 } from './escape';
 
 /**
- * An HL7 v2 ACK as hl7-send reads it: MSA-1 the acknowledgment code, MSA-2 the control id of the
- * message it answers, MSA-3 the text, and the text of any ERR segments.
+ * The HL7 v2 application acknowledgment (an ACK message, its MSA segment) as hl7-send reads it:
+ * MSA-1 the acknowledgment code, MSA-2 the control id of the message it answers, MSA-3 the text,
+ * and the text of any ERR segments. Named "acknowledgment" in the code, apart from the vendor's
+ * answer to a push and from an outbox delivery's settlement.
  */
 
-export const ACK_CODES = ['AA', 'AE', 'AR', 'CA', 'CE', 'CR'] as const;
-export type AckCode = (typeof ACK_CODES)[number];
-/** Original mode AA, enhanced mode CA: accepted. Every other code is an error (SPEC §7). */
+export const ACKNOWLEDGMENT_CODES = ['AA', 'AE', 'AR', 'CA', 'CE', 'CR'] as const;
+export type AcknowledgmentCode = (typeof ACKNOWLEDGMENT_CODES)[number];
+/** Original mode AA, enhanced mode CA: accepted. Every other code is an error. */
 export const SUCCESS_CODES: ReadonlySet<string> = new Set(['AA', 'CA']);
 
-export interface Ack {
-  code: AckCode;
+export interface Hl7Acknowledgment {
+  code: AcknowledgmentCode;
   controlId: string;
   /** MSA-3, unescaped; '' when there is none. */
   text: string;
@@ -19,10 +21,10 @@ export interface Ack {
   errorText: string;
 }
 
-export class AckParseError extends Error {
+export class AcknowledgmentParseError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'AckParseError';
+    this.name = 'AcknowledgmentParseError';
   }
 }
 
@@ -49,25 +51,25 @@ function errText(fields: string[], component: string, subcomponent: string): str
   return unescapeHl7(candidates.find((text) => text !== '') ?? '');
 }
 
-export function parseAck(message: string): Ack {
+export function parseAcknowledgment(message: string): Hl7Acknowledgment {
   const segments = message.split(/\r\n|\r|\n/).filter((s) => s !== '');
   const msh = segments[0];
-  if (!msh || !msh.startsWith('MSH') || msh.length < 8) throw new AckParseError('the answer is not an HL7 v2 message (no MSH)');
+  if (!msh || !msh.startsWith('MSH') || msh.length < 8) throw new AcknowledgmentParseError('the answer is not an HL7 v2 message (no MSH)');
   const field = msh.charAt(3);
   const component = msh.charAt(4);
   const subcomponent = msh.charAt(7);
   const msaSegment = segments.find((s) => s.startsWith(`MSA${field}`));
-  if (!msaSegment) throw new AckParseError('the answer has no MSA segment');
+  if (!msaSegment) throw new AcknowledgmentParseError('the answer has no MSA segment');
   const msa = msaSegment.split(field);
   const code = (msa[1] ?? '').trim().toUpperCase();
-  if (!(ACK_CODES as readonly string[]).includes(code)) throw new AckParseError(`the answer's MSA-1 is not an acknowledgment code`);
+  if (!(ACKNOWLEDGMENT_CODES as readonly string[]).includes(code)) throw new AcknowledgmentParseError(`the answer's MSA-1 is not an acknowledgment code`);
   const controlId = unescapeHl7(msa[2] ?? '');
   const errorText = segments
     .filter((s) => s.startsWith(`ERR${field}`))
     .map((s) => errText(s.split(field), component, subcomponent))
     .filter((t) => t !== '')
     .join('; ');
-  return { code: code as AckCode, controlId, text: unescapeHl7(msa[3] ?? ''), errorText };
+  return { code: code as AcknowledgmentCode, controlId, text: unescapeHl7(msa[3] ?? ''), errorText };
 }
 
 /** MSH-10 of a message, or undefined when it has none. */

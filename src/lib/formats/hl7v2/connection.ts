@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { AckParseError, SUCCESS_CODES, controlIdOf, parseAck, type AckCode } from './ack';
+import { AcknowledgmentParseError, SUCCESS_CODES, controlIdOf, parseAcknowledgment, type AcknowledgmentCode } from './ack';
 import { decodeText, encodeText, withCharset, type Charset } from './charset';
 import { MllpDecoder, frame } from './mllp';
 
@@ -39,15 +39,15 @@ export interface SendOptions {
 /** An ACK that came for a message whose send had already given up on it. */
 export interface LateAck {
   controlId: string;
-  code: AckCode;
+  code: AcknowledgmentCode;
   /** Why the send gave up: `timeout` or `deadline`. */
   gaveUp: 'timeout' | 'deadline';
   /** How long after giving up it came (ms). */
   lateMs: number;
 }
 
-export interface AckResult {
-  code: AckCode;
+export interface AcknowledgmentResult {
+  code: AcknowledgmentCode;
   controlId: string;
   text: string;
 }
@@ -63,7 +63,7 @@ export type ConnectionState =
 /** Why a send failed: `code` is the ACK's code, or what went wrong before an ACK came. */
 export class MllpSendError extends Error {
   constructor(
-    readonly code: AckCode | 'timeout' | 'deadline' | 'connection-lost' | 'closed' | 'invalid-message' | 'duplicate-control-id',
+    readonly code: AcknowledgmentCode | 'timeout' | 'deadline' | 'connection-lost' | 'closed' | 'invalid-message' | 'duplicate-control-id',
     message: string,
     readonly controlId?: string,
     readonly ackText?: string,
@@ -78,7 +78,7 @@ interface Pending {
   bytes: Buffer;
   written: boolean;
   timer: NodeJS.Timeout;
-  resolve(result: AckResult): void;
+  resolve(result: AcknowledgmentResult): void;
   reject(error: MllpSendError): void;
 }
 
@@ -126,7 +126,7 @@ export class MllpConnection extends EventEmitter {
     this.open();
   }
 
-  send(message: string, options: SendOptions = {}): Promise<AckResult> {
+  send(message: string, options: SendOptions = {}): Promise<AcknowledgmentResult> {
     if (typeof message !== 'string') {
       return Promise.reject(new MllpSendError('invalid-message', 'an HL7 v2 message is text: msg.payload is not a string'));
     }
@@ -145,7 +145,7 @@ export class MllpConnection extends EventEmitter {
       return Promise.reject(new MllpSendError('deadline', `no time left before the sender's deadline: control id ${controlId} not sent`, controlId));
     }
     const waitMs = byDeadline ? budgetMs : this.timeoutMs;
-    return new Promise<AckResult>((resolve, reject) => {
+    return new Promise<AcknowledgmentResult>((resolve, reject) => {
       const entry: Pending = {
         controlId,
         bytes: frame(encodeText(text, this.charset)),
@@ -231,35 +231,35 @@ export class MllpConnection extends EventEmitter {
       return;
     }
     for (const bytes of frames) {
-      let ack;
+      let acknowledgment;
       try {
-        ack = parseAck(decodeText(bytes, this.charset));
+        acknowledgment = parseAcknowledgment(decodeText(bytes, this.charset));
       } catch (error) {
-        if (error instanceof AckParseError) continue; // not an ACK we can match: nothing waits for it
+        if (error instanceof AcknowledgmentParseError) continue; // not an ACK we can match: nothing waits for it
         throw error;
       }
-      const entry = this.settle(ack.controlId);
+      const entry = this.settle(acknowledgment.controlId);
       if (!entry) {
         // an ACK nobody waits for is ignored; one that comes after its send gave up is told to
         // that sender (HL7 has no conditional create: the HIS may have stored the message, and
         // OBR-3 is what lets it recognize the next delivery of the same reading)
-        const late = this.givenUp.get(ack.controlId);
+        const late = this.givenUp.get(acknowledgment.controlId);
         if (late) {
-          this.givenUp.delete(ack.controlId);
-          late.onLateAck?.({ controlId: ack.controlId, code: ack.code, gaveUp: late.why, lateMs: Date.now() - late.at });
+          this.givenUp.delete(acknowledgment.controlId);
+          late.onLateAck?.({ controlId: acknowledgment.controlId, code: acknowledgment.code, gaveUp: late.why, lateMs: Date.now() - late.at });
         }
         continue;
       }
-      const text = ack.text || ack.errorText;
-      if (SUCCESS_CODES.has(ack.code)) {
-        entry.resolve({ code: ack.code, controlId: ack.controlId, text });
+      const text = acknowledgment.text || acknowledgment.errorText;
+      if (SUCCESS_CODES.has(acknowledgment.code)) {
+        entry.resolve({ code: acknowledgment.code, controlId: acknowledgment.controlId, text });
         continue;
       }
-      const detail = ackDetail(ack.text, ack.errorText);
+      const detail = ackDetail(acknowledgment.text, acknowledgment.errorText);
       entry.reject(new MllpSendError(
-        ack.code,
-        `${this.address} answered ${ack.code} to control id ${ack.controlId}${detail ? `: ${clip(detail)}` : ''}`,
-        ack.controlId,
+        acknowledgment.code,
+        `${this.address} answered ${acknowledgment.code} to control id ${acknowledgment.controlId}${detail ? `: ${clip(detail)}` : ''}`,
+        acknowledgment.controlId,
         clip(detail),
       ));
     }

@@ -8,3 +8,5 @@ export * from './mllp';
 export * from './oru';
 export * from './time';
 export * from './properties';
+export { hl7NodeOptions, type Hl7NodeOptions } from './options';
+export { hl7Format } from './format';

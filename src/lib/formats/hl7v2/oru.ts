@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { outOfRangeOf } from '../../measured';
-import type { Reading } from '../../reading';
+import { notAReading, type Reading } from '../../reading';
+import { MappingError } from '../contract';
 import { MSH18, isAscii, type Charset } from './charset';
 import { SINGLE_VALUE, kindCoding, valueCoding, type Coding } from './codes';
 import { escapeHl7 } from './escape';
@@ -15,6 +16,8 @@ import { hl7Time, utcTime } from './time';
 
 export const HL7_VERSIONS = ['2.5.1', '2.3.1'] as const;
 export type Hl7Version = (typeof HL7_VERSIONS)[number];
+/** MSH-12 of a node that names none. */
+export const DEFAULT_HL7_VERSION: Hl7Version = '2.5.1';
 
 export interface OruOptions {
   sendingApplication?: string;
@@ -29,7 +32,7 @@ export interface OruOptions {
   patientAuthority?: string;
   /** PID-3.5 of the hospital's id, the identifier type code (default `PI`). */
   patientIdType?: string;
-  /** MSH-12, default `2.5.1`. */
+  /** MSH-12, default DEFAULT_HL7_VERSION. */
   version?: Hl7Version;
   /** The charset MSH-18 names when the message is not ASCII, default `utf-8` (hl7-send rewrites it to its own). */
   charset?: Charset;
@@ -47,16 +50,10 @@ export type Hl7ErrorCode = (typeof HL7_MAPPING_ERROR_CODES)[number];
 export const HL7_NOT_RETRYABLE: ReadonlySet<Hl7ErrorCode> = new Set(['unknown-kind', 'number', 'no-patient']);
 
 /** Why a message cannot become an ORU^R01; `code` says which case (health-hl7 translates it). */
-export class Hl7MappingError extends Error {
-  readonly retryable: boolean;
-
-  constructor(
-    message: string,
-    readonly code: Hl7ErrorCode = 'not-a-reading',
-  ) {
-    super(message);
+export class Hl7MappingError extends MappingError<Hl7ErrorCode> {
+  constructor(code: Hl7ErrorCode, message: string) {
+    super(code, message, HL7_NOT_RETRYABLE);
     this.name = 'Hl7MappingError';
-    this.retryable = !HL7_NOT_RETRYABLE.has(code);
   }
 }
 
@@ -88,17 +85,10 @@ function coded(coding: Coding): string {
 
 /** NM: digits, an optional sign and decimal point; never an exponent. */
 export function hl7Number(value: number): string {
-  if (!Number.isFinite(value)) throw new Hl7MappingError(`not a finite number: ${value}`, 'number');
+  if (!Number.isFinite(value)) throw new Hl7MappingError('number', `not a finite number: ${value}`);
   const text = String(value);
   if (!/e/i.test(text)) return text;
   return value.toFixed(20).replace(/\.?0+$/, '');
-}
-
-function isReading(input: unknown): input is Reading {
-  if (typeof input !== 'object' || input === null) return false;
-  const r = input as Partial<Reading>;
-  return typeof r.id === 'string' && typeof r.kind === 'string' && typeof r.time === 'string'
-    && typeof r.values === 'object' && r.values !== null;
 }
 
 /** What a reading could not measure: `[name, text, flag]` per value (SPEC §3, measured.ts). */
@@ -131,20 +121,14 @@ function unmeasuredOf(reading: Reading): Array<{ name: string; text: string; fla
  * reading. No part of the reading is put in an error message.
  */
 export function toOruR01(reading: Reading, options: OruOptions = {}): string {
-  if (!isReading(reading)) {
-    const input = reading as unknown as Record<string, unknown> | null;
-    if (input && typeof input === 'object' && typeof input.event === 'string') {
-      const topic = typeof input.vendor === 'string' ? `${input.vendor}/${input.event}` : input.event;
-      throw new Hl7MappingError(`an event (${topic}) is not a reading: ORU^R01 carries readings only`, 'event');
-    }
-    throw new Hl7MappingError('not a reading: ORU^R01 needs id, kind, time and values');
-  }
+  const problem = notAReading(reading);
+  if (problem) throw new Hl7MappingError(problem.code, problem.message);
   if (!Object.prototype.hasOwnProperty.call(KIND_RULES, reading.kind)) {
-    throw new Hl7MappingError(`readings of kind "${String(reading.kind)}" have no HL7 mapping`, 'unknown-kind');
+    throw new Hl7MappingError('unknown-kind', `readings of kind "${String(reading.kind)}" have no HL7 mapping`);
   }
-  const version = options.version ?? '2.5.1';
+  const version = options.version ?? DEFAULT_HL7_VERSION;
   if (!(HL7_VERSIONS as readonly string[]).includes(version)) {
-    throw new Hl7MappingError(`HL7 version must be one of ${HL7_VERSIONS.join(', ')}`, 'version');
+    throw new Hl7MappingError('version', `HL7 version must be one of ${HL7_VERSIONS.join(', ')}`);
   }
   const time = hl7Time(reading.time);
   const now = utcTime((options.now ?? (() => new Date()))());
@@ -154,7 +138,7 @@ export function toOruR01(reading: Reading, options: OruOptions = {}): string {
 
   const patient = patientOf(reading, options.patientField);
   if (!patient && options.requirePatient !== false) {
-    throw new Hl7MappingError(`a ${reading.vendor} reading names no patient by patientField "${options.patientField || PATIENT_DEFAULTS.patientField}"`, 'no-patient');
+    throw new Hl7MappingError('no-patient', `a ${reading.vendor} reading names no patient by patientField "${options.patientField || PATIENT_DEFAULTS.patientField}"`);
   }
   const name = reading.subject?.name;
   const segments: string[] = [];
