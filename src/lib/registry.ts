@@ -1,4 +1,5 @@
 import type { PushProtocol } from './receiver/protocol';
+import type { FormatNodeType } from './formats';
 import { expeedProtocol } from './vendors/expeed/push';
 import { lezhiProtocol } from './vendors/lezhi';
 import { PUSH_VENDORS, VENDORS, vendorOfReceiver, type Vendor, type VendorEntry } from './vendors/manifest';
@@ -117,3 +118,12 @@ export const VENDOR_REGISTRY: Record<Vendor, VendorRegistryEntry> = {
 export const RECEIVER_TYPES: Array<NodeTypeOf<'receiver'>> = VENDORS.map((vendor) => VENDOR_REGISTRY[vendor].receiver);
 
 export { VENDORS, vendorOfReceiver, type Vendor };
+
+/**
+ * The hospital formats (FORMATS in ./formats/index.ts, each naming its node type) are exactly the
+ * node types of kind 'format' here: a format without its node type, or a node type of kind
+ * 'format' without its module, does not compile.
+ */
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type FormatsAreFormatNodes = Assert<SameUnion<FormatNodeType, NodeTypeOf<'format'>>>;

@@ -44,9 +44,9 @@ export interface Mapped<Payload> {
   status: Readonly<Record<string, string>>;
 }
 
-export interface FormatModule<Options = unknown, Payload = unknown> {
-  /** The node's type, and its locale namespace: `health-fhir`. */
-  readonly nodeType: string;
+export interface FormatModule<Options = unknown, Payload = unknown, NodeType extends string = string> {
+  /** The node's type, and its locale namespace: `health-fhir` (src/lib/registry.ts lists it as kind 'format'). */
+  readonly nodeType: NodeType;
   /** The node's saved properties, as the editor and earlier releases write them; blank is the default. */
   readonly options: z.ZodType<Options, unknown>;
   /** Every code the mapping's MappingError carries, `event` and `not-a-reading` first (the node adds `invalid-config`). */

@@ -6,7 +6,7 @@ import { FHIR_ERROR_CODES, FHIR_NOT_RETRYABLE, fhirNodeOptions, type ResolvedOpt
  * health-fhir: a reading → a FHIR R4 transaction Bundle or Observation, with its content type, for
  * the core `http request` node to POST to the FHIR server (its URL is the user's, set there).
  */
-export const fhirFormat: FormatModule<ResolvedOptions, TransactionBundle | Observation> = {
+export const fhirFormat: FormatModule<ResolvedOptions, TransactionBundle | Observation, 'health-fhir'> = {
   nodeType: 'health-fhir',
   options: fhirNodeOptions,
   errorCodes: FHIR_ERROR_CODES,
