@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileLog } from '../../src/lib/outbox/file-log';
+import { openLog } from './outbox-open';
 import { backoffMs, OutboxQueue, type Clock, type OutboxQueueOptions } from '../../src/lib/outbox/queue';
 import type { StoredMessage } from '../../src/lib/outbox/storage';
 
@@ -96,7 +97,7 @@ describe('the outbox queue', function () {
     await queue.idle();
     assert.deepEqual(sent.map((entry) => entry.message.id), [stored.id]);
     // what the outbox sent is already in the files: another reader sees it
-    const other = await FileLog.open({ directory });
+    const other = await openLog({ directory });
     assert.equal(other.stats().count, 1);
     await other.close();
     assert.equal(queue.settle(stored.id), true);
