@@ -318,6 +318,28 @@ describe('the outbox queue', function () {
       assert.equal(queue.status().queued, 1, 'A1 alone waits, on its own backoff');
     });
 
+    it('lets at most one later message of a patient alone pass its oldest through an outage, however long', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 4000, maxAgeMs: 3_600_000 });
+      for (const text of ['A1', 'A2', 'A3', 'A4', 'A5']) await queue.enqueue({ payload: { label: text } }, A);
+      let up = false;
+      for (let second = 0; second < 120; second++) {
+        await answerAll(() => up);
+        await clock.advance(1000, queue);
+      }
+      // what went out while A1 waited: A1 let past after its third failure, for one message only
+      const before = new Set(sent.map((entry) => label(entry.message)));
+      assert.deepEqual([...before].sort(), ['A1', 'A2'], 'only A2 overtook A1 while the hospital was away');
+      up = true;
+      for (let second = 0; second < 10; second++) {
+        await answerAll(() => up);
+        await clock.advance(1000, queue);
+      }
+      const delivered = sent.filter((entry) => answered.has(entry)).slice(-5).map((entry) => label(entry.message));
+      assert.equal(queue.status().queued, 0);
+      // once the hospital is back: A2 or A1 first (whichever was due), then the rest in order
+      assert.deepEqual(delivered.filter((text) => text !== 'A2'), ['A1', 'A3', 'A4', 'A5'], delivered.join(' '));
+    });
+
     it('keeps the order after an outage even when a message fails once more while the hospital recovers', async function () {
       await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 1000 });
       for (const [text, key] of [['A1', A], ['B1', B], ['B2', B]] as const) await queue.enqueue({ payload: { label: text } }, key);
