@@ -10,8 +10,6 @@
 // (the first of them after a short write, as write(2) does when it runs out of room) and some
 // fsyncs fail; each append refused is reported with its number, and must never come back.
 import fs from 'node:fs';
-import type { FileLogOptions } from '../../src/lib/outbox/file-log';
-import type { OutboxSchedule } from '../../src/lib/outbox/schedule';
 import { openLog } from './outbox-open';
 
 const [directory, seedText, mode] = process.argv.slice(2);

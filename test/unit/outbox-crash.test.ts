@@ -3,8 +3,6 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FileLogOptions } from '../../src/lib/outbox/file-log';
-import type { OutboxSchedule } from '../../src/lib/outbox/schedule';
 import { openLog } from './outbox-open';
 
 const ROUNDS = 60;

@@ -44,7 +44,8 @@ export const systemClock: Clock = {
 };
 
 export interface OutboxQueueOptions {
-  storage: OutboxStorage;
+  /** Where the messages wait; or its index already loaded (a caller that leased from it first). */
+  storage: OutboxStorage | OutboxSchedule;
   /** Output 1: a delivery. Call `settle` with its id once it is answered. */
   send(message: StoredMessage): void;
   /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
@@ -104,7 +105,6 @@ export function backoffMs(failures: number, retryMinMs: number, retryMaxMs: numb
 }
 
 export class OutboxQueue {
-  private readonly storage: OutboxStorage;
   /** The index of what waits, once the storage has said what it holds. */
   private schedule: OutboxSchedule | undefined;
   private readonly ready: Promise<OutboxSchedule>;
@@ -139,7 +139,6 @@ export class OutboxQueue {
   private started: boolean;
 
   constructor(private readonly options: OutboxQueueOptions) {
-    this.storage = options.storage;
     this.clock = options.clock ?? systemClock;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency));
     this.ackTimeoutMs = options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs;
@@ -147,7 +146,8 @@ export class OutboxQueue {
     this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
     this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
     this.started = !options.paused;
-    this.ready = OutboxSchedule.load(this.storage, { onUnreadable: options.onUnreadable });
+    const { storage } = options;
+    this.ready = storage instanceof OutboxSchedule ? Promise.resolve(storage) : OutboxSchedule.load(storage, { onUnreadable: options.onUnreadable });
     this.track(this.ready.then((schedule) => {
       this.schedule = schedule;
       this.changed();
@@ -222,7 +222,10 @@ export class OutboxQueue {
     for (const flight of this.inFlight.values()) this.clock.clearTimeout(flight.timer);
     this.inFlight.clear();
     await this.idle();
-    await this.storage.close();
+    await this.ready.then(
+      (schedule) => schedule.close(),
+      () => this.options.storage.close(),
+    );
   }
 
   private async finish(message: StoredMessage, error: string | undefined): Promise<void> {

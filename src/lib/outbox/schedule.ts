@@ -128,8 +128,7 @@ export class OutboxSchedule {
         const { row, seq } = taken[index];
         const current = this.holds(row, seq) && (this.flags[row] & LEASED) !== 0;
         if (result.status === 'fulfilled') {
-          // the state as the index has it (a failure whose record was not written, a retry-all)
-          if (current) messages.push({ ...result.value, ...this.stateOf(row, seq) });
+          if (current) messages.push(result.value);
         } else if (result.reason instanceof KeptUnreadable) {
           if (current) this.park(row);
           parked++;

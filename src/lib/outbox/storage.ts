@@ -66,7 +66,8 @@ export interface OutboxStorage {
    */
   append(msg: StoredMsg, now: number, key?: number): Promise<StoredMessage>;
   /**
-   * The message of `state`, body included. A message that is stored and cannot be read by this
+   * The message of `state`, body included, with the state as given (the queue's is the newer: a
+   * failure whose record could not be written, a retry-all). A message that is stored and cannot be read by this
    * process (no key, another key) rejects with `KeptUnreadable`: it stays stored, untouched.
    */
   read(state: StoredState): Promise<StoredMessage>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Attempt, OutboxStorage, Removal, StoredMessage, StoredMsg, StoredState } from '../storage';
-import { DEAD, DELIVERED, HEADER, MAX_RECORD, putBody, putRecord, putState, RETRY_ALL, smallRecord } from './codec';
+import { DEAD, DELIVERED, MAX_RECORD, putBody, putRecord, RETRY_ALL, smallRecord } from './codec';
 import { GroupCommit } from './commit';
 import { Compaction } from './compaction';
 import { readExactly } from './files';
@@ -127,16 +127,15 @@ export class FileLog implements OutboxStorage {
       this.reading--;
     }
     const body = putBody(buffer);
-    const put = putState(buffer.subarray(0, HEADER));
+    // the state as the caller has it (its attempts may be newer than a put that was refused)
     return {
       ref: slot,
       seq,
       id: body.id,
-      enqueuedAt: put.enqueuedAt,
-      attempts: put.attempts,
-      // a retry-all changes nextAt without rewriting the message
-      nextAt: slots.nexts[slot],
-      key: put.key,
+      enqueuedAt: state.enqueuedAt,
+      attempts: state.attempts,
+      nextAt: state.nextAt,
+      key: state.key,
       ...(body.lastError !== undefined && { lastError: body.lastError }),
       msg: body.msg,
     };
