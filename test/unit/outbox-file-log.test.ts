@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FileLogOptions } from '../../src/lib/outbox/file-log';
+import type { FileLogOptions } from '../../src/lib/outbox/file-log/index';
 import type { OutboxSchedule } from '../../src/lib/outbox/schedule';
 import { openLog } from './outbox-open';
 import { storable, type StoredMessage } from '../../src/lib/outbox/storage';

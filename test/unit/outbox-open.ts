@@ -1,4 +1,4 @@
-import { FileLog, type FileLogOptions } from '../../src/lib/outbox/file-log';
+import { FileLog, type FileLogOptions } from '../../src/lib/outbox/file-log/index';
 import { OutboxSchedule, type ScheduleOptions } from '../../src/lib/outbox/schedule';
 import { SealedStorage, type SealedStorageOptions } from '../../src/lib/outbox/sealed-storage';
 

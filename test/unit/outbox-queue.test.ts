@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileLog } from '../../src/lib/outbox/file-log';
+import { FileLog } from '../../src/lib/outbox/file-log/index';
 import { openLog } from './outbox-open';
 import { backoffMs, OutboxQueue, type Clock, type OutboxQueueOptions } from '../../src/lib/outbox/queue';
 import type { StoredMessage } from '../../src/lib/outbox/storage';

@@ -1,5 +1,5 @@
 import type { Sealer } from '../at-rest';
-import { FileLog, type FileLogOptions } from './file-log';
+import { FileLog, type FileLogOptions } from './file-log/index';
 import { SealedStorage, type SealedStorageOptions } from './sealed-storage';
 
 /**
