@@ -10,7 +10,7 @@ import { postJson } from './harness/http';
 import { NodeRed } from './harness/node-red';
 
 /**
- * health-outbox in a real Node-RED (SPEC §8), between a Sinocare receiver in `ack: flow` and a
+ * health-outbox in a real Node-RED, between a Sinocare receiver in `ack: flow` and a
  * hospital's FHIR endpoint reached by the core http request node, as examples/hospital-bridge.json
  * wires it. The hospital is a real FHIR R4 server (medplum's router, test/harness/fhir-server.mjs)
  * behind a front door on 127.0.0.1 that plays its outages: it can be down the way a server in

@@ -12,12 +12,13 @@
 //       DRAIN messages leased 50 at a time and settled as delivered: drains/s; then DRAIN more
 //       through the queue (OutboxQueue, concurrency 50, each delivery answered at once)
 //
-// Backends: file = FileLog (dist/lib/outbox/file-log.js, what the package ships); sqlite =
+// Backends: file = FileLog (dist/lib/outbox/file-log, what the package ships); sqlite =
 // bench/lib/outbox-sqlite.mjs on a better-sqlite3 installed outside the repository (HB_SQLITE).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { digits } from './fixed-width.mjs';
+import { openOutboxLog } from './outbox-storage.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const require = createRequire(import.meta.url);
@@ -30,8 +31,7 @@ async function openStorage(backend, directory) {
     const { SqliteOutbox } = await import('./outbox-sqlite.mjs');
     return SqliteOutbox.open({ directory });
   }
-  const { FileLog } = require(path.join(PACKAGE, 'dist', 'lib', 'outbox', 'file-log.js'));
-  return FileLog.open({ directory });
+  return openOutboxLog(path.join(PACKAGE, 'dist', 'lib', 'outbox'), { directory });
 }
 
 /** A Node-RED msg as a receiver emits it (a Sinocare CGM reading), padded to about 1 KB of JSON. */

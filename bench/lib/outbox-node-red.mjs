@@ -25,10 +25,12 @@ import { fn, procStatus } from './expeed.mjs';
 import { paced, sinocareReading } from './hospital.mjs';
 import { combine, slice } from './load.mjs';
 import { NodeRed, ROOT, placed } from './node-red.mjs';
+import { openOutboxLog } from './outbox-storage.mjs';
 import sinocare from './pushes/sinocare.mjs';
 
 const requireCjs = createRequire(import.meta.url);
 const dist = (packageDir, file) => requireCjs(path.join(packageDir ?? ROOT, 'dist', 'lib', file));
+const outboxDist = (packageDir) => path.join(packageDir ?? ROOT, 'dist', 'lib', 'outbox');
 
 /** p99 the outbox may add to a push's answer: the vendors wait 5 s; a hundredth of that. */
 export const TARGET_ADDED_P99_MS = 50;
@@ -163,25 +165,24 @@ function storedMessages(packageDir) {
 }
 
 async function fill(directory, count, packageDir, log) {
-  const { FileLog } = dist(packageDir, 'outbox/file-log.js');
   const make = storedMessages(packageDir);
-  const log0 = await FileLog.open({ directory });
   // sealed as the outbox as shipped seals (a package from before encryption: plain, as it wrote)
-  let storage = log0;
-  let sealed = false;
-  if (fs.existsSync(path.join(packageDir ?? ROOT, 'dist', 'lib', 'outbox', 'sealed-storage.js'))) {
+  let sealedStorage;
+  const storage = await openOutboxLog(outboxDist(packageDir), { directory }, (log) => {
+    if (!fs.existsSync(path.join(outboxDist(packageDir), 'sealed-storage.js'))) return log;
     const { SealedStorage } = dist(packageDir, 'outbox/sealed-storage.js');
     const { Sealer } = dist(packageDir, 'at-rest.js');
-    storage = new SealedStorage(log0, { encrypt: true, sealer: new Sealer(Buffer.from(MILLION_KEY, 'hex'), 'outbox:ob-million') });
-    sealed = true;
-  }
+    sealedStorage = new SealedStorage(log, { encrypt: true, sealer: new Sealer(Buffer.from(MILLION_KEY, 'hex'), 'outbox:ob-million') });
+    return sealedStorage;
+  });
+  const sealed = sealedStorage !== undefined;
   const started = performance.now();
   let next = 0;
   let bytes = 0;
   await Promise.all(Array.from({ length: 256 }, async () => {
     while (next < count) {
       const n = next++;
-      const { msg, key } = make(n, sealed ? storage.orderKey : undefined);
+      const { msg, key } = make(n, sealed ? sealedStorage.orderKey : undefined);
       if (n === 0) bytes = Buffer.byteLength(JSON.stringify(msg));
       await storage.append(msg, Date.now(), key);
       if (n % 200_000 === 0 && n) log(`outbox in Node-RED: ${n.toLocaleString('en-US')} written`);
@@ -202,7 +203,6 @@ async function fill(directory, count, packageDir, log) {
  */
 async function sealingCost(packageDir, count) {
   if (!fs.existsSync(path.join(packageDir ?? ROOT, 'dist', 'lib', 'outbox', 'sealed-storage.js'))) return undefined;
-  const { FileLog } = dist(packageDir, 'outbox/file-log.js');
   const { SealedStorage } = dist(packageDir, 'outbox/sealed-storage.js');
   const { Sealer } = dist(packageDir, 'at-rest.js');
   const { patientKeyOf } = dist(packageDir, 'outbox/properties.js');
@@ -212,12 +212,16 @@ async function sealingCost(packageDir, count) {
   for (const kind of ['plain', 'sealed', 'sealed', 'plain']) {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-seal-'));
     try {
-      const log = await FileLog.open({ directory, fsync: false });
-      const storage = kind === 'plain' ? log : new SealedStorage(log, { encrypt: true, sealer: new Sealer(Buffer.from(MILLION_KEY, 'hex'), 'outbox:bench') });
+      let sealedStorage;
+      const storage = await openOutboxLog(outboxDist(packageDir), { directory, fsync: false }, (log) => {
+        if (kind === 'plain') return log;
+        sealedStorage = new SealedStorage(log, { encrypt: true, sealer: new Sealer(Buffer.from(MILLION_KEY, 'hex'), 'outbox:bench') });
+        return sealedStorage;
+      });
       const messages = Array.from({ length: count }, () => make(n++).msg);
       const started = performance.now();
       for (const msg of messages) {
-        await storage.append(msg, Date.now(), kind === 'plain' ? patientKeyOf(msg) : patientKeyOf(msg, storage.orderKey));
+        await storage.append(msg, Date.now(), kind === 'plain' ? patientKeyOf(msg) : patientKeyOf(msg, sealedStorage.orderKey));
       }
       let leased = 0;
       while (leased < count) {

@@ -38,8 +38,10 @@ function diskBytes(directory) {
 
 /** `log(...)`: bench/run.mjs's progress line. */
 export async function benchOutbox(options, log) {
-  const dist = path.join(options.packageDir ?? ROOT, 'dist', 'lib', 'outbox', 'file-log.js');
-  if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: npm run build first`);
+  // file-log.js before the storage was split, file-log/index.js after
+  const outbox = path.join(options.packageDir ?? ROOT, 'dist', 'lib', 'outbox');
+  const dist = ['file-log.js', 'file-log/index.js'].map((file) => path.join(outbox, file)).find((file) => fs.existsSync(file));
+  if (!dist) throw new Error(`${path.join(outbox, 'file-log')} is missing: npm run build first`);
   // like the history part: 1,000,000 unless BENCH_QUICK (a quick check that the part works)
   const count = process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0' ? 100_000 : 1_000_000;
   // half at most: the other half is left for the drain through the queue (a quick run drained it all before)
@@ -66,7 +68,7 @@ export async function benchOutbox(options, log) {
 
 export function outboxMarkdown(part) {
   const { count, drain, rows } = part;
-  const lines = ['## 5. Outbox storage (`FileLog`, dist/lib/outbox/file-log.js)', ''];
+  const lines = ['## 5. Outbox storage (`FileLog`, dist/lib/outbox/file-log)', ''];
   lines.push(
     'Each figure from a process of its own (`node --expose-gc bench/lib/outbox-child.mjs`), on the disk of os.tmpdir(), fsync ' +
       'as shipped (an fdatasync per group of appends that arrive together). *Append wait*: from `append()` to its promise ' +
@@ -97,7 +99,7 @@ export function outboxMarkdown(part) {
       figure: mib(added),
       ratio: added / TARGET_RSS,
       ok: added <= TARGET_RSS,
-      hint: 'read the index size in src/lib/outbox/file-log.ts (53 B a slot) against `process.memoryUsage().arrayBuffers` in bench/lib/outbox-child.mjs',
+      hint: 'read the index sizes in src/lib/outbox/file-log/slots.ts (33 B a slot) and src/lib/outbox/schedule.ts (49 B a row) against `process.memoryUsage().arrayBuffers` in bench/lib/outbox-child.mjs',
     },
     {
       what: `p99 an append adds to a push's answer ≤ ${TARGET_P99_MS} ms (50 at once)`,

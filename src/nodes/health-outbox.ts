@@ -2,12 +2,12 @@ import path from 'node:path';
 import { loadAtRestKey, Sealer, type AtRestKeyError } from '../lib/at-rest';
 import { acknowledge, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError, errorCode } from '../lib/coded-error';
-import { FileLog } from '../lib/outbox/file-log';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
+import { openOutboxStorage } from '../lib/outbox/open-storage';
 import { OutboxQueue } from '../lib/outbox/queue';
-import { SealedStorage } from '../lib/outbox/sealed-storage';
+import type { SealedStorage } from '../lib/outbox/sealed-storage';
 import { storable, type StoredMessage } from '../lib/outbox/storage';
 import { describeIssues } from '../lib/zod-helpers';
 import { runAction, translator } from './action';
@@ -15,11 +15,12 @@ import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } fro
 import { registerNode, statePath } from './register';
 
 /**
- * health-outbox (SPEC §8): each message is on disk (`<userDir>/health-bridge/outbox-<id>/`)
+ * health-outbox: each message is on disk (`<userDir>/health-bridge/outbox-<id>/`)
  * before anything else; then a receiver's `msg._ack` is answered, and the message goes out on
  * output 1 with an ack handle of the outbox's own, so the health-ack after the sink settles the
  * delivery. The queue (src/lib/outbox/queue.ts) retries, keeps each patient's order and sends
- * what is too old to output 2; this file only wires it to Node-RED.
+ * what is too old to output 2; open-storage.ts picks where the messages wait; this file only wires
+ * them to Node-RED.
  */
 
 /** How often the status is redrawn at most while messages come and go. */
@@ -116,10 +117,18 @@ export = function register(RED: NodeRedApi): void {
     const ticker = setInterval(statusSoon, 5_000);
 
     const opening = parsed.success
-      ? FileLog.open({
+      ? openOutboxStorage({
+          state: parsed.data.state,
           directory,
+          encrypt: parsed.data.encrypt,
+          ...(sealer && { sealer }),
+          ...(missingKey && { noSealer: missingKey.code }),
+          // never a part of the record: how many, and why (another key, damage, no key)
+          onUndecryptable: (reason, count) => {
+            node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
+            statusSoon();
+          },
           onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
-          onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
           onRefused: (code) => {
             if (!refusing) node.warn(t('warn.refusing', { reason: code }));
             refusing = { code, refused: refusing?.refused ?? 0 };
@@ -131,18 +140,8 @@ export = function register(RED: NodeRedApi): void {
             storageProblem = undefined;
             statusSoon();
           },
-        }).then((log) => {
+        }).then(({ storage, stateIgnored }) => {
           const properties = parsed.data;
-          const storage = new SealedStorage(log, {
-            encrypt: properties.encrypt,
-            sealer,
-            noSealer: missingKey?.code,
-            // never a part of the record: how many, and why (another key, damage, no key)
-            onUndecryptable: (reason, count) => {
-              node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
-              statusSoon();
-            },
-          });
           sealed = storage;
           queue = new OutboxQueue({
             storage,
@@ -176,6 +175,7 @@ export = function register(RED: NodeRedApi): void {
             deadLetter: (message, error) => {
               node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
             },
+            onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
             onError: (error) => {
               storageProblem = errorCode(error);
               // a refused write (a delivery's record) while the disk is full was told once already
@@ -185,7 +185,7 @@ export = function register(RED: NodeRedApi): void {
             onChange: statusSoon,
           });
           statusSoon();
-          if (properties.state) node.warn(t('warn.state-planned'));
+          if (stateIgnored) node.warn(t('warn.state-planned'));
           const ready = queue;
           void started.then(() => ready.start());
           return queue;

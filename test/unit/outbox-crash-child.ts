@@ -10,7 +10,7 @@
 // (the first of them after a short write, as write(2) does when it runs out of room) and some
 // fsyncs fail; each append refused is reported with its number, and must never come back.
 import fs from 'node:fs';
-import { FileLog } from '../../src/lib/outbox/file-log';
+import { openLog } from './outbox-open';
 
 const [directory, seedText, mode] = process.argv.slice(2);
 let seed = Number(seedText) || 1;
@@ -56,7 +56,7 @@ function fillNowAndThen(): void {
 async function main(): Promise<void> {
   if (mode === 'full') fillNowAndThen();
   // small segments: rolls and compaction happen during the run, and so do kills during them
-  const log = await FileLog.open({ directory, segmentBytes: 32 * 1024, compactBelow: 0.5 });
+  const log = await openLog({ directory, segmentBytes: 32 * 1024, compactBelow: 0.5 });
   let counter = Number(seedText) * 1_000_000;
   process.send?.({ type: 'ready', count: log.stats().count });
   const worker = async (): Promise<void> => {

@@ -3,7 +3,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileLog } from '../../src/lib/outbox/file-log';
+import { openLog } from './outbox-open';
 
 const ROUNDS = 60;
 
@@ -96,7 +96,7 @@ describe('an outbox killed with SIGKILL at random moments', function () {
         if (full && path.basename(file) === last && /^a torn (record|header) at the end$/.test(reason)) return;
         assert.fail(`${file}@${offset}: ${reason}`);
       };
-      const log = await FileLog.open({ directory, segmentBytes: 32 * 1024, onDamage });
+      const log = await openLog({ directory, segmentBytes: 32 * 1024, onDamage });
       const waiting = await log.lease(Infinity, 10_000_000);
       const count = log.stats().count;
       await log.close();

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileLog } from '../../src/lib/outbox/file-log';
+import type { FileLogOptions } from '../../src/lib/outbox/file-log/index';
+import type { OutboxSchedule } from '../../src/lib/outbox/schedule';
+import { openLog } from './outbox-open';
 import { storable, type StoredMessage } from '../../src/lib/outbox/storage';
 
 const T0 = 1_764_000_000_000;
@@ -12,8 +14,8 @@ function tempDir(): string {
 }
 
 /** Everything waiting, in the order the storage hands it out (leases end with the close). */
-async function waiting(directory: string, options: Partial<Parameters<typeof FileLog.open>[0]> = {}): Promise<StoredMessage[]> {
-  const log = await FileLog.open({ directory, ...options });
+async function waiting(directory: string, options: Partial<FileLogOptions> = {}): Promise<StoredMessage[]> {
+  const log = await openLog({ directory, ...options });
   try {
     return await log.lease(Infinity, 1_000_000);
   } finally {
@@ -83,7 +85,7 @@ describe('the outbox file log', function () {
   });
 
   it('keeps an accepted message across a restart, with the same id, as its JSON without _ack and _msgid', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     const msg = { _msgid: 'a1', _ack: 'p0.0', topic: 'sinocare/glucose', payload: { id: 'sinocare:cgm:1', value: 5.6, unit: '毫摩尔/升' } };
     const stored = await log.append(storable(msg), T0);
     await log.close();
@@ -95,7 +97,7 @@ describe('the outbox file log', function () {
   });
 
   it('refuses what comes after its close (its files are closed), and keeps what came before', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     await log.append({ payload: { n: 1 } }, T0);
     const [leased] = await log.lease(T0, 1);
     await log.close();
@@ -105,7 +107,7 @@ describe('the outbox file log', function () {
   });
 
   it('refuses a message too large to read back, and keeps the ones before and after it', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     await log.append({ payload: { n: 1 } }, T0);
     await assert.rejects(log.append({ payload: 'x'.repeat(257 * 1_048_576) }, T0), /too large/);
     await log.append({ payload: { n: 3 } }, T0);
@@ -114,7 +116,7 @@ describe('the outbox file log', function () {
   });
 
   it('answers fifty pushes that arrive together after a few fsyncs, not fifty', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     const original = fs.fdatasync;
     let syncs = 0;
     (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
@@ -133,7 +135,7 @@ describe('the outbox file log', function () {
   });
 
   it('hands out the earliest due first, so a failed message waits while the ones behind it go', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0 + n);
     const [first] = await log.lease(T0 + 10, 1);
     assert.deepEqual(first.msg, { payload: { n: 0 } });
@@ -149,7 +151,7 @@ describe('the outbox file log', function () {
   });
 
   it('remembers a failure across a restart: attempts, next attempt and the last error', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     const stored = await log.append({ payload: { n: 1 } }, T0);
     const [leased] = await log.lease(T0, 1);
     await log.settle(leased, { ok: false, error: 'no answer within 30 s (ackTimeout)', nextAt: T0 + 2000 });
@@ -164,7 +166,7 @@ describe('the outbox file log', function () {
   });
 
   it('does not bring back a delivered or a dead message after a restart', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0);
     const [delivered, dead] = await log.lease(T0, 2);
     await log.settle(delivered, { ok: true });
@@ -174,7 +176,7 @@ describe('the outbox file log', function () {
   });
 
   it('records a settle as one small record at the end, never a rewrite of the queue', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     for (let n = 0; n < 200; n++) await log.append({ payload: { n, text: 'x'.repeat(900) } }, T0);
     const before = logBytes(directory);
     const [message] = await log.lease(T0, 1);
@@ -184,7 +186,7 @@ describe('the outbox file log', function () {
   });
 
   it('cuts off a torn record at the end of the log (killed mid-write) and keeps what came before', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     const kept = await log.append({ payload: { n: 1 } }, T0);
     await log.append({ payload: { n: 2 } }, T0);
     await log.close();
@@ -193,14 +195,14 @@ describe('the outbox file log', function () {
     const back = await waiting(directory);
     assert.deepEqual(back.map((message) => message.id), [kept.id]);
     // and the log goes on from there
-    const reopened = await FileLog.open({ directory });
+    const reopened = await openLog({ directory });
     await reopened.append({ payload: { n: 3 } }, T0 + 1);
     await reopened.close();
     assert.deepEqual((await waiting(directory)).map((message) => message.msg), [{ payload: { n: 1 } }, { payload: { n: 3 } }]);
   });
 
   it('reports a damaged record in an older segment instead of guessing past it', async function () {
-    const log = await FileLog.open({ directory, segmentBytes: 2048 });
+    const log = await openLog({ directory, segmentBytes: 2048 });
     for (let n = 0; n < 10; n++) await log.append({ payload: { n, text: 'x'.repeat(500) } }, T0);
     await log.close();
     const first = path.join(directory, segments(directory)[0]);
@@ -214,7 +216,7 @@ describe('the outbox file log', function () {
   });
 
   it('removes the oldest segments once their messages are gone and moves the few still waiting, so the disk does not fill', async function () {
-    const log = await FileLog.open({ directory, segmentBytes: 4096 });
+    const log = await openLog({ directory, segmentBytes: 4096 });
     const ids: string[] = [];
     for (let n = 0; n < 60; n++) ids.push((await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0 + n)).id);
     const grown = segments(directory).length;
@@ -238,7 +240,7 @@ describe('the outbox file log', function () {
   });
 
   it('makes every waiting message due at once on retry-all, and so it stays after a restart', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     for (let n = 0; n < 3; n++) await log.append({ payload: { n } }, T0);
     for (const message of await log.lease(T0, 3)) await log.settle(message, { ok: false, error: 'HTTP 503', nextAt: T0 + 600_000 });
     assert.deepEqual(await log.lease(T0 + 10, 3), []);
@@ -249,7 +251,7 @@ describe('the outbox file log', function () {
   });
 
   it('tells the status its numbers: waiting, in flight, the oldest, the next due', async function () {
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     assert.deepEqual(log.stats(), { count: 0, leased: 0 });
     await log.append({ payload: { n: 0 } }, T0);
     await log.append({ payload: { n: 1 } }, T0 + 500);
@@ -265,7 +267,7 @@ describe('the outbox file log', function () {
     async function recordLength(): Promise<number> {
       const probe = tempDir();
       try {
-        const log = await FileLog.open({ directory: probe });
+        const log = await openLog({ directory: probe });
         await log.append({ payload: { n: 'x' } }, T0);
         await log.close();
         return logBytes(probe);
@@ -278,7 +280,7 @@ describe('the outbox file log', function () {
      * Appends `x` (its write in progress), then c, d, f, g together: one batch, after x's. Returns
      * the five outcomes once settled.
      */
-    async function appendBatch(log: FileLog): Promise<Array<PromiseSettledResult<StoredMessage>>> {
+    async function appendBatch(log: OutboxSchedule): Promise<Array<PromiseSettledResult<StoredMessage>>> {
       const first = log.append({ payload: { n: 'x' } }, T0);
       const batch = ['c', 'd', 'f', 'g'].map((n) => log.append({ payload: { n } }, T0));
       return Promise.allSettled([first, ...batch]);
@@ -286,7 +288,7 @@ describe('the outbox file log', function () {
 
     it('brings none of a batch cut short by a full disk back, and loses none of the later appends that overwrote its place', async function () {
       const length = await recordLength();
-      const log = await FileLog.open({ directory });
+      const log = await openLog({ directory });
       await log.append({ payload: { n: 'a' } }, T0);
       // room for x, then c, d, f whole and half of g: the batch is refused with three of its records written
       const disk = fillDisk(4 * length + Math.floor(length / 2));
@@ -302,7 +304,7 @@ describe('the outbox file log', function () {
     });
 
     it('treats a failed fsync like a full disk: the batch is refused, and none of it comes back', async function () {
-      const log = await FileLog.open({ directory });
+      const log = await openLog({ directory });
       await log.append({ payload: { n: 'a' } }, T0);
       // x's fsync works, the batch of c, d, f, g is written whole and its fsync fails
       const sync = failNext('fdatasync', 'EIO', 1);
@@ -322,7 +324,7 @@ describe('the outbox file log', function () {
 
     it('refuses the rest of a segment it could not cut back, goes on in a new one, and a restart reads neither the refused records nor past them', async function () {
       const length = await recordLength();
-      const log = await FileLog.open({ directory });
+      const log = await openLog({ directory });
       await log.append({ payload: { n: 'a' } }, T0);
       const truncate = failNext('ftruncate', 'EIO');
       const disk = fillDisk(4 * length + Math.floor(length / 2));
@@ -346,7 +348,7 @@ describe('the outbox file log', function () {
 
     it('reading a log with a refused batch left past its end (as the previous release left them), keeps the acknowledged message of a slot over an older record', async function () {
       const length = await recordLength();
-      const log = await FileLog.open({ directory });
+      const log = await openLog({ directory });
       await log.append({ payload: { n: 'a' } }, T0);
       // the layout the previous release left: the refused records stay where the later appends go
       const truncate = fs.ftruncate;
@@ -371,7 +373,7 @@ describe('the outbox file log', function () {
 
     it('tells once a batch is refused and once the disk takes writes again, with the error\'s code only', async function () {
       const events: string[] = [];
-      const log = await FileLog.open({ directory, onRefused: (code, records) => events.push(`refused ${code} ${records}`), onWritable: () => events.push('writable') });
+      const log = await openLog({ directory, onRefused: (code, records) => events.push(`refused ${code} ${records}`), onWritable: () => events.push('writable') });
       await log.append({ payload: { n: 'a' } }, T0);
       const disk = fillDisk(0);
       await assert.rejects(log.append({ payload: { n: 'b' } }, T0), { code: 'ENOSPC' });
@@ -392,7 +394,7 @@ describe('the outbox file log', function () {
       const umask = process.umask(0);
       const outbox = path.join(directory, 'outbox');
       try {
-        const log = await FileLog.open({ directory: outbox, segmentBytes: 512 });
+        const log = await openLog({ directory: outbox, segmentBytes: 512 });
         for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
         await log.close();
       } finally {
@@ -404,7 +406,7 @@ describe('the outbox file log', function () {
     });
 
     it('are tightened at open where an earlier release (or a copy) left them readable by others', async function () {
-      const log = await FileLog.open({ directory, segmentBytes: 512 });
+      const log = await openLog({ directory, segmentBytes: 512 });
       for (let n = 0; n < 5; n++) await log.append({ payload: { n, text: 'x'.repeat(300) } }, T0);
       await log.close();
       fs.chmodSync(directory, 0o755);

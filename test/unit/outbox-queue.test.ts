@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileLog } from '../../src/lib/outbox/file-log';
+import { FileLog } from '../../src/lib/outbox/file-log/index';
+import { openLog } from './outbox-open';
 import { backoffMs, OutboxQueue, type Clock, type OutboxQueueOptions } from '../../src/lib/outbox/queue';
 import type { StoredMessage } from '../../src/lib/outbox/storage';
 
@@ -96,7 +97,7 @@ describe('the outbox queue', function () {
     await queue.idle();
     assert.deepEqual(sent.map((entry) => entry.message.id), [stored.id]);
     // what the outbox sent is already in the files: another reader sees it
-    const other = await FileLog.open({ directory });
+    const other = await openLog({ directory });
     assert.equal(other.stats().count, 1);
     await other.close();
     assert.equal(queue.settle(stored.id), true);
@@ -315,6 +316,28 @@ describe('the outbox queue', function () {
       assert.deepEqual(labels.slice(0, 3), ['A1', 'A1', 'A1'], 'three tries of A1 first');
       assert.ok(labels.includes('A2') && labels.includes('A3'), `A2 and A3 went after those (${labels.join(' ')})`);
       assert.equal(queue.status().queued, 1, 'A1 alone waits, on its own backoff');
+    });
+
+    it('lets at most one later message of a patient alone pass its oldest through an outage, however long', async function () {
+      await start({ concurrency: 1, retryMinMs: 1000, retryMaxMs: 4000, maxAgeMs: 3_600_000 });
+      for (const text of ['A1', 'A2', 'A3', 'A4', 'A5']) await queue.enqueue({ payload: { label: text } }, A);
+      let up = false;
+      for (let second = 0; second < 120; second++) {
+        await answerAll(() => up);
+        await clock.advance(1000, queue);
+      }
+      // what went out while A1 waited: A1 let past after its third failure, for one message only
+      const before = new Set(sent.map((entry) => label(entry.message)));
+      assert.deepEqual([...before].sort(), ['A1', 'A2'], 'only A2 overtook A1 while the hospital was away');
+      up = true;
+      for (let second = 0; second < 10; second++) {
+        await answerAll(() => up);
+        await clock.advance(1000, queue);
+      }
+      const delivered = sent.filter((entry) => answered.has(entry)).slice(-5).map((entry) => label(entry.message));
+      assert.equal(queue.status().queued, 0);
+      // once the hospital is back: A2 or A1 first (whichever was due), then the rest in order
+      assert.deepEqual(delivered.filter((text) => text !== 'A2'), ['A1', 'A3', 'A4', 'A5'], delivered.join(' '));
     });
 
     it('keeps the order after an outage even when a message fails once more while the hospital recovers', async function () {

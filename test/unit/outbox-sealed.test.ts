@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newAtRestKeyText, Sealer } from '../../src/lib/at-rest';
-import { FileLog } from '../../src/lib/outbox/file-log';
 import { patientKeyOf } from '../../src/lib/outbox/properties';
-import { SealedStorage, type SealedStorageOptions } from '../../src/lib/outbox/sealed-storage';
+import type { SealedStorageOptions } from '../../src/lib/outbox/sealed-storage';
 import { orderKey, storable, type StoredMessage, type StoredMsg } from '../../src/lib/outbox/storage';
+import { openLog, openSealedLog } from './outbox-open';
+
+type Sealed = Awaited<ReturnType<typeof openSealedLog>>;
 
 const T0 = 1_764_000_000_000;
 
@@ -42,14 +44,13 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
   const keyB = Buffer.from(newAtRestKeyText(), 'hex');
   let directory: string;
 
-  async function open(options: Partial<SealedStorageOptions> & { key?: Buffer } = {}): Promise<SealedStorage> {
+  async function open(options: Partial<SealedStorageOptions> & { key?: Buffer } = {}): Promise<Sealed> {
     const { key = keyA, ...rest } = options;
-    const log = await FileLog.open({ directory });
-    return new SealedStorage(log, { encrypt: true, sealer: new Sealer(key, 'outbox:ob'), ...rest });
+    return openSealedLog(directory, { encrypt: true, sealer: new Sealer(key, 'outbox:ob'), ...rest });
   }
 
   /** Everything the storage hands out now (the leases end with the close). */
-  async function waiting(storage: SealedStorage): Promise<StoredMessage[]> {
+  async function waiting(storage: Sealed): Promise<StoredMessage[]> {
     try {
       return await storage.lease(Infinity, 1000);
     } finally {
@@ -94,8 +95,8 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
 
   it('keys the order key: equal patients share it, it is not the plain hash of the id, and another key gives another', async function () {
     const a = await open();
-    const b = new SealedStorage(await FileLog.open({ directory: path.join(directory, 'b') }), { encrypt: true, sealer: new Sealer(keyB, 'outbox:ob') });
-    const plain = new SealedStorage(await FileLog.open({ directory: path.join(directory, 'c') }), { encrypt: false, sealer: new Sealer(keyA, 'outbox:ob') });
+    const b = await openSealedLog(path.join(directory, 'b'), { encrypt: true, sealer: new Sealer(keyB, 'outbox:ob') });
+    const plain = await openSealedLog(path.join(directory, 'c'), { encrypt: false, sealer: new Sealer(keyA, 'outbox:ob') });
     const text = 'sinocare|subject|{"patientId":"P-SEALED-1"}';
     assert.equal(a.orderKey(text), a.orderKey(text));
     assert.notEqual(a.orderKey(text), orderKey(text));
@@ -173,7 +174,7 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
   });
 
   it('without a key: refuses to store (never in clear), delivers the plain records it has, and counts the sealed ones as unreadable', async function () {
-    const previous = await FileLog.open({ directory });
+    const previous = await openLog({ directory });
     await previous.append(reading(1), T0, orderKey('x'));
     await previous.close();
     const sealed = await open();
@@ -181,7 +182,7 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
     await sealed.close();
 
     const reports: Array<[string, number]> = [];
-    const storage = new SealedStorage(await FileLog.open({ directory }), {
+    const storage = await openSealedLog(directory, {
       encrypt: true,
       noSealer: 'no-key',
       onUndecryptable: (reason, count) => reports.push([reason, count]),
@@ -197,7 +198,7 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
 
   it('reads and delivers the records of the previous release (plain JSON), and seals one when it is written again', async function () {
     // the previous release: the file log alone, the plain hash as order key
-    const previous = await FileLog.open({ directory });
+    const previous = await openLog({ directory });
     const key = patientKeyOf(reading(1));
     await previous.append(reading(1), T0, key);
     await previous.append(reading(2), T0, key);
@@ -228,7 +229,7 @@ describe('the outbox sealed at rest (sealed-storage.ts around the file log)', fu
     await storage.close();
     assert.notEqual(bytesOf(directory).indexOf(Buffer.from('"patientName":"张三丰"')), -1);
     // and the file log alone reads it as its own
-    const log = await FileLog.open({ directory });
+    const log = await openLog({ directory });
     const [plain] = await log.lease(T0, 1);
     assert.deepEqual(plain!.msg, reading(1));
     assert.equal(plain!.lastError, 'down');

@@ -5,7 +5,7 @@ import { OUTBOX_DEFAULTS } from './queue';
 import { orderKey, type StoredMsg } from './storage';
 
 /**
- * What `health-outbox` (SPEC §8) reads from its saved properties and from the messages it stores,
+ * What `health-outbox` reads from its saved properties and from the messages it stores,
  * without Node-RED: the node file only wires these to the runtime.
  */
 
@@ -37,7 +37,7 @@ export const outboxPropertiesSchema = z
       z.number().int('concurrency must be a whole number').min(1, 'concurrency must be at least 1'),
     ),
     ackTimeout: positive(OUTBOX_DEFAULTS.ackTimeoutMs / 1000, 'ackTimeout'),
-    /** A health-redis config node (SPEC §9, planned): accepted and ignored until it exists. */
+    /** A health-redis config node (planned): accepted; the file log keeps the messages until it exists (open-storage.ts). */
     state: textProperty(''),
     encrypt: flag(OUTBOX_PROPERTY_DEFAULTS.encrypt),
   })

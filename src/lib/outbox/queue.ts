@@ -1,25 +1,30 @@
+import { OutboxSchedule } from './schedule';
 import type { OutboxStorage, StoredMessage, StoredMsg } from './storage';
 
 /**
- * The scheduling of `health-outbox` (SPEC §8) on top of an `OutboxStorage`: a message is handed
+ * The delivery of `health-outbox` on top of an `OutboxStorage`: a message is handed
  * to `send` once it is durable and due; it counts as delivered when `settle(id)` is called for it,
  * failed with `settle(id, error)` or when `ackTimeoutMs` passes without either. A failed message
  * waits `retryMinMs`, doubling per failure up to `retryMaxMs`, while the messages behind it go on
- * (the storage hands out the earliest due, not the oldest); its last attempt is at `maxAgeMs`
+ * (the schedule, schedule.ts, hands out the earliest due, not the oldest); its last attempt is at `maxAgeMs`
  * after it was accepted, and a failure then sends it to `deadLetter` with that error.
  *
- * Order per key (a patient): the storage hands out a message only once the older ones of its key
+ * Order per key (a patient): the schedule hands out a message only once the older ones of its key
  * are gone, so a patient's readings reach the hospital in the order they came, however long it
  * was down. That alone would let one reading the hospital always refuses hold back its patient's
  * later ones for `maxAgeMs`, so the queue judges: a message that fails, sees another delivered
  * right after (at most two failures between the two deliveries: not an outage), and fails again
  * is refused for what it is, not because the hospital is down, and is unblocked (it keeps its
  * own backoff; the rest of its key goes on). Where its key is the only one waiting (a site with
- * one patient or one device: nothing else can show the hospital is up), it is unblocked after
- * the third failure in a row instead (the price: in such a queue, an outage may let the one
- * delivery that finds the hospital back overtake an older one). When a delivery succeeds after three or more failures in a row (an
- * outage ended), nothing is judged and every waiting message is due at once, so the backlog
- * drains now, oldest first, instead of at each message's own next retry.
+ * one patient or one device: nothing else can show the hospital is up), its oldest message is let
+ * past after the third failure in a row instead, for one message only: the next of its key goes
+ * out, the one after waits for that one as usual (so in an outage, however long, at most one
+ * message overtakes the oldest: the one that may find the hospital back). Once any delivery
+ * succeeds, the message let past holds back its key again, and is struck: one more failure and it
+ * is refused for what it is (the hospital took another message meanwhile). When a delivery
+ * succeeds after three or more failures in a row (an outage ended), nothing else is judged and
+ * every waiting message is due at once, so the backlog drains now, oldest first, instead of at
+ * each message's own next retry.
  *
  * No jitter: one outbox talks to one hospital system, whose outage makes every waiting message
  * fail at its own time, so their retries are already spread; and the same inputs give the same
@@ -39,7 +44,8 @@ export const systemClock: Clock = {
 };
 
 export interface OutboxQueueOptions {
-  storage: OutboxStorage;
+  /** Where the messages wait; or its index already loaded (a caller that leased from it first). */
+  storage: OutboxStorage | OutboxSchedule;
   /** Output 1: a delivery. Call `settle` with its id once it is answered. */
   send(message: StoredMessage): void;
   /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
@@ -56,6 +62,8 @@ export interface OutboxQueueOptions {
   clock?: Clock;
   /** Hand nothing out before `start()`. */
   paused?: boolean;
+  /** A waiting message whose record could not be read (the error's code): it is read again in a minute. */
+  onUnreadable?(code: string): void;
   /** A storage error (a disk that fails): reported, the queue goes on. */
   onError?(error: unknown): void;
   /** Something the status shows has changed. */
@@ -78,7 +86,7 @@ interface InFlight {
 
 /** Failures in a row from which a success means an outage ended (see above). */
 const OUTAGE_FAILURES = 3;
-/** Failures of a message whose key is the only one waiting after which it is unblocked. */
+/** Failures in a row after which the oldest message of the only key waiting is let past (once). */
 const SOLE_KEY_FAILURES = 3;
 /** setTimeout's longest wait (a longer one fires at once). */
 const LONGEST_TIMER_MS = 2_147_483_647;
@@ -97,7 +105,9 @@ export function backoffMs(failures: number, retryMinMs: number, retryMaxMs: numb
 }
 
 export class OutboxQueue {
-  private readonly storage: OutboxStorage;
+  /** The index of what waits, once the storage has said what it holds. */
+  private schedule: OutboxSchedule | undefined;
+  private readonly ready: Promise<OutboxSchedule>;
   private readonly clock: Clock;
   private readonly concurrency: number;
   private readonly ackTimeoutMs: number;
@@ -114,17 +124,21 @@ export class OutboxQueue {
   private failuresInRow = 0;
   /**
    * The messages that failed since the last delivery, while that may still be judged (fewer than
-   * OUTAGE_FAILURES): handles without their msg, for the storage's unblock.
+   * OUTAGE_FAILURES): handles without their msg, for the schedule's unblock.
    */
   private failedSinceDelivery: StoredMessage[] = [];
   /** Ids of messages that failed before a later delivery: one more failure and they are unblocked. */
   private readonly struck = new Set<string>();
   private readonly refused = new Set<string>();
+  /**
+   * Messages let past by the rule for a key alone (see above), by id, with their handle: at most
+   * one per key, since only a key's oldest message is let past, and the next of the key is not.
+   */
+  private readonly letPast = new Map<string, StoredMessage>();
 
   private started: boolean;
 
   constructor(private readonly options: OutboxQueueOptions) {
-    this.storage = options.storage;
     this.clock = options.clock ?? systemClock;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency));
     this.ackTimeoutMs = options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs;
@@ -132,7 +146,13 @@ export class OutboxQueue {
     this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
     this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
     this.started = !options.paused;
-    this.pump();
+    const { storage } = options;
+    this.ready = storage instanceof OutboxSchedule ? Promise.resolve(storage) : OutboxSchedule.load(storage, { onUnreadable: options.onUnreadable });
+    this.track(this.ready.then((schedule) => {
+      this.schedule = schedule;
+      this.changed();
+      this.pump();
+    }));
   }
 
   /** Starts handing out, for a queue made `paused` (Node-RED: once every node of the flows exists). */
@@ -145,7 +165,8 @@ export class OutboxQueue {
   /** Resolves once the message is durable: then the vendor may be answered. */
   async enqueue(msg: StoredMsg, key = 0): Promise<StoredMessage> {
     if (this.closed) throw new Error('the outbox is closed');
-    const stored = await this.storage.append(msg, this.clock.now(), key);
+    const schedule = await this.ready;
+    const stored = await schedule.append(msg, this.clock.now(), key);
     this.changed();
     this.pump();
     return stored;
@@ -167,13 +188,15 @@ export class OutboxQueue {
 
   /** `health-outbox/retry`: every waiting message is due now. */
   async retryAll(): Promise<void> {
-    await this.storage.retryAll(this.clock.now());
+    const schedule = await this.ready;
+    await schedule.retryAll(this.clock.now());
     this.changed();
     this.pump();
   }
 
   status(): OutboxStatus {
-    const stats = this.storage.stats();
+    if (!this.schedule) return { queued: 0, inFlight: 0 };
+    const stats = this.schedule.stats();
     const now = this.clock.now();
     return {
       queued: stats.count,
@@ -199,7 +222,10 @@ export class OutboxQueue {
     for (const flight of this.inFlight.values()) this.clock.clearTimeout(flight.timer);
     this.inFlight.clear();
     await this.idle();
-    await this.storage.close();
+    await this.ready.then(
+      (schedule) => schedule.close(),
+      () => this.options.storage.close(),
+    );
   }
 
   private async finish(message: StoredMessage, error: string | undefined): Promise<void> {
@@ -213,14 +239,22 @@ export class OutboxQueue {
   }
 
   private async record(message: StoredMessage, error: string | undefined): Promise<void> {
+    const schedule = this.schedule!;
     if (error === undefined) {
       this.forget(message.id);
       const outageEnded = this.failuresInRow >= OUTAGE_FAILURES;
       if (!outageEnded) for (const failed of this.failedSinceDelivery) this.struck.add(failed.id);
+      // the hospital took a message: the one let past waits its turn again, and is struck
+      for (const [id, passed] of this.letPast) {
+        this.refused.delete(id);
+        this.struck.add(id);
+        schedule.block(passed);
+      }
+      this.letPast.clear();
       this.failuresInRow = 0;
       this.failedSinceDelivery = [];
-      await this.storage.settle(message, { ok: true });
-      if (outageEnded) await this.storage.retryAll(this.clock.now());
+      await schedule.settle(message, { ok: true });
+      if (outageEnded) await schedule.retryAll(this.clock.now());
     } else {
       this.judge(message);
       const now = this.clock.now();
@@ -230,11 +264,11 @@ export class OutboxQueue {
         // out first: a crash before the record is written sends it to output 2 again after the
         // restart (at least once) instead of never; a record that cannot be written does the same
         this.options.deadLetter({ ...message, attempts: message.attempts + 1, lastError: error }, error);
-        await this.storage.settle(message, { dead: true, error });
+        await schedule.settle(message, { dead: true, error });
       } else {
         const wait = backoffMs(message.attempts + 1, this.retryMinMs, this.retryMaxMs);
         // the last attempt is at the deadline itself, so a message is never dead untried
-        await this.storage.settle(message, { ok: false, error, nextAt: Math.min(now + wait, deadline) });
+        await schedule.settle(message, { ok: false, error, nextAt: Math.min(now + wait, deadline) });
       }
     }
   }
@@ -242,13 +276,20 @@ export class OutboxQueue {
   /** A failure of `message`: counts towards an outage, or shows the message is refused. */
   private judge(message: StoredMessage): void {
     if (this.refused.has(message.id)) return; // expected: not a sign of an outage
+    const schedule = this.schedule!;
     this.failuresInRow++;
-    // failures in a row of the outbox, not of the message: after an outage its count starts anew
-    const alone = this.failuresInRow >= SOLE_KEY_FAILURES && this.storage.soleKey(message);
-    if (this.struck.has(message.id) || alone) {
+    if (this.struck.has(message.id)) {
       this.struck.delete(message.id);
       this.refused.add(message.id);
-      this.storage.unblock(message);
+      schedule.unblock(message);
+      return;
+    }
+    // failures in a row of the outbox, not of the message: after an outage its count starts anew.
+    // Only the oldest of its key: a later one failing too is the outage, and it waits
+    if (this.failuresInRow >= SOLE_KEY_FAILURES && schedule.soleKey(message) && schedule.oldestOfKey(message)) {
+      this.refused.add(message.id);
+      this.letPast.set(message.id, { ...message, msg: {} });
+      schedule.unblock(message);
       return;
     }
     // the message without its msg: only its id and the storage's handle are needed
@@ -258,6 +299,7 @@ export class OutboxQueue {
   private forget(id: string): void {
     this.struck.delete(id);
     this.refused.delete(id);
+    this.letPast.delete(id);
     this.failedSinceDelivery = this.failedSinceDelivery.filter((failed) => failed.id !== id);
   }
 
@@ -276,7 +318,8 @@ export class OutboxQueue {
 
   /** Hands out due messages while there is room, then sleeps until the next one is due. */
   private pump(): void {
-    if (this.closed || !this.started) return;
+    if (this.closed || !this.started || !this.schedule) return;
+    const schedule = this.schedule;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -287,7 +330,7 @@ export class OutboxQueue {
         do {
           this.pumpAgain = false;
           while (!this.closed && this.inFlight.size < this.concurrency) {
-            const batch = await this.storage.lease(this.clock.now(), this.concurrency - this.inFlight.size);
+            const batch = await schedule.lease(this.clock.now(), this.concurrency - this.inFlight.size);
             if (this.closed) return; // leased but not sent: handed out again after the next open
             for (const message of batch) this.deliver(message);
             if (batch.length) this.changed();
@@ -308,8 +351,8 @@ export class OutboxQueue {
   }
 
   private sleep(): void {
-    if (this.closed || this.inFlight.size >= this.concurrency) return;
-    const nextAt = this.storage.nextDue();
+    if (this.closed || this.inFlight.size >= this.concurrency || !this.schedule) return;
+    const nextAt = this.schedule.nextDue();
     if (nextAt !== undefined) this.wakeAt(nextAt);
   }
 

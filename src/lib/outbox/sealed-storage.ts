@@ -1,6 +1,8 @@
 import type { Sealer } from '../at-rest';
 import { CodedError } from '../coded-error';
-import { orderKey, type OutboxStorage, type Settlement, type StorageStats, type StoredMessage, type StoredMsg } from './storage';
+import {
+  KeptUnreadable, orderKey, type Attempt, type OutboxStorage, type Removal, type StoredMessage, type StoredMsg, type StoredState,
+} from './storage';
 
 /**
  * The outbox's messages encrypted at rest, around any `OutboxStorage` (the file log today): what a
@@ -13,9 +15,9 @@ import { orderKey, type OutboxStorage, type Settlement, type StorageStats, type 
  * other msg or error is plain, as the previous release wrote every record and as an outbox with
  * `encrypt` off writes them still. So one log may hold both, and both are read.
  *
- * A record that cannot be opened (another key, damaged bytes, or no key at all) is not handed out
- * and not removed: it stays leased in the storage for as long as this storage is open, no longer
- * holds back its patient's later messages, and is counted (`unreadable()`, reported through
+ * A record that cannot be opened (another key, damaged bytes, or no key at all) is read as
+ * `KeptUnreadable`: the queue keeps it aside (not handed out, not removed, holding back nothing)
+ * for as long as this storage is open, and it is counted here (`unreadable()`, reported through
  * `onUndecryptable`). The next open reads it again, so the right key brings it back.
  */
 
@@ -49,7 +51,7 @@ export interface SealedStorageOptions {
 }
 
 export class SealedStorage implements OutboxStorage {
-  /** The records that could not be opened, by id: leased in the storage until it is closed. */
+  /** The records that could not be opened, by id: kept aside by the queue until the close. */
   private readonly unopened = new Set<string>();
   private reportAt = 1;
 
@@ -91,69 +93,35 @@ export class SealedStorage implements OutboxStorage {
     return { ...stored, msg, [SEALED]: sealed } as OpenedMessage;
   }
 
-  async lease(now: number, limit: number): Promise<StoredMessage[]> {
-    const opened: StoredMessage[] = [];
-    // a record that cannot be opened leaves room in the batch: lease again for it, so the queue
-    // is not left with an empty batch while others are due
-    for (;;) {
-      let batch: StoredMessage[];
-      try {
-        batch = await this.inner.lease(now, limit - opened.length);
-      } catch (error) {
-        if (opened.length === 0) throw error;
-        break; // the storage reported it; what was opened goes out
-      }
-      let missing = 0;
-      for (const message of batch) {
-        const open = this.open(message);
-        if (open) opened.push(open);
-        else missing++;
-      }
-      if (missing === 0 || batch.length === 0 || opened.length >= limit) break;
+  stored(visit: (state: StoredState) => void): Promise<void> {
+    return this.inner.stored(visit);
+  }
+
+  async read(state: StoredState): Promise<StoredMessage> {
+    const message = await this.inner.read(state);
+    const opened = this.open(message);
+    if (typeof opened === 'string') {
+      this.unopen(message, opened);
+      throw new KeptUnreadable(opened);
     }
     return opened;
   }
 
-  nextDue(): number | undefined {
-    return this.inner.nextDue();
-  }
-
-  settle(message: StoredMessage, outcome: Settlement): Promise<void> {
-    if ('ok' in outcome && outcome.ok) return this.inner.settle(message, outcome);
-    if ('dead' in outcome) return this.inner.settle(message, { dead: true, error: this.sealError(outcome.error) });
+  fail(message: StoredMessage, attempt: Attempt): Promise<void> {
     // a failed delivery writes the whole message again: in the form it was read in (a record of
     // the previous release is sealed now, when `encrypt`)
     const kept = (message as OpenedMessage)[SEALED];
     const msg = kept ?? (this.sealing ? this.sealMsg(message.msg) : message.msg);
-    return this.inner.settle({ ...message, msg }, { ok: false, error: this.sealError(outcome.error), nextAt: outcome.nextAt });
+    return this.inner.fail({ ...message, msg }, { ...attempt, error: this.sealError(attempt.error) });
   }
 
-  unblock(message: StoredMessage): void {
-    this.inner.unblock(message);
+  remove(message: StoredMessage, outcome: Removal): Promise<void> {
+    if ('delivered' in outcome) return this.inner.remove(message, outcome);
+    return this.inner.remove(message, { dead: true, error: this.sealError(outcome.error) });
   }
 
-  soleKey(message: StoredMessage): boolean {
-    return this.inner.soleKey(message);
-  }
-
-  retryAll(now: number): Promise<void> {
-    return this.inner.retryAll(now);
-  }
-
-  /** What waits and can be delivered: the records that cannot be opened are counted apart. */
-  stats(): StorageStats {
-    const stats = this.inner.stats();
-    const unopened = this.unopened.size;
-    if (unopened === 0) return stats;
-    const count = stats.count - unopened;
-    const { oldestEnqueuedAt, ...rest } = stats;
-    return {
-      ...rest,
-      count,
-      leased: stats.leased - unopened,
-      // the oldest may be one that cannot be opened; the storage cannot say which is the oldest of the rest
-      ...(count > 0 && oldestEnqueuedAt !== undefined && { oldestEnqueuedAt }),
-    };
+  dueAll(now: number): Promise<void> {
+    return this.inner.dueAll(now);
   }
 
   close(): Promise<void> {
@@ -177,8 +145,8 @@ export class SealedStorage implements OutboxStorage {
     return this.sealing ? SEALED_TEXT + this.options.sealer!.sealText(text) : text;
   }
 
-  /** The message as it was stored, or undefined when it cannot be opened (then counted and reported). */
-  private open(message: StoredMessage): StoredMessage | undefined {
+  /** The message as it was stored, or why it cannot be opened. */
+  private open(message: StoredMessage): StoredMessage | string {
     const sealed = isSealed(message.msg) ? message.msg : undefined;
     const sealedError = message.lastError?.startsWith(SEALED_TEXT) ? message.lastError.slice(SEALED_TEXT.length) : undefined;
     if (!sealed && sealedError === undefined) return message; // plain: the previous release's, or encrypt off
@@ -203,16 +171,13 @@ export class SealedStorage implements OutboxStorage {
       };
       return opened;
     } catch (error) {
-      this.unopen(message, reasonOf(error));
-      return undefined;
+      return reasonOf(error);
     }
   }
 
   private unopen(message: StoredMessage, reason: string): void {
     if (this.unopened.has(message.id)) return;
     this.unopened.add(message.id);
-    // it stays leased until the close: it must not keep its patient's later messages waiting
-    this.inner.unblock(message);
     if (this.unopened.size >= this.reportAt) {
       this.options.onUndecryptable?.(reason, this.unopened.size);
       while (this.reportAt <= this.unopened.size) this.reportAt *= 10;

@@ -1,75 +1,95 @@
 /**
- * The storage behind `health-outbox` (SPEC §8): what the queue needs from wherever the messages
- * wait. The file log (file-log.ts) is the one implementation today; a Redis stream (SPEC §9) is
- * meant to be the second, so nothing here says "file". The queue (queue.ts) decides when and
- * what; the storage only keeps the messages and their delivery state, durably.
+ * The storage behind `health-outbox`: where the messages wait, durably. It keeps and returns
+ * messages and nothing about their order: what is due, each patient's turn and the judgement of a
+ * message the hospital refuses are the queue's (schedule.ts, queue.ts), which keeps in memory only
+ * what the `StoredState` of each message says (no bodies). The file log (file-log/) is the one
+ * implementation today; a Redis stream is meant to be the second (open-storage.ts picks one).
  */
 
 /** A Node-RED msg as the outbox stores it: its JSON, without `_ack` and `_msgid`. */
 export type StoredMsg = Record<string, unknown>;
 
-/** A waiting message as the storage hands it out. */
-export interface StoredMessage {
-  /** Given once at append; the same across restarts and re-deliveries. */
-  readonly id: string;
+/** What the storage keeps of a message besides its body: all the queue holds in memory. */
+export interface StoredState {
+  /**
+   * The storage's handle: a small whole number, unique among the messages stored at one time and
+   * given again once its message is gone, so the queue can use it as the row of its own index.
+   */
+  readonly ref: number;
+  /** The order messages were accepted in: increasing with each append, never given twice. */
+  readonly seq: number;
   /** Epoch ms at which the outbox accepted it. */
   readonly enqueuedAt: number;
-  /** Deliveries that failed so far. */
-  readonly attempts: number;
   /** Epoch ms before which it is not handed out again. */
   readonly nextAt: number;
+  /** Deliveries that failed so far. */
+  readonly attempts: number;
+  /** The order key of its patient (0: none); see `orderKey`. */
+  readonly key: number;
+}
+
+/** A stored message as the storage returns it. */
+export interface StoredMessage extends StoredState {
+  /** Given once at append; the same across restarts and re-deliveries. */
+  readonly id: string;
   /** `msg.error` of the last failed delivery, as text. */
   readonly lastError?: string;
   readonly msg: StoredMsg;
 }
 
+/** How a delivery ended, as the queue settles it. */
 export type Settlement =
   | { ok: true }
   | { ok: false; error: string; nextAt: number }
   | { dead: true; error: string };
 
-export interface StorageStats {
-  /** Messages waiting, in flight included. */
-  count: number;
-  /** Of them, handed out and not settled yet. */
-  leased: number;
-  /** `enqueuedAt` of the oldest waiting message, undefined when none waits. */
-  oldestEnqueuedAt?: number;
-  /** The earliest `nextAt` of the messages not in flight. */
-  nextAt?: number;
+/** A failed delivery as the storage records it: the message's new state. */
+export interface Attempt {
+  attempts: number;
+  nextAt: number;
+  error: string;
 }
+
+/** Why a message leaves the storage. */
+export type Removal = { delivered: true } | { dead: true; error: string };
 
 export interface OutboxStorage {
   /**
+   * Every message stored when the storage was opened, without its body, in no particular order;
+   * called once, before anything else. What was in flight before a restart is among them (at
+   * least once).
+   */
+  stored(visit: (state: StoredState) => void): Promise<void>;
+  /**
    * Stores a new message; resolves once it is durable (on disk, fsynced), not before. Appends
-   * that arrive together share one write and one fsync.
+   * that arrive together may share one write.
    */
   append(msg: StoredMsg, now: number, key?: number): Promise<StoredMessage>;
   /**
-   * Up to `limit` messages with `nextAt ≤ now` that are not in flight, earliest `nextAt` first
-   * (enqueue order among equals), marked in flight until settled. A message with an order key
-   * (not 0) is not handed out while an older message of the same key waits or is in flight,
-   * unless that one was unblocked. After a restart nothing is in flight: what was is handed out
-   * again (at least once).
+   * The message of `state`, body included, with the state as given (the queue's is the newer: a
+   * failure whose record could not be written, a retry-all). A message that is stored and cannot be read by this
+   * process (no key, another key) rejects with `KeptUnreadable`: it stays stored, untouched.
    */
-  lease(now: number, limit: number): Promise<StoredMessage[]>;
-  /** The earliest `nextAt` of the messages not in flight (what `stats().nextAt` says, cheaply). */
-  nextDue(): number | undefined;
-  /** Ends a lease: delivered (gone), failed (waits until `nextAt`), or dead (gone). */
-  settle(message: StoredMessage, outcome: Settlement): Promise<void>;
-  /**
-   * The message (handed out before, still waiting) no longer holds back the later messages of
-   * its key: the hospital refuses it while it accepts others. Kept in memory only.
-   */
-  unblock(message: StoredMessage): void;
-  /** True when every waiting message has the order key of `message` (one patient's queue). */
-  soleKey(message: StoredMessage): boolean;
-  /** Every waiting message not in flight becomes due at `now`. */
-  retryAll(now: number): Promise<void>;
-  /** For the status; may cost a scan (the oldest), so not for every message. */
-  stats(): StorageStats;
+  read(state: StoredState): Promise<StoredMessage>;
+  /** Records a failed delivery of `message` (as `read` or `append` returned it). */
+  fail(message: StoredMessage, attempt: Attempt): Promise<void>;
+  /** Removes a delivered or dead message. */
+  remove(message: StoredMessage, outcome: Removal): Promise<void>;
+  /** Every stored message becomes due at `now` (`health-outbox/retry`, the end of an outage). */
+  dueAll(now: number): Promise<void>;
   /** Waits for the writes in progress and releases files (or connections). */
   close(): Promise<void>;
+}
+
+/**
+ * A stored message this process cannot read (`reason`: no key, another key, damage): the queue
+ * keeps it aside, neither handed out nor removed nor holding back its patient, until the storage
+ * is opened again (with the right key it comes back).
+ */
+export class KeptUnreadable extends Error {
+  constructor(readonly reason: string) {
+    super(`outbox: a stored message cannot be read (${reason})`);
+  }
 }
 
 /**
