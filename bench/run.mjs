@@ -422,7 +422,8 @@ function runChild(script, args, { packageDir, execArgv = [] } = {}) {
 }
 
 async function benchDedup(options) {
-  const dist = path.join(options.packageDir ?? ROOT, 'dist', 'lib', 'dedup.js');
+  const lib = path.join(options.packageDir ?? ROOT, 'dist', 'lib');
+  const dist = [path.join(lib, 'dedup', 'index.js'), path.join(lib, 'dedup.js')].find((file) => fs.existsSync(file)) ?? path.join(lib, 'dedup');
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: npm run build first`);
   const dedupChild = (args) => runChild('dedup-child.mjs', args, { packageDir: options.packageDir, execArgv: ['--expose-gc'] });
   log(`dedup: memory of ${DEDUP_KEYS} keys (a fresh process)`);
