@@ -113,18 +113,17 @@ export class ContextDedupStore implements DedupStore {
     const nowMs = this.inner.memory.now();
     const entries: Array<[digest: string, expiresAtMs: number]> = [];
     const expired: string[] = [];
-    for (const name of names) {
-      const hour = BUCKET_NAME.exec(name)?.[1];
-      if (hour === undefined) continue;
-      if ((Number(hour) + 1) * HOUR_MS <= nowMs) {
-        expired.push(name);
-        continue;
-      }
-      entries.push(...readBucket(Number(hour), await this.store.get(name)));
+    // Hour by hour, each bucket oldest first: the keys come in expiry order, as the memory keeps them.
+    const hours = names.flatMap((name) => BUCKET_NAME.exec(name)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+    for (const hour of hours) {
+      if ((hour + 1) * HOUR_MS <= nowMs) expired.push(bucketName(hour));
+      else for (const entry of readBucket(hour, await this.store.get(bucketName(hour)))) entries.push(entry);
     }
     const legacy = names.includes(LEGACY_CONTEXT_KEY) ? readLegacy(await this.store.get(LEGACY_CONTEXT_KEY)) : undefined;
-    if (legacy) entries.push(...legacy);
-    entries.sort((a, b) => a[1] - b[1]);
+    if (legacy) {
+      for (const entry of legacy) entries.push(entry);
+      entries.sort((a, b) => a[1] - b[1]);
+    }
     for (const [digest, expiresAtMs] of entries) {
       if (expiresAtMs <= nowMs) continue;
       this.add(digest, this.inner.memory.rememberDigest(digest, expiresAtMs));
