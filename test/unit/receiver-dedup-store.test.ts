@@ -194,6 +194,22 @@ describe('a receiver on a slow dedup store', function () {
     assert.deepEqual(receiver.storeFailures.map((error) => (error as Error).message), ['confirm lost']);
   });
 
+  it('answers 503 at ackTimeout, without emitting, a push whose key another instance holds and never settles', async function () {
+    const store = new SlowStore();
+    receiver = await startReceiver(store, { ack: 'flow', ackTimeout: 1 });
+    const body = sinocarePush();
+    assert.equal(store.inner.claimNow(body.data.testId), 'claimed', 'held by an instance that went silent');
+    const started = Date.now();
+    const responses = await sendCopies(receiver.url, body, 3);
+    assert.deepEqual(answers(responses), { [`503 ${JSON.stringify({ code: 503, msg: 'receiver timed out storing the data' })}`]: 3 });
+    assert.ok(Date.now() - started >= 900, 'asked again until ackTimeout');
+    assert.equal(receiver.emitted.length, 0);
+    // that instance's claim ends (in Redis: it expires): the vendor's next retry is emitted
+    await store.inner.release(body.data.testId);
+    assert.equal((await postJson(receiver.url, body)).status, 200);
+    assert.equal(receiver.emitted.length, 1);
+  });
+
   it('two receivers on one store (two instances) emit each push once and answer every copy with success', async function () {
     // Here the store alone keeps the copies apart: neither receiver knows what the other claimed.
     const store = new SlowStore();

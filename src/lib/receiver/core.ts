@@ -273,7 +273,9 @@ export class PushReceiver<Body> {
   }
 
   private async claimAndEmit(candidates: PushItem[], keys: Set<string>, raw: unknown, pii: PiiTransform): Promise<DeliveryOutcome> {
-    const claims = await this.claimAll([...keys]);
+    // One deadline for the whole push: the time its claims took is taken from the flow's ackTimeout.
+    const deadline = Date.now() + this.settings.ackTimeoutMs;
+    const claims = await this.claimAll([...keys], deadline);
     if (!claims) return 'unavailable';
     const fresh = candidates.filter((item) => item.dedupKey === undefined || claims.claimed.has(item.dedupKey));
     const others: AckOutcome = claims.timedOut ? 'timeout' : 'success';
@@ -287,7 +289,7 @@ export class PushReceiver<Body> {
         this.emit(fresh, raw, pii);
         own = 'success';
       } else {
-        const push = openPush(fresh.length, this.settings.ackTimeoutMs);
+        const push = openPush(fresh.length, Math.max(1, deadline - Date.now()));
         this.openPushes.add(push);
         try {
           this.emit(fresh, raw, pii, push.ackIds);
@@ -307,14 +309,15 @@ export class PushReceiver<Body> {
    * each time, until it is seen or free or ackTimeout has passed. Undefined when the store failed:
    * the keys claimed so far are released again.
    */
-  private async claimAll(keys: string[]): Promise<{ claimed: Set<string>; timedOut: boolean } | undefined> {
+  private async claimAll(keys: string[], deadline: number): Promise<{ claimed: Set<string>; timedOut: boolean } | undefined> {
     const claimed = new Set<string>();
-    const deadline = Date.now() + this.settings.ackTimeoutMs;
     const claimOne = async (key: string): Promise<ClaimResult | 'timeout'> => {
       let result = await this.dedup.claim(key);
       for (let pauseMs = 25; result === 'pending'; pauseMs = Math.min(pauseMs * 2, 1000)) {
-        if (Date.now() + pauseMs > deadline) return 'timeout';
-        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        // the last pause ends at the deadline, where the key is asked for one last time
+        const waitMs = Math.min(pauseMs, deadline - Date.now());
+        if (waitMs <= 0) return 'timeout';
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
         result = await this.dedup.claim(key);
       }
       if (result === 'claimed') claimed.add(key);
