@@ -644,7 +644,7 @@ function receiversMarkdown(part, options) {
 
 function dedupMarkdown(part) {
   const { cold, warm, lookup } = part;
-  const lines = ['## 2. Dedup memory (`DedupMemory`, dist/lib/dedup.js)', ''];
+  const lines = ['## 2. Dedup memory (`DedupMemory`, dist/lib/dedup/memory.js)', ''];
   lines.push(
     `A process of its own (\`node --expose-gc bench/lib/dedup-child.mjs\`): one \`DedupMemory\` with maxKeys ${fmt(DEDUP_KEYS)} and a 72 h ` +
       `window remembers ${fmt(DEDUP_KEYS)} distinct Sinocare testIds (15 digits; every key is kept as a 16-byte digest whatever its ` +

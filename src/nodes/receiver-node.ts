@@ -51,10 +51,10 @@ function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
 }
 
 /** The one place a receiver's dedup store is chosen: memory, or a context store the user named. */
-function dedupStoreFor(node: RuntimeNode, settings: ReceiverSettings, onSaveError: (error: unknown) => void): DedupStore {
+function dedupStoreFor(node: RuntimeNode, settings: ReceiverSettings, onError: (error: unknown) => void): DedupStore {
   const options = { windowMs: settings.dedupWindowMs, maxKeys: DEFAULT_MAX_DEDUP_KEYS };
   return settings.dedupStore
-    ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onSaveError })
+    ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
     : new MemoryDedupStore(options);
 }
 

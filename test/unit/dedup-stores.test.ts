@@ -147,8 +147,10 @@ describe('the context dedup store', function () {
     await claimAndConfirm(first, 'reading-1');
     await first.close();
     context.failing = new Error('context store down');
-    const second = new ContextDedupStore(context, { windowMs: 72 * HOUR, maxKeys: 1000 });
+    const reported: unknown[] = [];
+    const second = new ContextDedupStore(context, { windowMs: 72 * HOUR, maxKeys: 1000, onError: (error) => reported.push(error) });
     await assert.rejects(second.claim('reading-1'), /context store down/);
+    assert.deepEqual(reported.map((error) => (error as Error).message), ['context store down'], 'the load at start is reported');
     context.failing = undefined;
     assert.equal(await second.claim('reading-1'), 'seen');
   });
@@ -156,7 +158,7 @@ describe('the context dedup store', function () {
   it('reports a save that fails and writes the keys with the next change', async function () {
     const context = new FakeContext();
     const errors: unknown[] = [];
-    const store = new ContextDedupStore(context, { windowMs: 72 * HOUR, maxKeys: 1000, saveDelayMs: 5, onSaveError: (error) => errors.push(error) });
+    const store = new ContextDedupStore(context, { windowMs: 72 * HOUR, maxKeys: 1000, saveDelayMs: 5, onError: (error) => errors.push(error) });
     assert.equal(await store.claim('warm-up'), 'claimed');
     context.failing = new Error('disk full');
     await store.confirm('reading-1');

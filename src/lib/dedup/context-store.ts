@@ -31,9 +31,10 @@ export interface ContextDedupOptions extends DedupMemoryOptions {
   saveDelayMs?: number;
   /**
    * A save that fails costs dedup across a restart, never a push: it is reported here and tried
-   * again with the next change. (A load that fails fails the claims: see DedupStore.)
+   * again with the next change. The first load, started at once, is reported here too when it
+   * fails; until a load succeeds the claims fail (see DedupStore), each trying it again.
    */
-  onSaveError?: (error: unknown) => void;
+  onError?: (error: unknown) => void;
 }
 
 /** The variable release 0.1.0 kept every key in: `[[digest in base64, expiresAtMs], …]`. */
@@ -66,7 +67,7 @@ export class ContextDedupStore implements DedupStore {
       this.scheduleSave();
     });
     // Start reading at once, so the first push does not wait for it.
-    if (options.windowMs > 0) void this.loaded().catch(() => undefined);
+    if (options.windowMs > 0) void this.loaded().catch((error: unknown) => options.onError?.(error));
   }
 
   get size(): number {
@@ -152,7 +153,7 @@ export class ContextDedupStore implements DedupStore {
     if (this.saveTimer || this.closed) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      this.save().catch((error: unknown) => this.options.onSaveError?.(error));
+      this.save().catch((error: unknown) => this.options.onError?.(error));
     }, this.options.saveDelayMs ?? 1000);
   }
 
