@@ -425,7 +425,8 @@ function runChild(script, args, { packageDir, execArgv = [] } = {}) {
 }
 
 async function benchDedup(options) {
-  const dist = path.join(options.packageDir ?? ROOT, 'dist', 'lib', 'dedup.js');
+  const lib = path.join(options.packageDir ?? ROOT, 'dist', 'lib');
+  const dist = [path.join(lib, 'dedup', 'index.js'), path.join(lib, 'dedup.js')].find((file) => fs.existsSync(file)) ?? path.join(lib, 'dedup');
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: npm run build first`);
   const dedupChild = (args) => runChild('dedup-child.mjs', args, { packageDir: options.packageDir, execArgv: ['--expose-gc'] });
   log(`dedup: memory of ${DEDUP_KEYS} keys (a fresh process)`);
@@ -646,7 +647,7 @@ function receiversMarkdown(part, options) {
 
 function dedupMarkdown(part) {
   const { cold, warm, lookup } = part;
-  const lines = ['## 2. Dedup memory (`DedupMemory`, dist/lib/dedup.js)', ''];
+  const lines = ['## 2. Dedup memory (`DedupMemory`, dist/lib/dedup/memory.js)', ''];
   lines.push(
     `A process of its own (\`node --expose-gc bench/lib/dedup-child.mjs\`): one \`DedupMemory\` with maxKeys ${fmt(DEDUP_KEYS)} and a 72 h ` +
       `window remembers ${fmt(DEDUP_KEYS)} distinct Sinocare testIds (15 digits; every key is kept as a 16-byte digest whatever its ` +

@@ -1,4 +1,4 @@
-// Measures DedupMemory (dist/lib/dedup.js) in a process of its own, started by bench/run.mjs
+// Measures DedupMemory (dist/lib/dedup/, dist/lib/dedup.js before it became a folder) in a process of its own, started by bench/run.mjs
 // with --expose-gc, and prints one JSON object on stdout.
 //
 //   node --expose-gc bench/lib/dedup-child.mjs memory [keys]   heap and RSS before and after remembering `keys`
@@ -17,7 +17,8 @@ import v8 from 'node:v8';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const require = createRequire(import.meta.url);
 // HB_BENCH_PACKAGE: another copy of the package (bench/run.mjs --package)
-const { DedupMemory } = require(path.join(process.env.HB_BENCH_PACKAGE || ROOT, 'dist', 'lib', 'dedup.js'));
+// no extension: dist/lib/dedup/index.js, or dist/lib/dedup.js in a package built before the split
+const { DedupMemory } = require(path.join(process.env.HB_BENCH_PACKAGE || ROOT, 'dist', 'lib', 'dedup'));
 
 const WINDOW_MS = 72 * 3_600_000;
 const MAX_KEYS = 1_000_000;

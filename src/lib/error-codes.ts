@@ -25,13 +25,15 @@ const REFUSALS = [
 ] as const satisfies readonly RejectionCode[];
 /** The refusals only Expeed's receiver makes (its handshake, its unsupported ciphertext mode). */
 const EXPEED_REFUSALS = ['encrypted', 'handshake-signature', 'handshake-unconfigured'] as const satisfies readonly RejectionCode[];
-// every RejectionCode is in one of the two lists (a new one fails to compile until it is listed)
-type Unlisted = Exclude<RejectionCode, (typeof REFUSALS)[number] | (typeof EXPEED_REFUSALS)[number]>;
+/**
+ * What a receiver reports when it starts (its properties, its route, its dedup store, HTTP off).
+ * A dedup store that fails while claiming a push's keys is also a refusal (503).
+ */
+const RECEIVER_START = ['invalid-config', 'route-taken', 'dedup-store', 'http-disabled'] as const;
+// every RejectionCode is in one of the lists (a new one fails to compile until it is listed)
+type Unlisted = Exclude<RejectionCode, (typeof REFUSALS)[number] | (typeof EXPEED_REFUSALS)[number] | (typeof RECEIVER_START)[number]>;
 const everyRefusalListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyRefusalListed;
-
-/** What a receiver reports when it starts (its properties, its route, its dedup store, HTTP off). */
-const RECEIVER_START = ['invalid-config', 'route-taken', 'dedup-store', 'http-disabled'] as const;
 const RECEIVER = [...REFUSALS, ...RECEIVER_START];
 
 /** The Expeed client's failures, and its account's own (properties, the token file). */

@@ -1,12 +1,12 @@
-import { DedupMemory, type KeyValueStore } from '../lib/dedup';
+import { ContextDedupStore, MemoryDedupStore, type DedupStore, type KeyValueStore } from '../lib/dedup';
 import { FailureWindow } from '../lib/failure-window';
 import { LatestOnly } from '../lib/latest-only';
-import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema } from '../lib/receiver/config';
+import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema, type ReceiverSettings } from '../lib/receiver/config';
 import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
 import { mountRoutes } from '../lib/receiver/route';
 import { watchReceiverType } from './ack-copies';
-import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
+import type { ContextStore, NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
 /**
@@ -30,18 +30,32 @@ export const RECEIVER_CREDENTIALS = {
   piiKey: { type: 'password' },
 } as const;
 
+/** Node-RED's context API has `keys` too; our type of it (node-red.ts) leaves it out. */
+type ContextWithKeys = ContextStore & { keys(store: string | undefined, callback: (error: Error | null, keys?: string[]) => void): void };
+
 function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
-  const context = node.context();
+  const context = node.context() as ContextWithKeys;
+  const set = (name: string, value: unknown): Promise<void> =>
+    new Promise((resolve, reject) => context.set(name, value, storeName, (error) => (error ? reject(error) : resolve())));
   return {
     get: (name) =>
       new Promise((resolve, reject) =>
         context.get(name, storeName, (error, value) => (error ? reject(error) : resolve(value))),
       ),
-    set: (name, value) =>
-      new Promise((resolve, reject) =>
-        context.set(name, value, storeName, (error) => (error ? reject(error) : resolve())),
-      ),
+    set,
+    // Node-RED deletes a context variable set to undefined
+    delete: (name) => set(name, undefined),
+    keys: () =>
+      new Promise((resolve, reject) => context.keys(storeName, (error, keys) => (error ? reject(error) : resolve(keys ?? [])))),
   };
+}
+
+/** The one place a receiver's dedup store is chosen: memory, or a context store the user named. */
+function dedupStoreFor(node: RuntimeNode, settings: ReceiverSettings, onError: (error: unknown) => void): DedupStore {
+  const options = { windowMs: settings.dedupWindowMs, maxKeys: DEFAULT_MAX_DEDUP_KEYS };
+  return settings.dedupStore
+    ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
+    : new MemoryDedupStore(options);
 }
 
 /**
@@ -81,12 +95,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       node.status({ fill: 'red', shape: 'ring', text: message });
       node.error(message);
     };
-    const dedup = new DedupMemory({
-      windowMs: settings.dedupWindowMs,
-      maxKeys: DEFAULT_MAX_DEDUP_KEYS,
-      store: settings.dedupStore ? contextStore(node, settings.dedupStore) : undefined,
-      onStoreError: reportStoreError,
-    });
+    const dedup = dedupStoreFor(node, settings, reportStoreError);
     // a push the flow failed to store is no refused push: counted apart, shown only when there are some
     const countsText = (counts: ReceiverCounts): string =>
       [
@@ -107,6 +116,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       verified() {
         node.status({ fill: 'green', shape: 'ring', text: t('status.verified', { path: settings.path }) });
       },
+      storeFailed: reportStoreError,
       rejected(rejection: Rejection, counts) {
         const reason = t(`errors.${rejection.code}`, rejection.params);
         countsStatus.cancel();

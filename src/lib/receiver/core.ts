@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { openPush, type AckOutcome, type OpenPush } from '../ack-registry';
-import type { DedupMemory } from '../dedup';
+import type { ClaimResult, DedupStore } from '../dedup';
 import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
 import { readBody } from './body';
@@ -13,7 +13,7 @@ import type { PushProtocol } from './protocol';
 
 /**
  * The one receiver every `*-in` node uses: size limit, allow list, key, JSON, schema, PII policy,
- * dedup and acknowledgement, in that order, answering the vendor in its own envelope (SPEC §4).
+ * dedup and the flow's outcome, in that order, answering the vendor in its own envelope.
  * It knows nothing of Node-RED: the node file hands it requests and turns its callbacks into
  * `send`, `error` and `status`.
  */
@@ -32,6 +32,7 @@ export type RejectionCode =
   | 'pii-key-missing'
   | 'flow-failed'
   | 'ack-timeout'
+  | 'dedup-store'
   | 'internal';
 
 export interface Rejection {
@@ -75,6 +76,11 @@ export interface ReceiverHooks {
   accepted(counts: ReceiverCounts): void;
   /** A vendor's GET check of the callback URL was answered with success. */
   verified?(): void;
+  /**
+   * The dedup store failed to confirm or release a key after the push was emitted; the push was
+   * answered with its outcome all the same (a failing claim is a rejection instead).
+   */
+  storeFailed?(error: unknown): void;
 }
 
 /** The vendor-facing reason: short, and no detail that helps an attacker. */
@@ -91,6 +97,7 @@ const VENDOR_REASONS: Record<RejectionCode, string> = {
   'pii-key-missing': 'temporarily unavailable',
   'flow-failed': 'receiver failed to store the data',
   'ack-timeout': 'receiver timed out storing the data',
+  'dedup-store': 'temporarily unavailable',
   internal: 'internal error',
 };
 
@@ -98,8 +105,13 @@ type HttpRequest = IncomingMessage & { ip?: string };
 
 export class PushReceiver<Body> {
   private readonly counts: ReceiverCounts = { received: 0, duplicates: 0, rejected: 0, failed: 0, timedOut: 0 };
-  /** Dedup keys of pushes emitted in `ack: flow` mode whose answer is still open. */
-  private readonly inFlight = new Map<string, Promise<AckOutcome>>();
+  /**
+   * Dedup keys of the pushes this receiver is claiming or has emitted and not answered yet, with
+   * the outcome a copy of them gets.
+   */
+  private readonly inFlight = new Map<string, Promise<DeliveryOutcome>>();
+  /** What the dedup store said when a claim last failed (shown in the rejection). */
+  private storeFailure = '';
   private readonly openPushes = new Set<OpenPush>();
   private readonly pii: PiiTransform | undefined;
   private readonly keyDigest: Buffer | undefined;
@@ -107,7 +119,7 @@ export class PushReceiver<Body> {
   constructor(
     private readonly protocol: PushProtocol<Body>,
     private readonly settings: ReceiverSettings,
-    private readonly dedup: DedupMemory,
+    private readonly dedup: DedupStore,
     private readonly hooks: ReceiverHooks,
   ) {
     this.pii = settings.pii === 'pseudonymize' && !settings.piiKey ? undefined : piiTransform(settings.pii, settings.piiKey);
@@ -201,7 +213,6 @@ export class PushReceiver<Body> {
         code: 'schema', status: 400, params: { vendor: this.protocol.vendor, issues: describeIssues(error) }, raw,
       });
     }
-    await this.dedup.ready;
     this.counts.received++;
     const outcome = await this.deliver(items, raw, pii);
     if (outcome === 'success') {
@@ -211,55 +222,123 @@ export class PushReceiver<Body> {
     if (outcome === 'failure') {
       return this.refuse(res, { code: 'flow-failed', status: 500, params: {}, raw });
     }
+    if (outcome === 'unavailable') {
+      return this.refuse(res, { code: 'dedup-store', status: 503, params: { message: this.storeFailure }, raw });
+    }
     return this.refuse(res, {
       code: 'ack-timeout', status: 503, params: { seconds: this.settings.ackTimeoutMs / 1000 }, raw,
     });
   }
 
   /**
-   * Emits the items not seen before and settles when the push may be answered. Dedup checks and
-   * claims are synchronous, so of concurrent copies exactly one emits; in `ack: flow` mode the
-   * others wait for its outcome, and a key is remembered only once the flow has stored it.
+   * Emits the items not seen before and settles when the push may be answered. A copy of a push
+   * this receiver is still claiming or waiting on gets that push's outcome without being emitted:
+   * its keys enter `inFlight` before the first await. Each new key is claimed in the dedup store,
+   * confirmed once the flow has it (`ack: auto`) or has stored it (`ack: flow`), and released
+   * when the flow failed, so that the vendor's retry is emitted again.
    */
-  private async deliver(items: PushItem[], raw: unknown, pii: PiiTransform): Promise<AckOutcome> {
-    const fresh: PushItem[] = [];
-    const freshKeys = new Set<string>();
-    const waits: Promise<AckOutcome>[] = [];
+  private async deliver(items: PushItem[], raw: unknown, pii: PiiTransform): Promise<DeliveryOutcome> {
+    const candidates: PushItem[] = [];
+    const keys = new Set<string>();
+    const waits: Promise<DeliveryOutcome>[] = [];
     for (const item of items) {
       const key = item.dedupKey;
       if (key !== undefined) {
-        if (freshKeys.has(key) || this.dedup.has(key)) continue;
+        if (keys.has(key)) continue;
         const running = this.inFlight.get(key);
         if (running) {
           waits.push(running);
           continue;
         }
-        freshKeys.add(key);
+        keys.add(key);
       }
-      fresh.push(item);
+      candidates.push(item);
     }
-    if (fresh.length === 0) {
+    if (candidates.length === 0) {
       this.counts.duplicates++;
       return worstOf(await Promise.all(waits));
     }
 
-    if (this.settings.ack === 'auto') {
-      for (const key of freshKeys) this.dedup.remember(key);
-      this.emit(fresh, raw, pii);
-      return worstOf(await Promise.all(waits));
+    let settle!: (outcome: DeliveryOutcome) => void;
+    const own = new Promise<DeliveryOutcome>((resolve) => (settle = resolve));
+    for (const key of keys) this.inFlight.set(key, own);
+    let outcome: DeliveryOutcome = 'failure';
+    try {
+      outcome = await this.claimAndEmit(candidates, keys, raw, pii);
+    } finally {
+      for (const key of keys) this.inFlight.delete(key);
+      settle(outcome);
     }
+    return worstOf([outcome, ...(await Promise.all(waits))]);
+  }
 
-    const push = openPush(fresh.length, this.settings.ackTimeoutMs);
-    this.openPushes.add(push);
-    for (const key of freshKeys) this.inFlight.set(key, push.outcome);
-    this.emit(fresh, raw, pii, push.ackIds);
-    const own = await push.outcome;
-    this.openPushes.delete(push);
-    for (const key of freshKeys) {
-      this.inFlight.delete(key);
-      if (own === 'success') this.dedup.remember(key);
+  private async claimAndEmit(candidates: PushItem[], keys: Set<string>, raw: unknown, pii: PiiTransform): Promise<DeliveryOutcome> {
+    // One deadline for the whole push: the time its claims took is taken from the flow's ackTimeout.
+    const deadline = Date.now() + this.settings.ackTimeoutMs;
+    const claims = await this.claimAll([...keys], deadline);
+    if (!claims) return 'unavailable';
+    const fresh = candidates.filter((item) => item.dedupKey === undefined || claims.claimed.has(item.dedupKey));
+    const others: AckOutcome = claims.timedOut ? 'timeout' : 'success';
+    if (fresh.length === 0) {
+      this.counts.duplicates++;
+      return others;
     }
-    return worstOf([own, ...(await Promise.all(waits))]);
+    let own: AckOutcome | undefined;
+    try {
+      if (this.settings.ack === 'auto') {
+        this.emit(fresh, raw, pii);
+        own = 'success';
+      } else {
+        const push = openPush(fresh.length, Math.max(1, deadline - Date.now()));
+        this.openPushes.add(push);
+        try {
+          this.emit(fresh, raw, pii, push.ackIds);
+          own = await push.outcome;
+        } finally {
+          this.openPushes.delete(push);
+        }
+      }
+    } finally {
+      await this.settleClaims(claims.claimed, own === 'success');
+    }
+    return worstOf([own, others]);
+  }
+
+  /**
+   * Claims each key; a key another receiver or instance holds is asked for again, further apart
+   * each time, until it is seen or free or ackTimeout has passed. Undefined when the store failed:
+   * the keys claimed so far are released again.
+   */
+  private async claimAll(keys: string[], deadline: number): Promise<{ claimed: Set<string>; timedOut: boolean } | undefined> {
+    const claimed = new Set<string>();
+    const claimOne = async (key: string): Promise<ClaimResult | 'timeout'> => {
+      let result = await this.dedup.claim(key);
+      for (let pauseMs = 25; result === 'pending'; pauseMs = Math.min(pauseMs * 2, 1000)) {
+        // the last pause ends at the deadline, where the key is asked for one last time
+        const waitMs = Math.min(pauseMs, deadline - Date.now());
+        if (waitMs <= 0) return 'timeout';
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        result = await this.dedup.claim(key);
+      }
+      if (result === 'claimed') claimed.add(key);
+      return result;
+    };
+    const results = await Promise.allSettled(keys.map(claimOne));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+      this.storeFailure = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+      await this.settleClaims(claimed, false);
+      return undefined;
+    }
+    return { claimed, timedOut: results.some((result) => result.status === 'fulfilled' && result.value === 'timeout') };
+  }
+
+  /** Confirms the keys of a push that succeeded, releases those of one that did not. */
+  private async settleClaims(keys: Set<string>, success: boolean): Promise<void> {
+    const results = await Promise.allSettled([...keys].map((key) => (success ? this.dedup.confirm(key) : this.dedup.release(key))));
+    for (const result of results) {
+      if (result.status === 'rejected') this.hooks.storeFailed?.(result.reason);
+    }
   }
 
   private emit(items: PushItem[], raw: unknown, pii: PiiTransform, ackIds?: string[]): void {
@@ -321,8 +400,15 @@ function queryOf(req: IncomingMessage): URLSearchParams {
   return new URLSearchParams(start < 0 ? '' : url.slice(start + 1).replace(/\?/g, '&'));
 }
 
-function worstOf(outcomes: AckOutcome[]): AckOutcome {
+/**
+ * How a push ends: the flow's outcome, or `unavailable` when the dedup store could not claim its
+ * keys (nothing was emitted; answered 503 so that the vendor retries).
+ */
+type DeliveryOutcome = AckOutcome | 'unavailable';
+
+function worstOf(outcomes: DeliveryOutcome[]): DeliveryOutcome {
   if (outcomes.includes('failure')) return 'failure';
+  if (outcomes.includes('unavailable')) return 'unavailable';
   if (outcomes.includes('timeout')) return 'timeout';
   return 'success';
 }
