@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { defaultsSource, formRows } from './editor-assets.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const src = path.join(root, 'src', 'nodes');
@@ -39,6 +40,8 @@ const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 
 const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
 const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
 const { OUTBOX_PROPERTY_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'properties.js'));
+// every node's editor defaults and form rows, from its options schema (scripts/editor-assets.mjs)
+const EDITOR = require(path.join(root, 'dist', 'lib', 'editor', 'nodes.js'));
 const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
@@ -86,8 +89,13 @@ const BUILD_VALUES = {
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
 function finished(text, file) {
-  const filled = text.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
-  const leftover = /\{\{[\w.-]*\}\}|@include\b/.exec(filled);
+  const generated = text
+    .replace(/^([ \t]*)\{\{defaults\.([\w-]+)\}\}[ \t]*$/gm, (_, indent, type) =>
+      defaultsSource(type, EDITOR, CONFIG_VERSION).map((line) => indent + line).join('\n'))
+    .replace(/^([ \t]*)<!--\s*@form\s+([\w-]+)\s+(.*?)\s*-->[ \t]*$/gm, (_, indent, type, tokens) =>
+      formRows(type, tokens.split(/\s+/), EDITOR, shared).map((line) => (line ? indent + line : line)).join('\n'));
+  const filled = generated.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{[\w.-]*\}\}|@include\b|@form\b/.exec(filled);
   if (leftover) {
     const line = filled.slice(0, leftover.index).split('\n').length;
     throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);
