@@ -10,7 +10,7 @@ import { FhirMappingError, resolveOptions, type FhirOptions } from './options';
  */
 
 export { codeTableMarkdown, CODE_ROWS, KIND_RULES } from '../codes';
-export { FHIR_DEFAULTS, FHIR_ERROR_CODES, FhirMappingError, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput, type FhirPatientMode } from './options';
+export { FHIR_DEFAULTS, FHIR_ERROR_CODES, FhirMappingError, fhirNodeOptions, resolveOptions, type FhirErrorCode, type FhirOptions, type FhirOutput, type FhirPatientMode } from './options';
 export { uuidV5, identifierCondition, conditionalPatientReference, type TransactionBundle } from './bundle';
 export type { Observation } from './observation';
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { blankIsDefault } from '../../zod-helpers';
 import { PATIENT_DEFAULTS } from '../patient';
 
 /** health-fhir's properties and the errors of the mapping. */
@@ -24,26 +26,6 @@ export interface FhirOptions {
   readingSystem?: string;
 }
 
-export interface ResolvedOptions {
-  output: FhirOutput;
-  patientField: string;
-  requirePatient: boolean;
-  patient: FhirPatientMode;
-  patientSystem: string;
-  deviceSystem: string;
-  readingSystem: string;
-}
-
-export const FHIR_DEFAULTS: ResolvedOptions = {
-  output: 'bundle',
-  patientField: PATIENT_DEFAULTS.patientField,
-  requirePatient: PATIENT_DEFAULTS.requirePatient,
-  patient: 'create',
-  patientSystem: 'urn:health-bridge:patient',
-  deviceSystem: 'urn:health-bridge:device',
-  readingSystem: 'urn:health-bridge:reading',
-};
-
 /** Every code a FhirMappingError carries (health-fhir's own codes add `invalid-config`). */
 export const FHIR_ERROR_CODES = ['event', 'not-a-reading', 'unknown-kind', 'unit', 'no-values', 'no-patient', 'options'] as const;
 export type FhirErrorCode = (typeof FHIR_ERROR_CODES)[number];
@@ -68,32 +50,45 @@ export class FhirMappingError extends Error {
   }
 }
 
-const blank = (value: unknown): boolean => value === undefined || value === null || value === '';
+/**
+ * health-fhir's saved properties as the editor writes them and as earlier releases saved them:
+ * "" (or null, or nothing) is the default; text is trimmed, and text of only spaces is refused as
+ * it always was; `requirePatient` is a boolean or its text ("true"/"false"), as the editor saves a
+ * checkbox and as config-version's step from version 1 writes it. patientField's default is
+ * patient.ts's. The messages name the rule, never the value (a value may be anything a user typed).
+ */
+const text = (name: string) =>
+  z.string({ error: `${name} must be text` }).trim().min(1, `${name} must be text`);
+const blankOr = <T extends z.ZodType>(schema: T, fallback: z.util.NoUndefined<z.output<T>>) => z.preprocess(blankIsDefault, schema.default(fallback));
+const oneOf = <const V extends readonly [string, ...string[]]>(name: string, values: V) =>
+  text(name).pipe(z.enum(values, { error: `${name} must be ${values.map((value) => `"${value}"`).join(' or ')}` }));
 
-const TEXT_OPTIONS = ['output', 'patientField', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'] as const;
+export const fhirNodeOptions = z.object({
+  output: blankOr(oneOf('output', ['bundle', 'observation']), 'bundle'),
+  patientField: blankOr(text('patientField'), PATIENT_DEFAULTS.patientField),
+  requirePatient: blankOr(
+    z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean({ error: 'requirePatient must be true or false' })),
+    PATIENT_DEFAULTS.requirePatient,
+  ),
+  patient: blankOr(oneOf('patient', ['create', 'reference']), 'create'),
+  patientSystem: blankOr(text('patientSystem'), 'urn:health-bridge:patient'),
+  deviceSystem: blankOr(text('deviceSystem'), 'urn:health-bridge:device'),
+  readingSystem: blankOr(text('readingSystem'), 'urn:health-bridge:reading'),
+});
+
+/** What a node's options are once read: every default filled in. */
+export type ResolvedOptions = z.output<typeof fhirNodeOptions>;
+
+export const FHIR_DEFAULTS: ResolvedOptions = fhirNodeOptions.parse({});
+
+/** The issues of options that do not parse, as the rules they break ("output must be …"). */
+export function describeOptionIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'too_small' ? issue.message : `${issue.path.join('.')}: ${issue.code}`)).join('; ');
+}
 
 /** The options with defaults filled in (a blank property, as the editor saves it, is the default). */
 export function resolveOptions(options: FhirOptions = {}): ResolvedOptions {
-  const resolved = { ...FHIR_DEFAULTS };
-  for (const name of TEXT_OPTIONS) {
-    const value = options[name];
-    if (blank(value)) continue;
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new FhirMappingError('options', `health-fhir: ${name} must be text`);
-    }
-    (resolved as unknown as Record<string, string>)[name] = value.trim();
-  }
-  const require = options.requirePatient;
-  if (!blank(require)) {
-    if (require === true || require === 'true') resolved.requirePatient = true;
-    else if (require === false || require === 'false') resolved.requirePatient = false;
-    else throw new FhirMappingError('options', 'health-fhir: requirePatient must be true or false');
-  }
-  if (resolved.output !== 'bundle' && resolved.output !== 'observation') {
-    throw new FhirMappingError('options', `health-fhir: output must be "bundle" or "observation", not "${resolved.output}"`);
-  }
-  if (resolved.patient !== 'create' && resolved.patient !== 'reference') {
-    throw new FhirMappingError('options', `health-fhir: patient must be "create" or "reference", not "${resolved.patient}"`);
-  }
-  return resolved;
+  const parsed = fhirNodeOptions.safeParse(options);
+  if (!parsed.success) throw new FhirMappingError('options', `health-fhir: ${describeOptionIssues(parsed.error)}`);
+  return parsed.data;
 }

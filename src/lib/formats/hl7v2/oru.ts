@@ -15,6 +15,8 @@ import { hl7Time, utcTime } from './time';
 
 export const HL7_VERSIONS = ['2.5.1', '2.3.1'] as const;
 export type Hl7Version = (typeof HL7_VERSIONS)[number];
+/** MSH-12 of a node that names none. */
+export const DEFAULT_HL7_VERSION: Hl7Version = '2.5.1';
 
 export interface OruOptions {
   sendingApplication?: string;
@@ -29,7 +31,7 @@ export interface OruOptions {
   patientAuthority?: string;
   /** PID-3.5 of the hospital's id, the identifier type code (default `PI`). */
   patientIdType?: string;
-  /** MSH-12, default `2.5.1`. */
+  /** MSH-12, default DEFAULT_HL7_VERSION. */
   version?: Hl7Version;
   /** The charset MSH-18 names when the message is not ASCII, default `utf-8` (hl7-send rewrites it to its own). */
   charset?: Charset;
@@ -142,7 +144,7 @@ export function toOruR01(reading: Reading, options: OruOptions = {}): string {
   if (!Object.prototype.hasOwnProperty.call(KIND_RULES, reading.kind)) {
     throw new Hl7MappingError(`readings of kind "${String(reading.kind)}" have no HL7 mapping`, 'unknown-kind');
   }
-  const version = options.version ?? '2.5.1';
+  const version = options.version ?? DEFAULT_HL7_VERSION;
   if (!(HL7_VERSIONS as readonly string[]).includes(version)) {
     throw new Hl7MappingError(`HL7 version must be one of ${HL7_VERSIONS.join(', ')}`, 'version');
   }
