@@ -86,7 +86,7 @@
             return !rule.values || rule.values.indexOf(n) !== -1;
         },
         choice: function (rule, value) {
-            return rule.values.indexOf(value) !== -1;
+            return rule.values.indexOf(rule.trim && typeof value === "string" ? value.trim() : value) !== -1;
         },
         text: function (rule, value) {
             if (typeof value !== "string") {
@@ -149,7 +149,7 @@
 
         /** A validator for Node-RED's defaults: (v, opt) so that the editor shows the returned text. */
         validator: function (rule) {
-            return function (value, opt) {
+            var validate = function (value, opt) {
                 var result = editorRules.accepts(rule, value);
                 if (result === true && rule.notBelow && !editorRules.notBelow(this, rule, value)) {
                     result = false;
@@ -172,6 +172,8 @@
                 });
                 return node._(message.key, params);
             };
+            validate.rule = rule;
+            return validate;
         }
     };
 

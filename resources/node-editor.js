@@ -1,9 +1,9 @@
 // What every node's registerType says the same way, said once. Node-RED serves this file from the
 // package's resources/ folder; the editor files load it with <script src="resources/<module>/…">
-// and call window.healthBridge.nodeEditor.register(type, definition). Loaded once per editor
+// and call window.healthBridge.nodeEditor.registerType(type, definition). Loaded once per editor
 // file: it must only define, never act.
 //
-// register adds to `definition`, where it does not say otherwise:
+// registerType adds to `definition`, where it does not say otherwise:
 //   category "health bridge", the palette label `<type>.paletteLabel`, the label (the name, else
 //   the palette label), the italic label while the node has a name, input and output labels from
 //   i18n keys (`inputLabels: "inputs"`, `outputLabels: ["outputs.a", "outputs.b"]`: keys below
@@ -31,7 +31,7 @@
             });
         },
 
-        register: function (type, definition) {
+        registerType: function (type, definition) {
             var own = $.extend({}, definition);
             var migrate = own.migrate;
             delete own.migrate;

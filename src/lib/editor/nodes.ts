@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { fhirNodeOptions } from '../formats/fhir/options';
+import { hl7NodeOptions } from '../formats/hl7v2/options';
 import { mllpPropertiesSchema } from '../formats/hl7v2/properties';
 import { outboxPropertiesSchema } from '../outbox/properties';
 import { patientPropertiesSchema } from '../patients/properties';
@@ -122,6 +124,8 @@ export const EDITOR_OPTIONS: Readonly<Record<string, EditorOptions>> = {
     notBelow: { retryMaxSeconds: 'retryMinSeconds' },
   },
   'health-patient': { schema: patientPropertiesSchema },
+  'health-fhir': { schema: fhirNodeOptions },
+  'health-hl7': { schema: hl7NodeOptions, versionProperty: 'configVersion' },
 };
 
 /** A property as the editor file declares it, with everything its validator needs. */
