@@ -5,6 +5,7 @@ import { mllpPropertiesSchema } from '../formats/hl7v2/properties';
 import { outboxPropertiesSchema } from '../outbox/properties';
 import { patientPropertiesSchema } from '../patients/properties';
 import { receiverConfigSchema } from '../receiver/config';
+import type { NodeType } from '../registry';
 import { accountConfigSchema, queryConfigSchema, setConfigSchema } from '../vendors/expeed/config';
 import { viatomAccountSchema } from '../vendors/viatom/account';
 import { viatomAuthOptionsSchema } from '../vendors/viatom/auth-options';
@@ -63,7 +64,8 @@ const outboxMessage = (property: string, rule: string): EditorMessage => ({
   params: { property, rule: { t: `health-outbox.rule.${rule}` } },
 });
 
-export const EDITOR_OPTIONS: Readonly<Record<string, EditorOptions>> = {
+// Record<NodeType, …>: a node type added to the registry (src/lib/registry.ts) without an entry here does not compile.
+export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
   'lezhi-in': receiver,
   'sinocare-in': receiver,
   'viatom-in': receiver,
@@ -137,7 +139,7 @@ export interface EditorDefault {
 
 /** The editor defaults of one node type, in the schema's order (credentials left out). */
 export function editorDefaults(type: string): Record<string, EditorDefault> {
-  const options = EDITOR_OPTIONS[type];
+  const options = EDITOR_OPTIONS[type as NodeType] as EditorOptions | undefined;
   if (!options) throw new Error(`${type}: no entry in EDITOR_OPTIONS (src/lib/editor/nodes.ts)`);
   const result: Record<string, EditorDefault> = {};
   if (!options.schema) return result;
