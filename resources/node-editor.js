@@ -10,7 +10,8 @@
 //   `<type>.`), and in the dialog: a select left empty by a flow written by hand shows the default
 //   its validator's rule names (the runtime's default), and with `migrate: {steps, property}` an
 //   old node's inputs show its migrated values (resources/config-migrate.js) and it is saved as
-//   the current version.
+//   the current version; a property whose rule takes a ${NAME} reference (`env`, from
+//   src/lib/editor/nodes.ts) gets the typed input of resources/env-input.js (string | env variable).
 (function () {
     var keyLabels = function (type, keys) {
         return function (index) {
@@ -28,6 +29,17 @@
                 if (select.is("select") && !select.val()) {
                     select.val(String(node._def.defaults[property].value));
                 }
+            });
+        },
+
+        /** The inputs of the properties that take ${NAME} (their validator's rule says `env`). */
+        envInputs: function (node) {
+            var prefix = node._def.category === "config" ? "node-config-input-" : "node-input-";
+            return Object.keys(node._def.defaults).filter(function (property) {
+                var validate = node._def.defaults[property].validate;
+                return validate && validate.rule && validate.rule.env;
+            }).map(function (property) {
+                return prefix + property;
             });
         },
 
@@ -61,11 +73,13 @@
                     window.healthBridge.configMigrate.prepare(this, migrate.steps, migrate.property);
                 }
                 nodeEditor.fillSelects(this);
+                nodeEditor.envInputs(this).forEach(window.healthBridge.envInput.prepare);
                 if (prepare) {
                     prepare.apply(this, arguments);
                 }
             };
             own.oneditsave = function () {
+                nodeEditor.envInputs(this).forEach(window.healthBridge.envInput.save);
                 if (save) {
                     save.apply(this, arguments);
                 }

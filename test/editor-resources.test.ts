@@ -7,8 +7,8 @@ import { NodeRed, ROOT } from './harness/node-red';
 import { packPackage } from './harness/package';
 
 /**
- * The editor code the nodes share (the validators' rules and registerType's shared parts: every
- * node; the receivers' form; the env-variable inputs; the configuration steps) is one file each in
+ * The editor code the nodes share (the validators' rules, registerType's shared parts and the
+ * env-variable inputs: every node; the receivers' form; the configuration steps) is one file each in
  * the package's resources/, which Node-RED serves at resources/<module>/…: every editor file loads
  * it with a <script src>, none carries a copy of it.
  */
@@ -18,7 +18,7 @@ const SHARED_SCRIPTS: Record<string, { users: readonly string[]; marker: string 
   'editor-rules.js': { users: NODE_TYPE_NAMES, marker: 'validator: function' },
   'node-editor.js': { users: NODE_TYPE_NAMES, marker: 'registerType: function' },
   'receiver-editor.js': { users: RECEIVER_TYPES, marker: 'outputsWithoutAck: function' },
-  'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account', 'hl7-mllp'], marker: 'isReference: function' },
+  'env-input.js': { users: NODE_TYPE_NAMES, marker: 'isReference: function' },
   'config-migrate.js': { users: ['health-fhir', 'health-hl7'], marker: 'versionOf: function' },
 };
 

@@ -59,6 +59,9 @@ const receiver = {
   },
 } as const satisfies EditorOptions;
 
+/** expeed-query and expeed-set: the account, and the device (its id, its key a credential). */
+const expeedDevice = { configs: { account: 'expeed-account' }, credentials: ['deviceKey'], env: ['deviceId'] } as const;
+
 const outboxMessage = (property: string, rule: string): EditorMessage => ({
   key: 'health-outbox.errors.invalid',
   params: { property, rule: { t: `health-outbox.rule.${rule}` } },
@@ -86,20 +89,8 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     env: ['apiBase', 'platformKey'],
     required: { platformKey: 'every call to the platform needs it; the runtime finds out only at the first call' },
   },
-  'expeed-query': {
-    schema: queryConfigSchema,
-    configs: { account: 'expeed-account' },
-    credentials: ['deviceKey'],
-    messages: { limit: 'expeed-query.validation.limit' },
-    env: ['deviceId'],
-  },
-  'expeed-set': {
-    schema: setConfigSchema,
-    configs: { account: 'expeed-account' },
-    credentials: ['deviceKey'],
-    messages: { waitSeconds: 'expeed-set.validation.waitSeconds' },
-    env: ['deviceId'],
-  },
+  'expeed-query': { ...expeedDevice, schema: queryConfigSchema, messages: { limit: 'expeed-query.validation.limit' } },
+  'expeed-set': { ...expeedDevice, schema: setConfigSchema, messages: { waitSeconds: 'expeed-set.validation.waitSeconds' } },
   'viatom-account': {
     config: true,
     schema: viatomAccountSchema,
