@@ -4,7 +4,7 @@
 // file: it must only define, never act.
 //
 // registerType adds to `definition`, where it does not say otherwise:
-//   category "health bridge", the palette label `<type>.paletteLabel`, the label (the name, else
+//   the `defaults` the build wrote for the type (shared/node-scripts.html), category "health bridge", the palette label `<type>.paletteLabel`, the label (the name, else
 //   the palette label), the italic label while the node has a name, input and output labels from
 //   i18n keys (`inputLabels: "inputs"`, `outputLabels: ["outputs.a", "outputs.b"]`: keys below
 //   `<type>.`), and in the dialog: a select left empty by a flow written by hand shows the default
@@ -45,6 +45,7 @@
 
         registerType: function (type, definition) {
             var own = $.extend({}, definition);
+            own.defaults = $.extend({}, window.healthBridge.editorDefaults[type], definition.defaults);
             var migrate = own.migrate;
             delete own.migrate;
             var base = {
