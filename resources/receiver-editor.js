@@ -246,14 +246,7 @@
                 }
             });
 
-            // A flow written by hand may lack these: show the runtime's defaults, which the build
-            // wrote into the node's defaults (src/lib/receiver/config.ts RECEIVER_DEFAULTS).
-            ["ack", "pii"].forEach(function (name) {
-                var select = $("#node-input-" + name);
-                if (!select.val()) {
-                    select.val(node._def.defaults[name].value);
-                }
-            });
+            // (a select a flow written by hand left empty shows the runtime's default: node-editor.js)
             // The wires cannot change while the dialog is open: which outputs lack a health-ack is
             // known now; whether that matters depends on the ack select.
             var ackWarning = receiverEditor.ackWarning(node, receiverEditor.outputsWithoutAck(node));

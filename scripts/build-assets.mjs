@@ -4,11 +4,10 @@
 //   <!-- @include receiver-node.html type=lezhi-in icon=… -->   (a receiver's whole editor file)
 //   <!-- @include receiver-form.html -->   (editor template or help text; help includes come
 //                                          from shared/locales/<lang>/, e.g. receiver-help.html)
-//   // @include receiver-defaults.js       (inside registerType's defaults object)
 //   // @include receiver-credentials.js    (inside registerType's credentials object)
 // (an include line that still holds an unset {{placeholder}} is left out, so that
-//   // @include receiver-account-defaults.js account={{account}}
-// in receiver-node.html adds an account only to a receiver included with account=…),
+//   <!-- @include receiver-account-row.html type={{type}} account={{account}} -->
+// in receiver-node.html adds an account row only to a receiver included with account=…),
 // and a locale file that says "@include": ["receiver"] gets the top-level keys of
 // shared/locales/<lang>/receiver.json added beside its own. Node-RED gives each node file one i18n
 // namespace (its own locales/<lang>/<file>.json), so a shared string must sit in every receiver's
@@ -16,13 +15,16 @@
 // lezhi-in and sinocare-in editors (the shared form cannot know which type includes it) and in
 // RED._() at run time. Editor code (resources/receiver-editor.js, resources/env-input.js) is not
 // spliced: Node-RED serves the package's resources/ folder and the editor files load it with
-// <script src="{{resources}}/…">. BUILD_VALUES below fill the build's own placeholders from the
-// runtime's modules (the receivers' and health-outbox's defaults among them). The output is plain
-// Node-RED files: nothing is resolved at run time.
+// <script src="{{resources}}/…">. Every node's `defaults` (values and validators) and the rows of
+// its options come from its zod options schema: `{{defaults.<type>}}` and `<!-- @form <type> … -->`
+// (scripts/editor-assets.mjs, src/lib/editor/). BUILD_VALUES below fill the build's other
+// placeholders from the runtime's modules. The output is plain Node-RED files: nothing is resolved
+// at run time.
 // src/nodes/shared/README.md says the same at more length.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { defaultsSource, formRows } from './editor-assets.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const src = path.join(root, 'src', 'nodes');
@@ -33,12 +35,10 @@ const require = createRequire(import.meta.url);
 // the version every editor file writes into a new node, the receivers' defaults and path rule.
 const { CONFIG_VERSION, STEPS } = require(path.join(root, 'dist', 'lib', 'config-version.js'));
 const { PATIENT_DEFAULTS, DEFAULT_PATIENT_ID_TYPE } = require(path.join(root, 'dist', 'lib', 'formats', 'patient.js'));
-const { FHIR_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'formats', 'fhir', 'options.js'));
 const { NODE_ERROR_CODES, errorCodesHtml } = require(path.join(root, 'dist', 'lib', 'error-codes.js'));
-const { ACK_MODES, RECEIVER_DEFAULTS, RECEIVER_PATH } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
-const { PII_MODES } = require(path.join(root, 'dist', 'lib', 'pii.js'));
-const { OUTBOX_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'queue.js'));
-const { OUTBOX_PROPERTY_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'outbox', 'properties.js'));
+const { RECEIVER_DEFAULTS } = require(path.join(root, 'dist', 'lib', 'receiver', 'config.js'));
+// every node's editor defaults and form rows, from its options schema (scripts/editor-assets.mjs)
+const EDITOR = require(path.join(root, 'dist', 'lib', 'editor', 'nodes.js'));
 const { name: MODULE_NAME } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** A default is written bare into JS strings and HTML attributes: it must need no escaping there. */
@@ -47,47 +47,30 @@ function plainDefault(name, value) {
   throw new Error(`the default of ${name} (${JSON.stringify(value)}) would need escaping in the editor files`);
 }
 
-/** health-outbox's defaults in the units of its dialog (hours, seconds); the queue keeps ms. */
-function outboxDefaults(defaults) {
-  const editor = {
-    maxAgeHours: defaults?.maxAgeMs / 3_600_000,
-    retryMinSeconds: defaults?.retryMinMs / 1000,
-    retryMaxSeconds: defaults?.retryMaxMs / 1000,
-    concurrency: defaults?.concurrency,
-    ackTimeout: defaults?.ackTimeoutMs / 1000,
-  };
-  for (const [name, value] of Object.entries(editor)) {
-    if (!(Number.isFinite(value) && value > 0)) throw new Error(`OUTBOX_DEFAULTS (src/lib/outbox/queue.ts) gives no default for health-outbox's ${name}`);
-  }
-  return Object.fromEntries(Object.entries(editor).map(([name, value]) => [`outbox.default.${name}`, String(value)]));
-}
-
 const BUILD_VALUES = {
-  configVersion: String(CONFIG_VERSION),
   // the configuration steps as data, for the editor files that migrate an old node they open
   // (resources/config-migrate.js): JSON is a JavaScript literal
   'config.steps': JSON.stringify(STEPS),
-  // who a reading belongs to (src/lib/formats/patient.ts), shared by health-fhir and health-hl7
+  // who a reading belongs to (src/lib/formats/patient.ts), in the help of health-fhir and health-hl7
   'patient.default.patientField': plainDefault('patientField', PATIENT_DEFAULTS.patientField),
-  'patient.default.requirePatient': String(PATIENT_DEFAULTS.requirePatient),
   'patient.default.patientIdType': plainDefault('patientIdType', DEFAULT_PATIENT_ID_TYPE),
-  ...Object.fromEntries(Object.entries(FHIR_DEFAULTS).map(([name, value]) => [`fhir.default.${name}`, plainDefault(name, String(value))])),
   // Where Node-RED serves this package's resources/ folder (registry: resources/<module name>/).
   resources: `resources/${MODULE_NAME}`,
-  'receiver.path': RECEIVER_PATH.source,
-  'receiver.ackModes': JSON.stringify(ACK_MODES),
-  'receiver.piiModes': JSON.stringify(PII_MODES),
+  // the receivers' form (shared/receiver-form.html) shows them as placeholders
   ...Object.fromEntries(Object.entries(RECEIVER_DEFAULTS).map(([name, value]) => [`receiver.default.${name}`, plainDefault(name, value)])),
-  ...outboxDefaults(OUTBOX_DEFAULTS),
   // each node's error codes (src/lib/error-codes.ts), for its help: `{{errors.<type>}}`
   ...Object.fromEntries(Object.keys(NODE_ERROR_CODES).map((type) => [`errors.${type}`, errorCodesHtml(type, '—')])),
-  'outbox.default.encrypt': String(OUTBOX_PROPERTY_DEFAULTS.encrypt === true),
 };
 
 /** Fills the build's own placeholders; any `{{…}}` or `@include` left over fails the build. */
 function finished(text, file) {
-  const filled = text.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
-  const leftover = /\{\{[\w.-]*\}\}|@include\b/.exec(filled);
+  const generated = text
+    .replace(/^([ \t]*)\{\{defaults\.([\w-]+)\}\}[ \t]*$/gm, (_, indent, type) =>
+      defaultsSource(type, EDITOR, CONFIG_VERSION).map((line) => indent + line).join('\n'))
+    .replace(/^([ \t]*)<!--\s*@form\s+([\w-]+)\s+(.*?)\s*-->[ \t]*$/gm, (_, indent, type, tokens) =>
+      formRows(type, tokens.split(/\s+/), EDITOR, shared).map((line) => (line ? indent + line : line)).join('\n'));
+  const filled = generated.replace(/\{\{([\w.-]+)\}\}/g, (placeholder, key) => BUILD_VALUES[key] ?? placeholder);
+  const leftover = /\{\{[\w.-]*\}\}|@include\b|@form\b/.exec(filled);
   if (leftover) {
     const line = filled.slice(0, leftover.index).split('\n').length;
     throw new Error(`${path.relative(root, file)}:${line}: "${leftover[0]}" left after the includes were spliced in`);

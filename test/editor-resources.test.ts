@@ -1,21 +1,24 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RECEIVER_TYPES } from '../src/lib/registry';
+import { NODE_TYPE_NAMES, RECEIVER_TYPES } from '../src/lib/registry';
 import { request } from './harness/http';
 import { NodeRed, ROOT } from './harness/node-red';
 import { packPackage } from './harness/package';
 
 /**
- * The editor code the receivers (and the nodes with env-variable inputs) share is one file each in
+ * The editor code the nodes share (the validators' rules, registerType's shared parts and the
+ * env-variable inputs: every node; the receivers' form; the configuration steps) is one file each in
  * the package's resources/, which Node-RED serves at resources/<module>/…: every editor file loads
  * it with a <script src>, none carries a copy of it.
  */
 
 const MODULE = '@health-bridge/node-red-nodes';
 const SHARED_SCRIPTS: Record<string, { users: readonly string[]; marker: string }> = {
+  'editor-rules.js': { users: NODE_TYPE_NAMES, marker: 'validator: function' },
+  'node-editor.js': { users: NODE_TYPE_NAMES, marker: 'registerType: function' },
   'receiver-editor.js': { users: RECEIVER_TYPES, marker: 'outputsWithoutAck: function' },
-  'env-input.js': { users: ['expeed-account', 'expeed-query', 'expeed-set', 'viatom-account', 'hl7-mllp'], marker: 'isReference: function' },
+  'env-input.js': { users: NODE_TYPE_NAMES, marker: 'isReference: function' },
   'config-migrate.js': { users: ['health-fhir', 'health-hl7'], marker: 'versionOf: function' },
 };
 
@@ -61,8 +64,11 @@ describe('the editor code the nodes share', function () {
       assert.match(String(served.headers['content-type']), /javascript/);
       assert.equal(served.text, text);
     }
-    const others = Object.keys(files).filter((name) => !Object.values(SHARED_SCRIPTS).some(({ users }) => users.includes(name)));
-    for (const name of others) assert.equal(/resources\//.test(files[name]!), false, `${name} loads no shared script`);
+    // and loads none it does not use
+    for (const [name, file] of Object.entries(files)) {
+      const loaded = [...file.matchAll(/src="resources\/[^"]*\/([\w.-]+)"/g)].map((match) => match[1]);
+      assert.deepEqual(loaded.filter((script) => !SHARED_SCRIPTS[script!]?.users.includes(name)), [], name);
+    }
   });
 
   it('is in the npm package, where Node-RED looks for it (resources/ beside package.json)', function () {

@@ -1,5 +1,5 @@
 import { ApiError } from '../lib/http-client';
-import { normalizePhone, ViatomApiError, ViatomError, type ViatomClient } from '../lib/vendors/viatom';
+import { normalizePhone, ViatomApiError, ViatomError, viatomAuthOptionsSchema, type ViatomClient } from '../lib/vendors/viatom';
 import { configClient, runAction, translator } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
@@ -9,8 +9,6 @@ import { registerNode } from './register';
  * cancels a user's authorization by phone number (`cancel`). One request per message, no retry;
  * failures go to `done(err)` with the message unchanged, so a Catch node can handle them.
  */
-
-type Operation = 'authorize-url' | 'cancel';
 
 const isBlank = (value: unknown): boolean => value === undefined || value === null || value === '';
 
@@ -38,12 +36,8 @@ export = function register(RED: NodeRedApi): void {
 
   registerNode(RED, 'viatom-auth', function ViatomAuth(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
-    const operation: Operation | undefined =
-      isBlank(config.operation) || config.operation === 'authorize-url'
-        ? 'authorize-url'
-        : config.operation === 'cancel'
-          ? 'cancel'
-          : undefined;
+    const options = viatomAuthOptionsSchema.safeParse(config);
+    const operation = options.success ? options.data.operation : undefined;
     const account = configClient<ViatomClient>(RED, config.account, 'viatom-account');
     const setupProblem = operation ? account.problem : new Error(t('errors.operation'));
 

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { webcrypto } from 'node:crypto';
-import vm from 'node:vm';
 import { RECEIVER_DEFAULTS, receiverConfigSchema } from '../../src/lib/receiver/config';
 import { RECEIVER_TYPES } from '../../src/lib/registry';
 import { RECEIVER_CREDENTIALS } from '../../src/nodes/receiver-node';
+import { editorDefinition, editorFile, page, type EditorDefinition } from './editor-page';
 
 /**
  * The receiver editor as the build writes it (dist/nodes/<type>.html) against the runtime's schema
@@ -13,15 +10,8 @@ import { RECEIVER_CREDENTIALS } from '../../src/nodes/receiver-node';
  * exactly what the runtime refuses.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const RECEIVERS = RECEIVER_TYPES;
 
-type Validator = (this: unknown, value: unknown, opt?: unknown) => unknown;
-interface EditorDefinition {
-  defaults: Record<string, { value: unknown; validate?: Validator }>;
-  credentials: Record<string, { type: string; value?: unknown }>;
-  onadd?: (this: EditorNode) => void;
-}
 /** The bits of an editor node that onadd looks at: _config is what Node-RED's import sets. */
 interface EditorNode {
   credentials?: Record<string, unknown>;
@@ -30,39 +20,6 @@ interface EditorNode {
 interface ReceiverEditor {
   newKey(): string;
   callbackUrl(path: string, key?: string): string | null;
-}
-
-const editorFile = (type: string): string => fs.readFileSync(path.join(ROOT, 'dist', 'nodes', `${type}.html`), 'utf8');
-
-/**
- * A browser page as far as the receiver editor needs one: the editor code every receiver loads
- * from resources/ (as Node-RED does, before the file's own scripts), the browser's crypto and
- * btoa, an editor served at http://127.0.0.1:1880/ with httpNodeRoot /api.
- */
-function page(): vm.Context {
-  const context: Record<string, unknown> = {
-    RED: { nodes: {}, view: {}, settings: { httpNodeRoot: '/api' } },
-    location: { protocol: 'http:', host: '127.0.0.1:1880' },
-    crypto: webcrypto,
-    btoa: (text: string) => Buffer.from(text, 'latin1').toString('base64'),
-    URL, // a browser global the allow validator uses
-  };
-  context.window = context;
-  vm.createContext(context);
-  vm.runInContext(fs.readFileSync(path.join(ROOT, 'resources', 'receiver-editor.js'), 'utf8'), context);
-  return context;
-}
-
-/** Runs the editor file's own scripts as the browser would, with just enough of Node-RED around them. */
-function editorDefinition(type: string): EditorDefinition {
-  const registered: Record<string, EditorDefinition> = {};
-  const context = page();
-  (context.RED as any).nodes.registerType = (name: string, definition: EditorDefinition) => (registered[name] = definition);
-  for (const [, code] of editorFile(type).matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
-    vm.runInContext(code as string, context);
-  }
-  assert.ok(registered[type], `${type}.html registers ${type}`);
-  return registered[type];
 }
 
 const receiverEditor = (): ReceiverEditor => (page().healthBridge as { receiverEditor: ReceiverEditor }).receiverEditor;
@@ -134,7 +91,7 @@ describe('the receiver editor and the runtime', function () {
 
   it('declares the same credentials, of the same types, as the runtime, and no default key shared by every new node', function () {
     for (const type of RECEIVERS) {
-      const credentials = definitions[type]!.credentials;
+      const credentials = definitions[type]!.credentials ?? {};
       assert.deepEqual(
         Object.fromEntries(Object.entries(credentials).map(([name, { type: kind }]) => [name, kind])),
         Object.fromEntries(Object.entries(RECEIVER_CREDENTIALS).map(([name, { type: kind }]) => [name, kind])),

@@ -4,3 +4,4 @@ export * from './client';
 export * from './phone';
 export * from './push';
 export * from './units';
+export * from './auth-options';
