@@ -109,7 +109,7 @@ describe('the example flows, installed from the tarball and driven by the sandbo
       if (push.outcome === 'readings') expectedKinds.set(push.kind, (expectedKinds.get(push.kind) ?? 0) + push.readings);
     }
     const expectedReadings = [...expectedKinds.values()].reduce((a, b) => a + b, 0);
-    // A CGM value over the sensor's range ("HI") is a reading too (SPEC §3), not a refusal.
+    // A CGM value over the sensor's range ("HI") is a reading too (docs/messages.md#values-a-device-could-not-measure), not a refusal.
     const outOfRange = firstSends.filter((d: any) => d.push.vendor === 'sinocare' && d.push.body.data.testResult === 'HI');
     assert.ok(outOfRange.length >= 1, 'the traffic includes a CGM value of "HI"');
     assert.ok(sandbox.deliveries.some((d: any) => d.duplicate), 'the traffic includes duplicates');

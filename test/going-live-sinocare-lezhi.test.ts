@@ -8,8 +8,8 @@ import { useNodeRed, type SinkMessage } from './harness/node-red';
 /**
  * Going live with Sinocare and Lezhi: both clouds push a refused body again and again, so a
  * well-formed push whose value the device could not measure is acknowledged and reaches the flow
- * (SPEC §3), and a Lezhi change notice is never deduplicated (SPEC §5). The bodies are the
- * examples of the vendor documents (sinocare-cgm-push.md, lezhi-push.md with the data of SPEC §5)
+ * (docs/messages.md), and a Lezhi change notice is never deduplicated (docs/nodes/lezhi-in.md). The bodies are the
+ * examples of the vendor documents (sinocare-cgm-push.md, lezhi-push.md with the data of docs/nodes/lezhi-in.md)
  * with the one value changed. Last, the sandbox re-pushes every answer that is not a success.
  */
 
@@ -20,7 +20,7 @@ function sinocareDocumentPush(testResult: unknown): { reservedCode: string; data
   return body;
 }
 
-/** A Lezhi fixture (the document's envelope, SPEC §5 data) with some `data` fields replaced. */
+/** A Lezhi fixture (the document's envelope, the data docs/nodes/lezhi-in.md shows) with some `data` fields replaced. */
 function lezhiPush(name: string, data: Record<string, unknown> = {}): Record<string, any> {
   const body = bodyFixture('lezhi', name);
   body.data = { ...body.data, ...data };

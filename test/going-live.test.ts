@@ -6,7 +6,7 @@ import { useNodeRed } from './harness/node-red';
 import { isAcceptance, VENDORS } from './harness/vendor-cases';
 
 /**
- * What the real clouds send that a test written from our own reading would not (SPEC §4): GBK
+ * What the real clouds send that a test written from our own reading would not (docs/receivers.md#what-happens-to-a-push): GBK
  * bodies, Java `Long` ids beyond 2^53, absurdly nested bodies, and GET probes of the URL. Told for
  * every receiver against a real Node-RED over real HTTP; the bytes come from a real encoder.
  */

@@ -6,7 +6,7 @@ import { useNodeRed, type SinkMessage } from './harness/node-red';
 
 /**
  * What a hospital's flow receives for each push the vendors document, over real HTTP: the
- * normalized reading or event, written out here by hand from the vendor documents and SPEC §5.
+ * normalized reading or event, written out here by hand from the vendor documents and docs/vendors.md.
  */
 
 describe('vendor pushes as the flow receives them', function () {
@@ -101,7 +101,7 @@ describe('vendor pushes as the flow receives them', function () {
       assert.match(caught?.msg.error.message, /data\.testTime/);
     });
 
-    it('acknowledges a CGM value of "HI" and emits it flagged high, without a value (SPEC §3)', async function () {
+    it('acknowledges a CGM value of "HI" and emits it flagged high, without a value', async function () {
       const response = await push(bodyFixture('sinocare', 'result-hi'));
       assert.deepEqual([response.status, response.json], [200, { code: 0, msg: '' }]);
       const [reading] = await readings();

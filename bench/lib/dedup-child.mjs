@@ -7,7 +7,7 @@
 //       are as large as the work makes them, as in a Node-RED that has been receiving for a while)
 //   node --expose-gc bench/lib/dedup-child.mjs lookup [keys]   ns per has() for present and absent keys at 10k, 100k, … keys
 //
-// Keys are Sinocare testIds (15 digits, SPEC §5), the shortest vendor key there is; every key
+// Keys are Sinocare testIds (15 digits, docs/receivers.md#duplicates), the shortest vendor key there is; every key
 // is stored as a 16-byte digest whatever its length, so a Lezhi body hash costs the same.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';

@@ -1,4 +1,4 @@
-// Part 7 of bench/run.mjs: health-outbox in a real Node-RED (issue 13, SPEC §8), where part 5
+// Part 7 of bench/run.mjs: health-outbox in a real Node-RED (issue 13, docs/hospital.md#delivery-through-the-hospitals-outages), where part 5
 // measured its storage alone. In one Node-RED:
 //   - what the outbox adds to a push's answer: unique Sinocare pushes at a fixed rate into
 //     sinocare-in (ack: flow) → health-ack (answered at once) and into sinocare-in (ack: flow) →

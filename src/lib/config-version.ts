@@ -58,8 +58,8 @@ function applyChange(change: Change, type: string, config: SavedConfig): SavedCo
 export const CONFIG_VERSION = STEPS.length;
 
 /**
- * The property that holds the configuration version: `version`, except where SPEC already gives
- * `version` another meaning (health-hl7's HL7 version, SPEC §7: a flow written with SPEC's names
+ * The property that holds the configuration version: `version`, except where the documented
+ * properties give `version` another meaning (health-hl7's HL7 version, docs/nodes/health-hl7.md: a flow written with those names
  * must get the HL7 version it asks for). The editor files use the same name (build-assets.mjs).
  */
 export const VERSION_PROPERTY: Readonly<Record<string, string>> = { 'health-hl7': 'configVersion' };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Vendors send numbers as strings and strings as numbers (Lezhi does both, SPEC §5). These schemas
+ * Vendors send numbers as strings and strings as numbers (Lezhi does both, docs/nodes/lezhi-in.md). These schemas
  * accept either and hand the normalizer one type.
  */
 
@@ -23,7 +23,7 @@ export function isNumericText(text: string): boolean {
 
 /**
  * A number that only adds context (a serial number, a threshold, a meal code): read when it is
- * one, left out otherwise. A push is never refused because of such a field (SPEC §3); `msg.raw`
+ * one, left out otherwise. A push is never refused because of such a field (docs/messages.md); `msg.raw`
  * still holds what the vendor sent.
  */
 export const contextNumber = z

@@ -4,7 +4,7 @@ import type { Quantity } from './reading';
 
 /**
  * A measured value as a device reports it: a number, or the text a meter shows when it cannot
- * measure (`HI`, `LO`, `>22.2`, an empty string). SPEC §3: such a push is still a reading, the
+ * measure (`HI`, `LO`, `>22.2`, an empty string). Such a push is still a reading (docs/messages.md), the
  * number is left out of `values`, `context.resultText` keeps the text and `context.outOfRange`
  * says `high` or `low` where the text does. The vendors re-push every refusal, and a value beyond
  * the meter's range is the most urgent one, so none of this is ever a reason to refuse a push.

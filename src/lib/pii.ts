@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * The `pii` policy of a receiver (SPEC §6), applied to everything a push puts in front of the
+ * The `pii` policy of a receiver (docs/receivers.md#personal-data-pii), applied to everything a push puts in front of the
  * flow that can name a patient: `payload.subject`, event `payload.data` and `msg.raw`.
  */
 export const PII_MODES = ['keep', 'mask', 'pseudonymize', 'drop'] as const;

@@ -1,5 +1,5 @@
 /**
- * The normalized message model every vendor module produces (SPEC §3). Plain data, no Node-RED:
+ * The normalized message model every vendor module produces (docs/messages.md). Plain data, no Node-RED:
  * a receiver turns each item into one Node-RED message on output 1 (readings) or 2 (events).
  */
 
@@ -27,7 +27,7 @@ export interface Quantity {
   unit: string;
 }
 
-/** Who a reading belongs to. Every field here is personal data or an identifier (SPEC §6). */
+/** Who a reading belongs to. Every field here is personal data or an identifier (docs/receivers.md#personal-data-pii). */
 export type Subject = Record<string, string | number>;
 
 export interface Reading {
@@ -56,7 +56,7 @@ export interface HealthEvent {
 }
 
 /**
- * One message a push produces. `dedupKey` is the vendor's identity of this item (SPEC §5);
+ * One message a push produces. `dedupKey` is the vendor's identity of this item (docs/receivers.md#duplicates);
  * `undefined` means the item is never deduplicated (e.g. Expeed status pushes).
  */
 export type PushItem =

@@ -24,7 +24,7 @@ type Kind = 'receiver' | 'action' | 'config';
 interface NodeSpec {
   type: string;
   kind: Kind;
-  /** The dialog's fields (SPEC §2 properties), as `node-input-<field>` / `node-config-input-<field>`. */
+  /** The dialog's fields (the properties of docs/nodes/), as `node-input-<field>` / `node-config-input-<field>`. */
   fields: string[];
   /** Credentials behind password inputs (a receiver's `key` is not one: its dialog shows it, see below). */
   credentials: string[];

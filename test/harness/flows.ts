@@ -13,7 +13,7 @@ export type Sink = 'readings' | 'events' | 'errors' | 'statuses' | 'acked';
 export interface ReceiverFlowOptions {
   type: string;
   path?: string;
-  /** Receiver properties (SPEC §2 names) and `credentials`. */
+  /** Receiver properties (the names of docs/receivers.md#properties) and `credentials`. */
   properties?: Record<string, unknown>;
   /** How the flow treats the readings in `ack: flow` mode. */
   sink?: 'store' | 'fail' | 'never-answer';

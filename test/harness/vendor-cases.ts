@@ -25,7 +25,7 @@ export interface VendorCase {
   /** True for the vendor's envelope with a non-success code. */
   isRefusal(json: any): boolean;
   /**
-   * A valid push as text whose Java `Long` id (SPEC §4) is the bare integer literal `digits`, and
+   * A valid push as text whose Java `Long` id (docs/receivers.md#what-happens-to-a-push) is the bare integer literal `digits`, and
    * where that id shows in the message the flow gets.
    */
   longId: { text(digits: string): string; seenIn(msg: any): unknown };

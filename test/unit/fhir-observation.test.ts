@@ -58,7 +58,7 @@ describe('FHIR R4: readings become Observations a hospital FHIR server accepts',
     await server?.stop();
   });
 
-  it('the fixtures cover every kind of SPEC §3 but steps, from every vendor', function () {
+  it('the fixtures cover every kind of reading but steps, from every vendor', function () {
     const kinds = new Set(READING_FIXTURES.flatMap(([vendor, name]) => readingsOf(vendor, name).map((r) => r.kind)));
     assert.deepEqual([...kinds].sort(), [
       'blood_lipids', 'blood_pressure', 'body_composition', 'datapoint', 'ecg', 'glucose', 'heart_rate', 'sleep', 'spo2', 'temperature', 'weight',
@@ -207,7 +207,7 @@ describe('FHIR R4: readings become Observations a hospital FHIR server accepts',
     assert.deepEqual(await server.validate(bundle), []);
   });
 
-  it('options name the systems and the patient field (health-fhir properties, SPEC §7)', function () {
+  it('options name the systems and the patient field (health-fhir properties)', function () {
     const reading = readingOf('sinocare', 'valid-reading');
     const bundle = toFhir(reading, { patientField: 'visitId', patientSystem: 'urn:oid:1.2.3', deviceSystem: 'urn:x:dev', readingSystem: 'urn:x:r' }) as TransactionBundle;
     const patient = bundle.entry[0]!;

@@ -24,7 +24,7 @@ const FIXED: OruOptions = {
   controlId: () => 'CTRL0001',
 };
 
-/** The codes the hospital expects (SPEC §7, and the developers' table for the rest). */
+/** The codes the hospital expects (docs/hospital.md#codes). */
 const KIND_LOINC: Record<string, string> = {
   blood_pressure: '85354-9', weight: '29463-7', heart_rate: '8867-4', spo2: '2708-6', temperature: '8310-5',
   ecg: '11524-6', sleep: '93832-4', blood_lipids: '24331-1', body_composition: '41982-0', datapoint: 'datapoint',

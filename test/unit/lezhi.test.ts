@@ -291,7 +291,7 @@ describe('Lezhi push protocol', () => {
     });
   });
 
-  describe('a value the device cannot measure (SPEC §3)', () => {
+  describe('a value the device cannot measure', () => {
     const withData = (name: string, changes: Record<string, unknown>): Record<string, unknown> => {
       const body = fixture(name);
       body.data = { ...(body.data as object), ...changes };

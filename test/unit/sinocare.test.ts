@@ -208,7 +208,7 @@ describe('Sinocare push protocol', () => {
     });
   });
 
-  describe('a value the sensor cannot measure (SPEC §3)', () => {
+  describe('a value the sensor cannot measure', () => {
     const contextOf = (testResult: unknown): Record<string, unknown> => {
       const payload = payloadOf(withData('valid-reading', { testResult }));
       assert.deepEqual(payload.values, {}, `no glucose value for ${JSON.stringify(testResult)}`);

@@ -33,7 +33,7 @@ export default {
     },
   ],
   body: JSON.stringify(expeedPush(expeedTime(EXPEED_BASE))),
-  // a data point's identity is device + timestamp + content (SPEC §5): a new minute makes two
+  // a data point's identity is device + timestamp + content (docs/receivers.md#duplicates): a new minute makes two
   // new readings (the counted ones start a year after the fixed push)
   unique: (n) => JSON.stringify(expeedPush(expeedTime(EXPEED_BASE + 365 * 86_400_000 + 60_000 * (n % 100_000_000)))),
   manual: (accepted) => `

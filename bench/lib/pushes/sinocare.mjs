@@ -27,7 +27,7 @@ const sinocareBody = {
 export default {
   describe: 'a CGM glucose push (`reservedCode` "01") as in the vendor document; identity `testId`',
   body: JSON.stringify(sinocareBody),
-  // testId is Sinocare's identity of a reading (SPEC §5): 15 digits, a new one per reading
+  // testId is Sinocare's identity of a reading (docs/receivers.md#duplicates): 15 digits, a new one per reading
   unique: (n) => JSON.stringify({ ...sinocareBody, data: { ...sinocareBody.data, testId: `24${digits(n, 13)}` } }),
   manual: (accepted) => `
 const body = msg.payload;

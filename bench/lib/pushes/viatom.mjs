@@ -32,7 +32,7 @@ const viatomBody = {
 export default {
   describe: 'a `type 1` blood-pressure record (`data_type` 3) as in test/fixtures; identity `data_tag`',
   body: JSON.stringify(viatomBody),
-  // data_tag is Viatom's identity of a record (SPEC §5); a new record also has a new measure_time
+  // data_tag is Viatom's identity of a record (docs/receivers.md#duplicates); a new record also has a new measure_time
   unique: (n) =>
     JSON.stringify({
       ...viatomBody,

@@ -5,7 +5,7 @@ import { isValidTimeZone } from '../time';
 import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
 
 /**
- * The properties every receiver shares (SPEC §2), as the editor saves them: numbers may arrive
+ * The properties every receiver shares (docs/receivers.md#properties), as the editor saves them: numbers may arrive
  * as strings and empty fields as "", which mean the default.
  */
 

@@ -392,7 +392,7 @@ export class PushReceiver<Body> {
 
 /**
  * The query of a request, where a second `?` starts a parameter too: a vendor that appends its own
- * parameters to a registered URL that already has `?key=…` may do it with `?` (Expeed, SPEC §5).
+ * parameters to a registered URL that already has `?key=…` may do it with `?` (Expeed, docs/nodes/expeed-in.md#the-url-check).
  */
 function queryOf(req: IncomingMessage): URLSearchParams {
   const url = req.url ?? '/';

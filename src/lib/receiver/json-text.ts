@@ -1,5 +1,5 @@
 /**
- * Turning a push's bytes into JSON the way the clouds mean them (SPEC §4):
+ * Turning a push's bytes into JSON the way the clouds mean them (docs/receivers.md#what-happens-to-a-push):
  * - text is decoded by the `charset` of the Content-Type; Chinese clouds send GBK or GB18030 as
  *   well as UTF-8, and bytes without a charset that are not valid UTF-8 are read as GB18030
  *   (a superset of GBK and GB2312);

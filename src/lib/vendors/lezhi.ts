@@ -9,7 +9,7 @@ import { forwardIssues } from '../zod-helpers';
 
 /**
  * Lezhi (Lifesense, 乐智云) data push: one envelope `{userId?, associatedId?, eventKey,
- * dataTypeKey, pushStatus, data}` per measurement or change event (SPEC §5). The cloud sends
+ * dataTypeKey, pushStatus, data}` per measurement or change event (docs/nodes/lezhi-in.md). The cloud sends
  * numbers as strings and strings as numbers, sometimes swaps `eventKey` and `dataTypeKey`, and
  * gives no id of its own, so the identity of a push is the hash of its content.
  */
@@ -34,7 +34,7 @@ const weightData = z.looseObject({
   sn: looseString.nullish(),
   mac: looseString.nullish(),
   measureEpochMilli: epochMillis,
-  // a value the device could not measure ("HI", "", null) is still a reading (SPEC §3)
+  // a value the device could not measure ("HI", "", null) is still a reading (docs/messages.md#values-a-device-could-not-measure)
   weight: measuredValue,
   resistance50k: measuredValue.nullish(),
   heartRate: measuredValue.nullish(),
@@ -203,7 +203,7 @@ function normalize(body: LezhiBody, context: NormalizeContext): PushItem[] {
   const { push } = body;
   const subject: Subject | undefined = present({ userId: push.userId, associatedId: push.associatedId });
   if (push.eventKey === 'eventPush') {
-    // A change notice after which the customer pulls the data: never deduplicated (SPEC §5), as a
+    // A change notice after which the customer pulls the data: never deduplicated (docs/nodes/lezhi-in.md), as a
     // repeated one costs one extra pull and a dropped one loses a change.
     return [eventItem({ vendor: 'lezhi', event: push.dataTypeKey, ...(subject && { subject }), data: push.data })];
   }

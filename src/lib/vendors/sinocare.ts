@@ -8,7 +8,7 @@ import { forwardIssues } from '../zod-helpers';
 
 /**
  * Sinocare (三诺) IoT cloud CGM push: `{reservedCode, data}`, where `reservedCode "01"` carries one
- * sensor glucose value (SPEC §5). Hospital deployments put the patient's identity in the same
+ * sensor glucose value (docs/nodes/sinocare-in.md). Hospital deployments put the patient's identity in the same
  * object, so those fields go to `subject` and nowhere else.
  */
 
@@ -41,7 +41,7 @@ const cgmData = z.looseObject({
   testId: looseString.pipe(z.string().min(1)),
   deviceSn: looseString.nullish(),
   // the document gives no unit; CGM values arrive in mmol/L. A sensor beyond its range sends
-  // "HI", "LO", ">22.2" or nothing: still a reading (SPEC §3), never a refusal the cloud re-pushes.
+  // "HI", "LO", ">22.2" or nothing: still a reading (docs/messages.md#values-a-device-could-not-measure), never a refusal the cloud re-pushes.
   testResult: measuredValue,
   serialNo: contextNumber,
   testTime: wallClockText,

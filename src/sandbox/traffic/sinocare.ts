@@ -16,7 +16,7 @@ export const SAMPLE_CGM_PATIENT: CgmPatient = {
 const CGM_WARM_UP_READINGS = 3;
 /**
  * Every n-th CGM value is over the sensor's range: the cloud sends "HI", which is not a number but
- * still a reading (SPEC §3): the receiver emits it flagged high, with no value.
+ * still a reading (docs/messages.md#values-a-device-could-not-measure): the receiver emits it flagged high, with no value.
  */
 const CGM_OUT_OF_RANGE_EVERY = 15;
 

@@ -7,7 +7,7 @@ import {
 import type { ResolvedOptions } from './options';
 
 /**
- * A reading → a FHIR R4 transaction Bundle (SPEC §7): the Patient and the Device as conditional
+ * A reading → a FHIR R4 transaction Bundle (docs/hospital.md#fhir-r4): the Patient and the Device as conditional
  * creates on their identifiers, the Observation as a conditional create on the reading's id. A
  * vendor retry or an outbox re-delivery posts the same Bundle again and the server finds all
  * three: nothing is stored twice.

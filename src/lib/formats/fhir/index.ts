@@ -4,7 +4,7 @@ import { buildObservation, deviceIdentifier, patientIdentifier, type Observation
 import { FhirMappingError, resolveOptions, type FhirOptions, type ResolvedOptions } from './options';
 
 /**
- * The FHIR R4 half of the hospital side (SPEC §7): `toFhir(reading, options)` is what health-fhir
+ * The FHIR R4 half of the hospital side (docs/hospital.md#fhir-r4): `toFhir(reading, options)` is what health-fhir
  * puts in `msg.payload`. No Node-RED and no FHIR library here; the tests check the output against
  * a real FHIR implementation.
  */

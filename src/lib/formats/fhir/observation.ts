@@ -7,7 +7,7 @@ import { patientOf, vendorSystem } from '../patient';
 import { FhirMappingError, type ResolvedOptions } from './options';
 
 /**
- * A reading → one FHIR R4 Observation (SPEC §7). One reading is one Observation, whatever the
+ * A reading → one FHIR R4 Observation (docs/hospital.md#fhir-r4). One reading is one Observation, whatever the
  * output: the value the kind is named after is the Observation's own code and value, the reading's
  * other values are components (blood pressure, lipids and ECG are panels: every value a component).
  * So `output: observation` and `output: bundle` carry the same Observation, and `reading.id` is
@@ -78,7 +78,7 @@ export function patientIdentifier(reading: Reading, options: ResolvedOptions): I
 }
 
 /**
- * The device's identifier under `deviceSystem`: its `sn` (SPEC §7). A device that reports no
+ * The device's identifier under `deviceSystem`: its `sn` (docs/hospital.md#fhir-r4). A device that reports no
  * serial number but a vendor id (an Expeed `device_id`, a Lezhi scale's `deviceId`) is named by
  * `<vendor>:<id>`, so ids of two clouds never meet; a reading without either has no Device.
  */
@@ -130,7 +130,7 @@ function interpretation(level: 'high' | 'low'): CodeableConcept[] {
 }
 
 /**
- * A value the device could not measure (SPEC §3: `HI`, `LO`, `>22.2`, ""): `>22.2` is a quantity
+ * A value the device could not measure (docs/messages.md#values-a-device-could-not-measure: `HI`, `LO`, `>22.2`, ""): `>22.2` is a quantity
  * with its comparator, anything else a data-absent reason carrying the device's text; the first
  * such value also carries interpretation H or L where the device said which.
  */

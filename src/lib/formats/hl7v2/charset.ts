@@ -33,7 +33,7 @@ export function isAscii(text: string): boolean {
 }
 
 /**
- * `message` with MSH-18 naming `charset` when the message is not plain ASCII (SPEC §7), so that
+ * `message` with MSH-18 naming `charset` when the message is not plain ASCII (docs/hospital.md#hl7-v2), so that
  * the name always matches the bytes sent: the node that builds a message does not know the
  * connection's charset. An ASCII message is left as it is. MSH-18 is the 17th `|` after `MSH`.
  */

@@ -6,7 +6,7 @@ import { decodeText, encodeText, withCharset, type Charset } from './charset';
 import { MllpDecoder, frame } from './mllp';
 
 /**
- * One persistent MLLP connection (SPEC §7, `hl7-mllp`): the socket a config node owns and the
+ * One persistent MLLP connection (docs/nodes/hl7-mllp.md): the socket a config node owns and the
  * hl7-send nodes share. `send` writes a framed message and resolves on the ACK whose MSA-2 is
  * the message's MSH-10. Nothing of a message (nor of an ACK) is logged or put in a state: errors
  * name the control id, the ACK code and the hospital's own MSA-3 / ERR text.

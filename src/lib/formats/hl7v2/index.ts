@@ -1,4 +1,4 @@
-/** HL7 v2 for the hospital half (SPEC §7): reading → ORU^R01, escaping, charsets, MLLP framing, ACKs, the connection. */
+/** HL7 v2 for the hospital half (docs/hospital.md#hl7-v2): reading → ORU^R01, escaping, charsets, MLLP framing, ACKs, the connection. */
 export * from './ack';
 export * from './charset';
 export * from './codes';

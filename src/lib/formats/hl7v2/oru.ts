@@ -10,7 +10,7 @@ import { KIND_RULES } from '../codes';
 import { hl7Time, utcTime } from './time';
 
 /**
- * A reading → one HL7 v2 ORU^R01 (SPEC §7): MSH, PID, OBR, one OBX per value; segments joined by
+ * A reading → one HL7 v2 ORU^R01 (docs/hospital.md#hl7-v2): MSH, PID, OBR, one OBX per value; segments joined by
  * `\r`. The whole mapping is in this file; the codes are in codes.ts.
  */
 
@@ -91,7 +91,7 @@ export function hl7Number(value: number): string {
   return value.toFixed(20).replace(/\.?0+$/, '');
 }
 
-/** What a reading could not measure: `[name, text, flag]` per value (SPEC §3, measured.ts). */
+/** What a reading could not measure: `[name, text, flag]` per value (docs/messages.md#values-a-device-could-not-measure, measured.ts). */
 function unmeasuredOf(reading: Reading): Array<{ name: string; text: string; flag?: 'H' | 'L' }> {
   const context = reading.context ?? {};
   const resultText = context.resultText;

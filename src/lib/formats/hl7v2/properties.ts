@@ -3,7 +3,7 @@ import { blankIsDefault, numberProperty } from '../../zod-helpers';
 import { CHARSETS } from './charset';
 
 /**
- * The saved properties of the HL7 v2 nodes (SPEC §7) as the editor writes them (numbers as text,
+ * The saved properties of the HL7 v2 nodes (docs/hospital.md#hl7-v2) as the editor writes them (numbers as text,
  * "" for the default), read once when a node starts: `hl7-mllp` (the connection); health-hl7's
  * options (the ORU^R01's) are in options.ts. Types come from here.
  */

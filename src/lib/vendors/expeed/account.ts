@@ -11,7 +11,7 @@ import { SettingResults } from './settings';
 import { dayIn } from './time';
 
 /**
- * The Expeed platform as one account sees it (SPEC §5): the access token, cached until shortly
+ * The Expeed platform as one account sees it (docs/nodes/expeed-account.md#the-token-and-its-budget): the access token, cached until shortly
  * before `expires_in`, refreshed once for all concurrent callers, kept with a per-day count of
  * token calls in a small file so a restart neither fetches a new one nor forgets the budget; and
  * the device API, which refreshes the token once and retries once when it reports it expired.

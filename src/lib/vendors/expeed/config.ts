@@ -7,7 +7,7 @@ import type { ExpeedAccount, HistoryQuery } from './account';
 import { queryTime } from './time';
 
 /**
- * The properties of the Expeed nodes (SPEC §2) as the editor saves them (numbers as text, "" for
+ * The properties of the Expeed nodes (docs/nodes/expeed-account.md#properties) as the editor saves them (numbers as text, "" for
  * the default), and the inputs a message may override.
  */
 

@@ -34,7 +34,7 @@ export class ExpeedError extends CodedError<ExpeedErrorCode> {
   }
 }
 
-/** The code of each documented API `result_code` (SPEC §5). */
+/** The code of each documented API `result_code` (docs/nodes/expeed-account.md). */
 export function vendorCodeError(code: number, message: string): ExpeedError {
   const codes: Record<number, ExpeedErrorCode> = {
     1: 'token-expired',

@@ -10,7 +10,7 @@ import { forwardIssues } from '../../zod-helpers';
 import { vendorTimeToIso } from './time';
 
 /**
- * Expeed (极动云) pushes to the URL registered on its platform (SPEC §5): `msg_type` 1 device
+ * Expeed (极动云) pushes to the URL registered on its platform (docs/nodes/expeed-in.md): `msg_type` 1 device
  * online/offline, 2 data points, 3 the result of a device setting. Before it pushes, the platform
  * checks the URL with a GET handshake signed with the token entered beside it.
  */
@@ -72,7 +72,7 @@ export type ExpeedBody = z.infer<typeof expeedBody>;
 
 /**
  * Numbers (and numeric text) become values with unit "". A value the device could not measure
- * (`HI`, `LO`, `>22.2`, an empty string, null: SPEC §3) is left out of `values` and described by
+ * (`HI`, `LO`, `>22.2`, an empty string, null: docs/messages.md#values-a-device-could-not-measure) is left out of `values` and described by
  * `resultText`, `outOfRange` and `unmeasured` (measured.ts); like every other non-number (a mode
  * such as "auto", an object) it is also kept as sent in `context.other`. None of this refuses a push.
  */

@@ -1,7 +1,7 @@
 import type { SettingResult } from './push';
 
 /**
- * The results of device settings, matched by `message_id` (SPEC §2 expeed-set): an expeed-set
+ * The results of device settings, matched by `message_id` (docs/nodes/expeed-set.md): an expeed-set
  * waits here for the `msg_type 3` push that an expeed-in of the same account hands over. A result
  * that arrives before anyone waits (the platform can push it before its answer to the POST is
  * read) is kept for a while, so the wait that starts just after still finds it.

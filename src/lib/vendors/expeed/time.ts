@@ -1,7 +1,7 @@
 import { isoInZone, parseWallClock, wallClockToEpoch, type WallClock } from '../../time';
 
 /**
- * Expeed writes times as zone-less wall clock `2017-02-13T12-00-00-000` (SPEC §5). The account's
+ * Expeed writes times as zone-less wall clock `2017-02-13T12-00-00-000` (docs/nodes/expeed-in.md). The account's
  * `tz` places them in time; users may give query times as ISO, epoch milliseconds or that form.
  */
 
