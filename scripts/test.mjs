@@ -182,7 +182,9 @@ async function main() {
       continue;
     }
     console.error(`\n[npm test] ${name}`);
-    results.push(await run(name, PARTS[name].e2e ? e2eFiles : otherFiles));
+    const result = await run(name, PARTS[name].e2e ? e2eFiles : otherFiles);
+    console.error(`[npm test] ${name} ended: ${result.passed ?? 0} passed, ${result.failed ?? 0} failed in ${duration(result.seconds)}`);
+    results.push(result);
   }
 
   console.log('\n[npm test] summary');
