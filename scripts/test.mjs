@@ -11,7 +11,7 @@
 //   npm test -- --only node-red-5,e2e         some parts (npm run test:node-red-5 etc. are these)
 //   npm test -- test/unit/viatom-push.test.ts  these files only (test/… or build/test/…), on both
 //                                             Node-RED versions unless --only says otherwise
-//   npm test -- --dry-run                     install, build and check, then say what would run
+//   npm test -- --dry-run                     install and check (no build), then say what would run
 //   node scripts/test.mjs --missing-system-packages   the Debian packages missing here (for .ci/run)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -158,7 +158,7 @@ async function main() {
   ensureDependencies(ROOT, (line) => console.error(line.replace('[bootstrap]', '[npm test]')));
   // Node 22 before anything runs: the Node-RED 5 parts run on it, and the Node-RED 4 part's FHIR server too
   step('Node 22 (scripts/node22.sh)', NODE22, ['node', '--version']);
-  step('build (npm run build:test)', 'npm', ['run', '--silent', 'build:test']);
+  if (!values['dry-run']) step('build (npm run build:test)', 'npm', ['run', '--silent', 'build:test']);
 
   for (const need of missing) {
     const effect = need.parts ? `the parts ${need.parts.join(', ')} are NOT RUN` : `${need.tests} FAILS`;
