@@ -50,7 +50,12 @@ const SYSTEM_NEEDS = [
   {
     what: 'the font WenQuanYi Micro Hei, which draws the Chinese in the editor',
     debian: 'fonts-wqy-microhei',
-    present: () => spawnSync('fc-list', [':family=WenQuanYi Micro Hei'], { encoding: 'utf8' }).stdout?.trim().length > 0,
+    // fontconfig's answer where it is installed (Chromium finds fonts through it), else Debian's path of the font
+    present: () => {
+      const listed = spawnSync('fc-list', [':family=WenQuanYi Micro Hei'], { encoding: 'utf8' });
+      if (!listed.error) return listed.stdout.trim().length > 0;
+      return fs.existsSync('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc');
+    },
     parts: ['e2e', 'e2e-node-red-5'],
   },
   {
