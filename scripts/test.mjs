@@ -5,6 +5,8 @@
 //   node-red-5       the same on Node-RED 5 under Node 22
 //   e2e              the editor in Chromium (test/e2e/), Node-RED 4
 //   e2e-node-red-5   the same on Node-RED 5 under Node 22
+// (on 2 busy cores, 2026-12-07: 848 tests in 10 min, 848 in 6 min, 78 in 3 min, 78 in 3 min; about
+// 25 min from a fresh clone with npm ci, Node 22 and the build).
 // and ends with one line of totals. Nothing is skipped quietly: a part whose system package is
 // missing is not started, and the summary names it NOT RUN with the install command; a test left
 // pending (it.skip, this.skip) is counted as not run; either makes the run fail, like a failing test.
