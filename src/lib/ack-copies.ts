@@ -5,9 +5,10 @@ import { fork } from './ack-registry';
  * an output; without counting, the first copy to reach health-ack would answer the vendor while a
  * second branch (FHIR and HL7 side by side) still fails. The copy counter sees each send before
  * Node-RED clones (its `onSend` hook, src/nodes/ack-copies.ts) and gives every copy that can reach
- * an acknowledgement an id of its own, which the push then waits for (ack-registry.ts `fork`).
+ * health-ack or an outbox an id of its own, which the push's answer then waits for (ack-registry.ts
+ * `fork`).
  *
- * "Can reach" is read off the deployed flows: a node reaches an acknowledgement when health-ack or
+ * "Can reach" is read off the deployed flows: a node reaches the answer when health-ack or
  * health-outbox lies downstream of it along wires, link out → link in, a static link call (into
  * its targets, and out of its own output with the answer), or a Complete node scoped to it (which
  * passes the message on once the node is done). A Catch node is not a path here: it carries a
@@ -41,8 +42,8 @@ export interface FlowNode {
   [property: string]: unknown;
 }
 
-/** The nodes that end a copy's way: it is acknowledged there, or stored and answered there. */
-export const ACK_NODE_TYPES: ReadonlySet<string> = new Set(['health-ack', 'health-outbox']);
+/** The nodes that end a copy's way toward the vendor's answer: it is counted there (health-ack), or stored and counted there (an outbox). */
+export const ANSWER_NODE_TYPES: ReadonlySet<string> = new Set(['health-ack', 'health-outbox']);
 
 /** Why the copies past a node cannot be counted. */
 export interface Obstacle {
@@ -56,7 +57,8 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 const wiresOf = (node: FlowNode): string[] => (Array.isArray(node.wires) ? node.wires.flatMap(strings) : []);
 const isSubflowInstance = (node: FlowNode): boolean => node.type.startsWith('subflow:');
 
-export class AckGraph {
+/** The deployed flows as paths toward the vendor's answer: which nodes lie upstream of health-ack or an outbox. */
+export class AnswerPaths {
   private readonly nodes = new Map<string, FlowNode>();
   private readonly next = new Map<string, string[]>();
   private readonly reaching = new Set<string>();
@@ -77,7 +79,7 @@ export class AckGraph {
       else this.next.set(from, [to]);
     };
     for (const node of live) {
-      if (ACK_NODE_TYPES.has(node.type)) continue; // a copy's way ends here
+      if (ANSWER_NODE_TYPES.has(node.type)) continue; // a copy's way ends here
       for (const target of wiresOf(node)) edge(node.id, target);
       if ((node.type === 'link out' && node.mode !== 'return') || (node.type === 'link call' && node.linkType !== 'dynamic')) {
         for (const target of strings(node.links)) edge(node.id, target);
@@ -94,7 +96,7 @@ export class AckGraph {
       }
     }
 
-    // every node from which an acknowledgement lies downstream: backwards from the ack nodes
+    // every node from which health-ack or an outbox lies downstream: backwards from those
     const previous = new Map<string, string[]>();
     for (const [from, targets] of this.next) {
       for (const to of targets) {
@@ -103,7 +105,7 @@ export class AckGraph {
         else previous.set(to, [from]);
       }
     }
-    const queue = live.filter((n) => ACK_NODE_TYPES.has(n.type)).map((n) => n.id);
+    const queue = live.filter((n) => ANSWER_NODE_TYPES.has(n.type)).map((n) => n.id);
     for (const id of queue) this.reaching.add(id);
     while (queue.length > 0) {
       for (const from of previous.get(queue.pop()!) ?? []) {
@@ -127,8 +129,8 @@ export class AckGraph {
   }
 
   /**
-   * What lies downstream of node `id` (a receiver) whose copies cannot be counted, up to the
-   * acknowledgements (past an outbox its deliveries are counted on their own).
+   * What lies downstream of node `id` (a receiver) whose copies cannot be counted, up to
+   * health-ack or an outbox (past an outbox its deliveries are settled on their own).
    */
   obstacles(id: string): Obstacle[] {
     const found: Obstacle[] = [];
@@ -168,7 +170,7 @@ export interface SendEvent {
 
 /**
  * Gives each copy of an `ack: flow` message in one send an id of its own where the message forks
- * (one output wired to several nodes) and a copy can reach an acknowledgement. Node-RED delivers
+ * (one output wired to several nodes) and a copy can reach health-ack or an outbox. Node-RED delivers
  * the message object itself to the first destination and clones it for the others; here every
  * copy whose id changes is cloned at once with its new id (and not cloned again by Node-RED), and
  * the original object takes the id of its own copy last. A send the graph cannot read (a subflow
@@ -213,10 +215,10 @@ const MAPPING_TYPES = new Set(['health-fhir', 'health-hl7']);
  * failure no retry can mend (`no-patient`) with success, trusting the flow to have kept the
  * message on the way; straight from the Catch node it is kept nowhere. One entry per such pair.
  */
-export function catchesStraightToAck(flows: readonly FlowNode[]): Array<{ ackId: string; catchName: string }> {
+export function catchesStraightToAck(flows: readonly FlowNode[]): Array<{ healthAckId: string; catchName: string }> {
   const byId = new Map(flows.map((node) => [node.id, node]));
   const enabled = (node: FlowNode | undefined): node is FlowNode => node !== undefined && node.d !== true;
-  const found: Array<{ ackId: string; catchName: string }> = [];
+  const found: Array<{ healthAckId: string; catchName: string }> = [];
   for (const node of flows) {
     if (node.type !== 'catch' || !enabled(node)) continue;
     const { scope } = node;
@@ -227,8 +229,8 @@ export function catchesStraightToAck(flows: readonly FlowNode[]): Array<{ ackId:
     if (!heard) continue;
     const targets = Array.isArray(node.wires) ? (node.wires as unknown[]).flat() : [];
     for (const target of targets) {
-      const ack = byId.get(String(target));
-      if (enabled(ack) && ack.type === 'health-ack') found.push({ ackId: ack.id, catchName: node.name || node.id });
+      const healthAck = byId.get(String(target));
+      if (enabled(healthAck) && healthAck.type === 'health-ack') found.push({ healthAckId: healthAck.id, catchName: node.name || node.id });
     }
   }
   return found;

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * `ack: flow`: a receiver holds the vendor's request until `health-ack` has seen every message of
- * the push, and every copy of them that can reach an acknowledgement. Each message carries
+ * `ack: flow`: a receiver holds the vendor's request, and so its answer, until `health-ack` has
+ * seen every message of the push, and every copy of them that can reach health-ack or an outbox.
+ * An outbox's delivery to the hospital waits here the same way until health-ack settles it.
+ * Names: a push is *answered* (the vendor hears success, failure or a timeout); a delivery is
+ * *settled*; the message *reaches health-ack*. (`ack`, `_ack` and `health-ack` are the contract's
+ * names and stay.) Each message carries
  * `msg._ack = "<push>.<token>"`, a plain string, so it survives Node-RED's message cloning,
  * split/join and link nodes. Where a node's output forks, the copy counter (ack-copies.ts) asks
  * `fork` for one id per copy: the token of the message is replaced by one token per copy that can
@@ -12,9 +16,13 @@ import { randomBytes } from 'node:crypto';
  * share this registry through the module cache (they are one package).
  */
 
-export type AckOutcome = 'success' | 'failure' | 'timeout';
+/** How a push is answered (`success`: the vendor hears its success answer), or a delivery settled. */
+export type Outcome = 'success' | 'failure' | 'timeout';
+/** @deprecated the former name of `Outcome`, until src/lib/receiver/core.ts uses that. */
+export type AckOutcome = Outcome;
 
-interface PendingPush {
+/** A push waiting to be answered, or an outbox delivery waiting to be settled. */
+interface Waiting {
   /** The tokens still awaited: one per message, replaced by one per copy where a message forks. */
   remaining: Set<string>;
   /** Per token, the outboxes still writing it (see `hold`). */
@@ -23,25 +31,26 @@ interface PendingPush {
   deadline: number | undefined;
   /** The next token a fork hands out. */
   nextToken: number;
-  settle(outcome: AckOutcome, error?: unknown): void;
+  /** Ends the wait once: answers the push, or settles the delivery. */
+  end(outcome: Outcome, error?: unknown): void;
 }
 
 /**
- * `kept`: the message failed in a way no retry can mend (`retryable: false`) and reached
+ * What became of a message that reached health-ack. `kept`: the message failed in a way no retry can mend (`retryable: false`) and reached
  * health-ack all the same: the flow kept it, so it counts as a success.
  */
-export type AckResult = 'acknowledged' | 'completed' | 'kept' | 'failed' | 'not-pending';
+export type Arrival = 'acknowledged' | 'completed' | 'kept' | 'failed' | 'not-pending';
 
-const pending = new Map<string, PendingPush>();
+const waiting = new Map<string, Waiting>();
 const PUSH_PREFIX = randomBytes(4).toString('hex');
 let pushCounter = 0;
 
 export interface OpenPush {
   /** One per message, in emit order; put each on its message as `msg._ack`. */
   ackIds: string[];
-  /** Settles once: every message acknowledged, one failed, the timeout, or `cancel`. */
-  outcome: Promise<AckOutcome>;
-  /** Settles a still-open push as a timeout (the receiver is closing). */
+  /** The answer, once: every message reached health-ack, one failed, the timeout, or `cancel`. */
+  outcome: Promise<Outcome>;
+  /** Answers a still-open push as a timeout (the receiver is closing). */
   cancel(): void;
 }
 
@@ -49,7 +58,7 @@ export function openPush(messageCount: number, timeoutMs: number): OpenPush {
   const { pushId, outcome, cancel } = open(messageCount, timeoutMs, true);
   return {
     ackIds: Array.from({ length: messageCount }, (_, index) => `${pushId}.${index}`),
-    outcome: outcome.then((settled) => settled.outcome),
+    outcome: outcome.then((ended) => ended.outcome),
     cancel,
   };
 }
@@ -57,8 +66,8 @@ export function openPush(messageCount: number, timeoutMs: number): OpenPush {
 export interface OpenDelivery {
   /** Put it on the delivered message as `msg._ack`. */
   ackId: string;
-  /** Settles once: health-ack saw it (with `error` when `msg.error` was set), or `cancel`. */
-  outcome: Promise<Settled>;
+  /** Its settlement, once: health-ack saw it (with `error` when `msg.error` was set), or `cancel`. */
+  outcome: Promise<Settlement>;
   /** Ends it as a timeout; a later health-ack of it is then `not-pending`. */
   cancel(): void;
 }
@@ -73,49 +82,51 @@ export function openDelivery(deadlineMs?: number): OpenDelivery {
   return { ackId: `${pushId}.0`, outcome, cancel };
 }
 
-interface Settled {
-  outcome: AckOutcome;
+/** How a wait ended; for a delivery, its settlement (with the error health-ack saw). */
+interface Settlement {
+  outcome: Outcome;
   error?: unknown;
 }
 
 /**
- * A pending entry of `messageCount` messages; it settles once. `timeoutMs` is its deadline, and
- * with `timer` it settles as a timeout then.
+ * A wait for `messageCount` messages; it ends once. `timeoutMs` is its deadline, and
+ * with `timer` it ends as a timeout then.
  */
-function open(messageCount: number, timeoutMs: number | undefined, timer: boolean): { pushId: string; outcome: Promise<Settled>; cancel(): void } {
+function open(messageCount: number, timeoutMs: number | undefined, timer: boolean): { pushId: string; outcome: Promise<Settlement>; cancel(): void } {
   const pushId = `${PUSH_PREFIX}${(pushCounter++).toString(36)}`;
-  let settle!: PendingPush['settle'];
-  const outcome = new Promise<Settled>((resolve) => {
-    const handle = timeoutMs === undefined || !timer ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
-    settle = (result, error) => {
+  let end!: Waiting['end'];
+  const outcome = new Promise<Settlement>((resolve) => {
+    const handle = timeoutMs === undefined || !timer ? undefined : setTimeout(() => end('timeout'), timeoutMs);
+    end = (result, error) => {
       clearTimeout(handle);
-      pending.delete(pushId);
+      waiting.delete(pushId);
       resolve({ outcome: result, ...(error !== undefined && { error }) });
     };
   });
   const tokens = Array.from({ length: messageCount }, (_, index) => String(index));
-  pending.set(pushId, {
+  waiting.set(pushId, {
     remaining: new Set(tokens),
     holds: new Map(),
     deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
     nextToken: messageCount,
-    settle,
+    end,
   });
-  return { pushId, outcome, cancel: () => pending.get(pushId)?.settle('timeout') };
+  return { pushId, outcome, cancel: () => waiting.get(pushId)?.end('timeout') };
 }
 
-function find(ackId: string): { push: PendingPush | undefined; pushId: string; token: string } {
+function find(ackId: string): { push: Waiting | undefined; pushId: string; token: string } {
   const dot = ackId.lastIndexOf('.');
   const pushId = dot < 0 ? ackId : ackId.slice(0, dot);
-  return { push: dot < 0 ? undefined : pending.get(pushId), pushId, token: ackId.slice(dot + 1) };
+  return { push: dot < 0 ? undefined : waiting.get(pushId), pushId, token: ackId.slice(dot + 1) };
 }
 
-function done(push: PendingPush, token: string): AckResult {
+/** A message (or copy) is counted: the last one answers the push with success, or settles the delivery. */
+function counted(push: Waiting, token: string): Arrival {
   // A copy that reaches health-ack along a second path was counted on the first; one that was
   // never awaited (a branch that cannot reach health-ack by its wires) changes nothing.
   push.remaining.delete(token);
   if (push.remaining.size > 0) return 'acknowledged';
-  push.settle('success');
+  push.end('success');
   return 'completed';
 }
 
@@ -137,17 +148,20 @@ export function isUnretryable(error: unknown): boolean {
  * quarantine file or a dead letter), so the vendor is not made to push it forever. A message an
  * outbox is still writing (see `hold`) counts once the outbox has it on disk.
  */
-export function acknowledge(ackId: string, failed: boolean, error?: unknown): AckResult {
+export function reachHealthAck(ackId: string, failed: boolean, error?: unknown): Arrival {
   const { push, token } = find(ackId);
   if (!push) return 'not-pending';
   if (failed && !isUnretryable(error)) {
-    push.settle('failure', error);
+    push.end('failure', error);
     return 'failed';
   }
   if ((push.holds.get(token) ?? 0) > 0) return failed ? 'kept' : 'acknowledged';
-  const result = done(push, token);
+  const result = counted(push, token);
   return failed ? 'kept' : result;
 }
+
+/** @deprecated the former name of `reachHealthAck`, until src/nodes/health-outbox.ts uses that. */
+export const acknowledge = reachHealthAck;
 
 /**
  * A message forks into `awaited.length` copies (one per wire of a node's output): one new id per
@@ -197,11 +211,11 @@ export function hold(ackId: string): boolean {
 }
 
 /** The outbox's write of a held message ended: on disk (success) or not (`error`: fails the push). */
-export function release(ackId: string, error?: unknown): AckResult {
+export function release(ackId: string, error?: unknown): Arrival {
   const { push, token } = find(ackId);
   if (!push) return 'not-pending';
   if (error !== undefined) {
-    push.settle('failure', error);
+    push.end('failure', error);
     return 'failed';
   }
   const holds = (push.holds.get(token) ?? 1) - 1;
@@ -210,10 +224,10 @@ export function release(ackId: string, error?: unknown): AckResult {
     return 'acknowledged';
   }
   push.holds.delete(token);
-  return done(push, token);
+  return counted(push, token);
 }
 
 /** How many pushes and deliveries are waiting (for tests and diagnostics). */
 export function pendingCount(): number {
-  return pending.size;
+  return waiting.size;
 }

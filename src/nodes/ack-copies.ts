@@ -1,4 +1,4 @@
-import { AckGraph, countCopies, type FlowNode, type Obstacle, type SendEvent } from '../lib/ack-copies';
+import { AnswerPaths, countCopies, type FlowNode, type Obstacle, type SendEvent } from '../lib/ack-copies';
 import type { NodeRedApi, RuntimeNode } from './node-red';
 
 /**
@@ -23,7 +23,7 @@ interface Events {
 type Runtime = NodeRedApi & { hooks?: Hooks; events?: Events };
 
 interface Installed {
-  graph: AckGraph | undefined;
+  paths: AnswerPaths | undefined;
   /**
    * The node types that are receivers (they register through registerReceiver), each with its
    * module's translator: Node-RED looks a key up in the namespace of the module that asks.
@@ -39,13 +39,13 @@ function install(RED: Runtime): Installed | undefined {
   if (!hooks || !events) return undefined; // a runtime without hooks (a mock): nothing is counted
   const known = installed.get(hooks);
   if (known) return known;
-  const state: Installed = { graph: undefined, receiverTypes: new Map() };
+  const state: Installed = { paths: undefined, receiverTypes: new Map() };
   installed.set(hooks, state);
   // another copy of this package in the same runtime (two user directories' worth of modules)
   // counts already: counting twice would fork each copy twice
   if (hooks.has(HOOK)) return state;
 
-  const reaches = (id: string): boolean | undefined => state.graph?.reaches(id);
+  const reaches = (id: string): boolean | undefined => state.paths?.reaches(id);
   hooks.add(HOOK, (sendEvents) => {
     // never let a fault here stop a message: Node-RED would report it as the sender's error
     try {
@@ -56,15 +56,15 @@ function install(RED: Runtime): Installed | undefined {
   });
   // the new configuration, before its nodes exist (a push may arrive before `flows:started`)
   events.on('flows:starting', (payload) => {
-    state.graph = new AckGraph(payload?.config?.flows ?? []);
+    state.paths = new AnswerPaths(payload?.config?.flows ?? []);
   });
   events.on('flows:started', (payload) => {
     const flows = payload?.config?.flows ?? [];
-    const graph = (state.graph ??= new AckGraph(flows));
+    const paths = (state.paths ??= new AnswerPaths(flows));
     for (const node of flows) {
       const translate = state.receiverTypes.get(node.type);
       if (!translate || node.ack !== 'flow' || node.d === true) continue;
-      const obstacles = graph.obstacles(node.id);
+      const obstacles = paths.obstacles(node.id);
       if (obstacles.length === 0) continue;
       const receiver = RED.nodes.getNode(node.id) as RuntimeNode | null;
       receiver?.warn(translate(`${RECEIVER}.warn.uncountable`, { obstacles: describe(translate, obstacles) }));

@@ -2,8 +2,8 @@ import { CodedError } from '../lib/coded-error';
 import type { NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 
 /**
- * What every action node (one input, one output: expeed-token, expeed-query, expeed-set,
- * viatom-auth, later the hospital-side nodes) shares: the runner that turns its async work into
+ * What every action node (expeed-token, expeed-query, expeed-set, viatom-auth, and the hospital's:
+ * health-fhir, health-hl7, hl7-send, health-outbox) shares: the runner that turns its async work into
  * status, messages and `done`, the one way to reach the config node it names, and the texts of
  * the failures these two report themselves (src/nodes/shared/locales/<lang>/action.json, which
  * an action node's locale file includes).
@@ -24,7 +24,7 @@ export type ActionErrorCode = (typeof ACTION_ERROR_CODES)[number];
 const SHARED_NAMESPACE = 'health-bridge-action';
 
 /**
- * What a config node of this package (expeed-account, viatom-account, later an MLLP connection)
+ * What a config node of this package (expeed-account, viatom-account, hl7-mllp)
  * offers the nodes that use it: its client, or why it has none.
  */
 export interface ClientConfigNode<Client> {

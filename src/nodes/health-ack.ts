@@ -1,5 +1,5 @@
 import { catchesStraightToAck, type FlowNode } from '../lib/ack-copies';
-import { acknowledge } from '../lib/ack-registry';
+import { reachHealthAck } from '../lib/ack-registry';
 import { installCopyCounting } from './ack-copies';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
@@ -7,7 +7,7 @@ import { registerNode } from './register';
 /**
  * Ends a push in `ack: flow` mode: put it after the sink (and after a Catch node scoped to the
  * sink, for failures). The vendor is answered once every message of the push, and every copy of
- * it that can reach an acknowledgement, has arrived here (src/nodes/ack-copies.ts counts the
+ * it that can reach health-ack or an outbox, has arrived here (src/nodes/ack-copies.ts counts the
  * copies); a message with `msg.error` set answers it with the vendor's failure at once, unless
  * the error says no retry can mend it (`retryable: false`): the flow kept that message, and the
  * vendor is answered with success so it does not push it forever.
@@ -20,7 +20,8 @@ export = function register(RED: NodeRedApi): void {
   registerNode(RED, 'health-ack', function HealthAckNode(this: RuntimeNode, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
-    let acknowledged = 0;
+    // messages counted toward their push's answer (the status says "acknowledged")
+    let counted = 0;
     let kept = 0;
     let failed = 0;
     let warnedNoAck = false;
@@ -34,7 +35,7 @@ export = function register(RED: NodeRedApi): void {
         node.status({ fill: 'yellow', shape: 'ring', text: t('warn.no-ack') });
       } else {
         const hasError = message.error !== undefined && message.error !== null && message.error !== false;
-        const result = acknowledge(ackId, hasError, hasError ? message.error : undefined);
+        const result = reachHealthAck(ackId, hasError, hasError ? message.error : undefined);
         if (result === 'not-pending') {
           node.warn(t('warn.not-pending'));
         } else if (result === 'failed') {
@@ -42,9 +43,9 @@ export = function register(RED: NodeRedApi): void {
         } else if (result === 'kept') {
           kept++;
         } else {
-          acknowledged++;
+          counted++;
         }
-        const parts = [t('status.acknowledged', { count: acknowledged })];
+        const parts = [t('status.acknowledged', { count: counted })];
         if (kept) parts.push(t('status.kept', { count: kept }));
         if (failed) parts.push(t('status.failed', { count: failed }));
         node.status({ fill: failed ? 'red' : 'green', shape: 'dot', text: parts.join(' · ') });
@@ -68,8 +69,8 @@ function warnOfCatchesStraightToAck(RED: NodeRedApi, t: (key: string, params?: R
   if (!events?.on || checking.has(events)) return;
   checking.add(events);
   events.on('flows:started', (payload) => {
-    for (const { ackId, catchName } of catchesStraightToAck(payload?.config?.flows ?? [])) {
-      (RED.nodes.getNode(ackId) as RuntimeNode | null)?.warn(t('warn.catch-straight', { catch: catchName }));
+    for (const { healthAckId, catchName } of catchesStraightToAck(payload?.config?.flows ?? [])) {
+      (RED.nodes.getNode(healthAckId) as RuntimeNode | null)?.warn(t('warn.catch-straight', { catch: catchName }));
     }
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { AckGraph, countCopies, type FlowNode, type SendEvent } from '../../src/lib/ack-copies';
+import { AnswerPaths, countCopies, type FlowNode, type SendEvent } from '../../src/lib/ack-copies';
 import {
-  acknowledge, fork, hold, isUnretryable, openDelivery, openPush, release, timeLeftMs, type AckOutcome,
+  fork, hold, isUnretryable, openDelivery, openPush, release, reachHealthAck, timeLeftMs, type Outcome,
 } from '../../src/lib/ack-registry';
 
 /**
@@ -10,18 +10,18 @@ import {
  * branches of a deployed flow can reach an acknowledgement.
  */
 
-const settled = async (outcome: Promise<AckOutcome>, ms = 20): Promise<AckOutcome | 'open'> =>
+const settled = async (outcome: Promise<Outcome>, ms = 20): Promise<Outcome | 'open'> =>
   Promise.race([outcome, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms))]);
 
 describe('ack registry', function () {
   it('a push of two messages succeeds once both are acknowledged; a second arrival of one counts once', async function () {
     const push = openPush(2, 5000);
-    assert.equal(acknowledge(push.ackIds[0]!, false), 'acknowledged');
-    assert.equal(acknowledge(push.ackIds[0]!, false), 'acknowledged');
+    assert.equal(reachHealthAck(push.ackIds[0]!, false), 'acknowledged');
+    assert.equal(reachHealthAck(push.ackIds[0]!, false), 'acknowledged');
     assert.equal(await settled(push.outcome), 'open');
-    assert.equal(acknowledge(push.ackIds[1]!, false), 'completed');
+    assert.equal(reachHealthAck(push.ackIds[1]!, false), 'completed');
     assert.equal(await push.outcome, 'success');
-    assert.equal(acknowledge(push.ackIds[1]!, false), 'not-pending');
+    assert.equal(reachHealthAck(push.ackIds[1]!, false), 'not-pending');
   });
 
   it('a fork replaces a message by its awaited copies: one success is not enough, every copy is', async function () {
@@ -29,11 +29,11 @@ describe('ack registry', function () {
     const [fhir, hl7, file] = fork(push.ackIds[0]!, [true, true, false])!;
     assert.equal(new Set([fhir, hl7, file, push.ackIds[0]]).size, 4, 'an id per copy');
     // the id the message had before the fork is no longer awaited on its own
-    assert.equal(acknowledge(push.ackIds[0]!, false), 'acknowledged');
-    assert.equal(acknowledge(fhir!, false), 'acknowledged');
-    assert.equal(acknowledge(file!, false), 'acknowledged', 'a copy not awaited changes nothing');
+    assert.equal(reachHealthAck(push.ackIds[0]!, false), 'acknowledged');
+    assert.equal(reachHealthAck(fhir!, false), 'acknowledged');
+    assert.equal(reachHealthAck(file!, false), 'acknowledged', 'a copy not awaited changes nothing');
     assert.equal(await settled(push.outcome), 'open', 'the HL7 copy is still out');
-    assert.equal(acknowledge(hl7!, false), 'completed');
+    assert.equal(reachHealthAck(hl7!, false), 'completed');
     assert.equal(await push.outcome, 'success');
   });
 
@@ -41,8 +41,8 @@ describe('ack registry', function () {
     for (const failing of [0, 2]) {
       const push = openPush(1, 5000);
       const copies = fork(push.ackIds[0]!, [true, true, false])!;
-      assert.equal(acknowledge(copies[1]!, false), 'acknowledged');
-      assert.equal(acknowledge(copies[failing]!, true, { message: 'AE' }), 'failed');
+      assert.equal(reachHealthAck(copies[1]!, false), 'acknowledged');
+      assert.equal(reachHealthAck(copies[failing]!, true, { message: 'AE' }), 'failed');
       assert.equal(await push.outcome, 'failure');
     }
   });
@@ -51,17 +51,17 @@ describe('ack registry', function () {
     const push = openPush(1, 5000);
     const [a, b] = fork(push.ackIds[0]!, [true, true])!;
     const [a1, a2] = fork(a!, [true, true])!;
-    for (const id of [b, a1]) assert.equal(acknowledge(id!, false), 'acknowledged');
-    assert.equal(acknowledge(a2!, false), 'completed');
+    for (const id of [b, a1]) assert.equal(reachHealthAck(id!, false), 'acknowledged');
+    assert.equal(reachHealthAck(a2!, false), 'completed');
     assert.equal(await push.outcome, 'success');
   });
 
   it('nothing forks where no copy is awaited, after health-ack, or once the push is answered', async function () {
     const push = openPush(2, 5000);
     assert.equal(fork(push.ackIds[0]!, [false, false]), undefined, 'the message stays awaited as it was');
-    acknowledge(push.ackIds[0]!, false);
+    reachHealthAck(push.ackIds[0]!, false);
     assert.equal(fork(push.ackIds[0]!, [true, true]), undefined, 'forks after health-ack are nobody\'s concern');
-    acknowledge(push.ackIds[1]!, false);
+    reachHealthAck(push.ackIds[1]!, false);
     assert.equal(await push.outcome, 'success');
     assert.equal(fork(push.ackIds[1]!, [true, true]), undefined);
     assert.equal(fork('garbage', [true, true]), undefined);
@@ -81,7 +81,7 @@ describe('ack registry', function () {
   it('times out at ackTimeout when a copy never arrives', async function () {
     const push = openPush(1, 50);
     const [a] = fork(push.ackIds[0]!, [true, true])!;
-    acknowledge(a!, false);
+    reachHealthAck(a!, false);
     assert.equal(await push.outcome, 'timeout');
   });
 
@@ -91,9 +91,9 @@ describe('ack registry', function () {
     assert.equal(isUnretryable({ code: 'AE' }), false);
     assert.equal(isUnretryable('no-patient'), false);
     const push = openPush(2, 5000);
-    assert.equal(acknowledge(push.ackIds[0]!, true, { code: 'no-patient', cause: { retryable: false } }), 'kept');
+    assert.equal(reachHealthAck(push.ackIds[0]!, true, { code: 'no-patient', cause: { retryable: false } }), 'kept');
     assert.equal(await settled(push.outcome), 'open');
-    assert.equal(acknowledge(push.ackIds[1]!, true, { code: 'unknown-kind', retryable: false }), 'kept');
+    assert.equal(reachHealthAck(push.ackIds[1]!, true, { code: 'unknown-kind', retryable: false }), 'kept');
     assert.equal(await push.outcome, 'success');
   });
 
@@ -149,7 +149,7 @@ describe('copy counter', function () {
     node('sub', 'subflow:def', [['ack']]),
     { id: 'def', type: 'subflow', name: 'my subflow' },
   ];
-  const graph = new AckGraph(flows);
+  const graph = new AnswerPaths(flows);
 
   it('reads which destinations can reach health-ack or an outbox, along wires, links and Complete nodes, not Catch nodes', function () {
     assert.equal(graph.reaches('fhir'), true);
@@ -165,7 +165,7 @@ describe('copy counter', function () {
 
   it('names what cannot be counted downstream of a receiver', function () {
     assert.deepEqual(graph.obstacles('rx'), []);
-    const withSubflow = new AckGraph([...flows.filter((n) => n.id !== 'rx'), node('rx', 'sinocare-in', [['fhir', 'sub', 'call']])]);
+    const withSubflow = new AnswerPaths([...flows.filter((n) => n.id !== 'rx'), node('rx', 'sinocare-in', [['fhir', 'sub', 'call']])]);
     assert.deepEqual(withSubflow.obstacles('rx').map((o) => `${o.kind} ${o.name}`), ['subflow my subflow', 'dynamic-link-call call']);
   });
 
@@ -188,10 +188,10 @@ describe('copy counter', function () {
     assert.equal(events[3]!.msg, other, 'a message without _ack is left to Node-RED');
     assert.equal(events[3]!.cloneMessage, true);
     // file (not awaited), fhir and the link to the outbox (awaited)
-    acknowledge(ids[1]!, false);
-    acknowledge(ids[0]!, false);
+    reachHealthAck(ids[1]!, false);
+    reachHealthAck(ids[0]!, false);
     assert.equal(await settled(push.outcome), 'open');
-    acknowledge(ids[2]!, false);
+    reachHealthAck(ids[2]!, false);
     assert.equal(await push.outcome, 'success');
   });
 

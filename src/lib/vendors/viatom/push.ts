@@ -98,166 +98,6 @@ function withAliases(aliases: Record<string, string[]>) {
   };
 }
 
-const temperatureResult = z.preprocess(
-  withAliases({ temperature: ['temp', 'body_temperature'] }),
-  z.looseObject({ type: code, temperature: requiredQuantity }),
-);
-const spo2Result = z.preprocess(
-  withAliases({ spo2: ['SpO2', 'oxygen'], pr: ['pulse_rate', 'pulse'] }),
-  z.looseObject({
-    type: code,
-    duration,
-    spo2: requiredQuantity,
-    pr: optionalQuantity,
-    '90_duration': optionalQuantity,
-    drops: optionalQuantity,
-    spo2_min: optionalQuantity,
-    o2_score: optionalQuantity,
-    file_url: text,
-  }),
-);
-const bloodPressureResult = z.preprocess(
-  withAliases({ sbp: ['sys', 'systolic'], dia: ['dbp', 'diastolic'], pr: ['pulse', 'pulse_rate', 'hr'] }),
-  z.looseObject({
-    sbp: requiredQuantity,
-    dia: requiredQuantity,
-    pr: optionalQuantity,
-    pulse_pressure: optionalQuantity,
-    map: optionalQuantity,
-  }),
-);
-const glucoseResult = z.preprocess(
-  withAliases({ blood_gucose: ['blood_glucose', 'glucose', 'glu'] }),
-  z.looseObject({ type: code, blood_gucose: requiredQuantity }),
-);
-const ecgResult = z.preprocess(
-  withAliases({ hr: ['heart_rate'] }),
-  z.looseObject({
-    duration,
-    file_url: text,
-    hr: optionalQuantity,
-    ai_diagnose: z
-      .looseObject({ code, diagnose_info: text, report_file_url: text })
-      .nullish(),
-  }),
-);
-const heartRateResult = z.preprocess(
-  withAliases({ hr: ['heart_rate', 'pr'] }),
-  z.looseObject({ type: code, hr: requiredQuantity }),
-);
-const sleepStage = z.looseObject({
-  // a stage without a type is not a stage: required, bare or {value, unit}
-  sleep_type: z.preprocess(unwrapValue, codeValue),
-  duration: z.union([looseNumber, z.looseObject({ value: looseNumber, unit: looseString.nullish() })]),
-});
-const sleepResult = z
-  .looseObject({ duration, sleep: z.array(sleepStage).nullish() })
-  .refine((result) => durationSeconds(result.duration) !== undefined || (result.sleep?.length ?? 0) > 0, {
-    message: 'a sleep record needs a duration or sleep stages',
-    path: ['duration'],
-  });
-const lipidsResult = z
-  .preprocess(
-    withAliases({ chol: ['tc', 'cholesterol'], trig: ['tg', 'triglycerides'], hdl: ['hdl_c'], ldl: ['ldl_c'] }),
-    z.looseObject({
-      chol: optionalQuantity,
-      trig: optionalQuantity,
-      hdl: optionalQuantity,
-      ldl: optionalQuantity,
-      chol_hdl: optionalQuantity,
-    }),
-  )
-  .refine((r) => [r.chol, r.trig, r.hdl, r.ldl].some(hasValue), {
-    message: 'a lipid record needs one of chol, trig, hdl, ldl',
-    path: ['chol'],
-  });
-const bodyFatResult = z
-  .preprocess(
-    withAliases({ bfp: ['body_fat', 'fat_rate'] }),
-    z.looseObject({ device_type: code, weight: optionalQuantity, bfp: optionalQuantity, bmi: optionalQuantity }),
-  )
-  .refine((r) => [r.weight, r.bfp, r.bmi].some(hasValue), {
-    message: 'a body fat record needs one of weight, bfp, bmi',
-    path: ['weight'],
-  });
-
-/** `data_type` → the schema of its `measure_result`. 8 and 15 (fetal heart rate) are not mapped. */
-const MEASURE_RESULTS = {
-  1: temperatureResult,
-  2: spo2Result,
-  3: bloodPressureResult,
-  4: glucoseResult,
-  5: ecgResult,
-  6: heartRateResult,
-  7: sleepResult,
-  9: lipidsResult,
-  10: bodyFatResult,
-} as const;
-type MeasuredType = keyof typeof MEASURE_RESULTS;
-const isMeasuredType = (dataType: number): dataType is MeasuredType => Object.hasOwn(MEASURE_RESULTS, dataType);
-
-/** One measurement record; read from the body root so that issues carry paths like `data.measure_result.sbp.value`. */
-function measurementSchema<T extends MeasuredType>(dataType: T) {
-  return z.object({
-    data: z.looseObject({
-      data_type: looseNumber,
-      measure_time: optionalTime,
-      measure_result: MEASURE_RESULTS[dataType],
-      remark: z.unknown().optional(),
-    }),
-    create_time: optionalTime,
-  });
-}
-type MeasurementOf<T extends MeasuredType> = z.infer<ReturnType<typeof measurementSchema<T>>>;
-type Measurement = { [T in MeasuredType]: { dataType: T; record: MeasurementOf<T> } }[MeasuredType];
-
-// Built once: zod compiles a schema's parser on its first use, so a schema made per push would
-// cost a compile per push (half the receiver's throughput in bench/).
-const MEASUREMENT_SCHEMAS = Object.fromEntries(
-  Object.keys(MEASURE_RESULTS).map((dataType) => [dataType, measurementSchema(Number(dataType) as MeasuredType)]),
-) as { [T in MeasuredType]: ReturnType<typeof measurementSchema<T>> };
-const measurementHead = z.object({ data: z.looseObject({ data_type: looseNumber }) });
-
-const authorizationSchema = z.object({ data: z.looseObject({ phone: looseString.nullish() }) });
-
-/** The envelope every push shares; what is not mapped passes on as it came. */
-const envelope = z.looseObject({
-  type: looseNumber.pipe(z.number().int()),
-  data_tag: looseString.pipe(z.string().trim().min(1)),
-  account_id: looseString.nullish(),
-  member_id: looseString.nullish(),
-  /** The newer query API joins both ids as `account_id|member_id`. */
-  user_id: looseString.nullish(),
-  device_sn: looseString.nullish(),
-  data: z.unknown(),
-  user_info: z.unknown().optional(),
-  create_time: z.unknown().optional(),
-  update_time: z.unknown().optional(),
-});
-type Envelope = z.infer<typeof envelope>;
-
-const viatomBody = envelope.transform((push, ctx) => {
-  if (push.type === VIATOM_PUSH_TYPES.authorized || push.type === VIATOM_PUSH_TYPES.deauthorized) {
-    const parsed = authorizationSchema.safeParse(push);
-    if (!parsed.success) return forwardIssues(ctx, parsed.error);
-    return { push };
-  }
-  if (push.type !== VIATOM_PUSH_TYPES.measurement) return { push };
-  const head = measurementHead.safeParse(push);
-  if (!head.success) return forwardIssues(ctx, head.error);
-  const dataType = head.data.data.data_type;
-  // a measurement of a type we do not map is passed on, never refused
-  if (!isMeasuredType(dataType)) return { push };
-  const parsed = MEASUREMENT_SCHEMAS[dataType].safeParse(push);
-  if (!parsed.success) return forwardIssues(ctx, parsed.error);
-  if (!parsed.data.data.measure_time && !parsed.data.create_time) {
-    ctx.addIssue({ code: 'custom', message: 'a measurement needs measure_time or create_time', path: ['data', 'measure_time'] });
-    return z.NEVER;
-  }
-  return { push, measurement: { dataType, record: parsed.data } as Measurement };
-});
-type ViatomBody = z.infer<typeof viatomBody>;
-
 // --- values -----------------------------------------------------------------------------------
 
 function hasValue(quantity: VendorQuantity): boolean {
@@ -301,9 +141,10 @@ function durationSeconds(field: VendorDuration): number | undefined {
   return field.value;
 }
 
-function durationValue(field: VendorDuration): Record<string, Quantity> {
+/** `measured`'s result with the record's duration (in seconds) among the values, when it has one. */
+function withDuration(result: ReturnType<typeof measured>, field: VendorDuration): ReturnType<typeof measured> {
   const seconds = durationSeconds(field);
-  return seconds === undefined ? {} : { duration: { value: seconds, unit: 's' } };
+  return seconds === undefined ? result : { values: { ...result.values, duration: { value: seconds, unit: 's' } }, context: result.context };
 }
 
 // --- codes ------------------------------------------------------------------------------------
@@ -317,7 +158,7 @@ type Code = number | string | undefined;
 const named = (names: Map<number, string>, sent: Code): string | undefined =>
   typeof sent === 'number' ? names.get(sent) : undefined;
 
-// --- normalization ----------------------------------------------------------------------------
+// --- data types -------------------------------------------------------------------------------
 
 type ReadingCore = { kind: Kind; values: Record<string, Quantity>; context?: Record<string, unknown> };
 
@@ -330,93 +171,134 @@ function withContext(
   return { values: result.values, ...(Object.keys(context).length > 0 && { context }) };
 }
 
-function readingCore(record: Measurement): ReadingCore {
-  switch (record.dataType) {
-    case 1: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'temperature',
-        ...withContext(
-          measured({ temperature: [r.temperature, 'Cel'] }),
-          present<string | number>({ mode: named(TEMPERATURE_MODES, r.type), modeCode: r.type }),
-        ),
-      };
-    }
-    case 2: {
-      const r = record.record.data.measure_result;
-      const result = measured({ spo2: [r.spo2, '%'], pulseRate: [r.pr, '/min'] });
-      return {
-        kind: 'spo2',
-        ...withContext(
-          { values: { ...result.values, ...durationValue(r.duration) }, context: result.context },
-          present<unknown>({
-            mode: named(SPO2_MODES, r.type),
-            modeCode: r.type,
-            lowestSpo2: extra(r.spo2_min, '%'),
-            below90Duration: extra(r['90_duration'], 's'),
-            drops: extra(r.drops),
-            o2Score: extra(r.o2_score),
-            fileUrl: r.file_url,
-          }),
-        ),
-      };
-    }
-    case 3: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'blood_pressure',
-        ...withContext(
-          measured({
-            systolic: [r.sbp, 'mm[Hg]'],
-            diastolic: [r.dia, 'mm[Hg]'],
-            pulse: [r.pr, '/min'],
-            meanArterial: [r.map, 'mm[Hg]'],
-          }),
-          present<unknown>({ pulsePressure: extra(r.pulse_pressure, 'mm[Hg]') }),
-        ),
-      };
-    }
-    case 4: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'glucose',
-        // the value is passed on in the unit Viatom names (mmol/L, or mg/dL when it says so)
-        ...withContext(
-          measured({ glucose: [r.blood_gucose, 'mmol/L'] }),
-          present<string | number>({
-            specimen: 'capillary',
-            mealPeriod: named(MEAL_PERIODS, r.type),
-            mealPeriodCode: r.type,
-          }),
-        ),
-      };
-    }
-    case 5: {
-      const r = record.record.data.measure_result;
-      const diagnosis = r.ai_diagnose;
-      const result = measured({ heartRate: [r.hr, '/min'] });
-      return {
-        kind: 'ecg',
-        ...withContext(
-          { values: { ...result.values, ...durationValue(r.duration) }, context: result.context },
-          present<string | number>({
-            fileUrl: r.file_url,
-            diagnosis: diagnosis?.diagnose_info,
-            diagnosisCode: diagnosis?.code,
-            reportUrl: diagnosis?.report_file_url,
-          }),
-        ),
-      };
-    }
-    case 6: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'heart_rate',
-        ...withContext(measured({ heartRate: [r.hr, '/min'] }), undefined),
-      };
-    }
-    case 7: {
-      const r = record.record.data.measure_result;
+/**
+ * One `data_type`: the schema of its `measure_result`, and the reading made of what that schema
+ * parsed. The two are one zod schema (the mapping is its transform), so the mapping's argument has
+ * exactly the type its own schema gives, and each type is written in one place.
+ */
+function dataType<S extends z.ZodType>(result: S, reading: (r: z.output<S>) => ReadingCore) {
+  return result.transform(reading);
+}
+
+const sleepStage = z.looseObject({
+  // a stage without a type is not a stage: required, bare or {value, unit}
+  sleep_type: z.preprocess(unwrapValue, codeValue),
+  duration: z.union([looseNumber, z.looseObject({ value: looseNumber, unit: looseString.nullish() })]),
+});
+
+/** `data_type` → its `measure_result`, read into a reading. 8 and 15 (fetal heart rate) are not mapped. */
+const DATA_TYPES = {
+  1: dataType(
+    z.preprocess(withAliases({ temperature: ['temp', 'body_temperature'] }), z.looseObject({ type: code, temperature: requiredQuantity })),
+    (r) => ({
+      kind: 'temperature',
+      ...withContext(
+        measured({ temperature: [r.temperature, 'Cel'] }),
+        present<string | number>({ mode: named(TEMPERATURE_MODES, r.type), modeCode: r.type }),
+      ),
+    }),
+  ),
+  2: dataType(
+    z.preprocess(
+      withAliases({ spo2: ['SpO2', 'oxygen'], pr: ['pulse_rate', 'pulse'] }),
+      z.looseObject({
+        type: code,
+        duration,
+        spo2: requiredQuantity,
+        pr: optionalQuantity,
+        '90_duration': optionalQuantity,
+        drops: optionalQuantity,
+        spo2_min: optionalQuantity,
+        o2_score: optionalQuantity,
+        file_url: text,
+      }),
+    ),
+    (r) => ({
+      kind: 'spo2',
+      ...withContext(
+        withDuration(measured({ spo2: [r.spo2, '%'], pulseRate: [r.pr, '/min'] }), r.duration),
+        present<unknown>({
+          mode: named(SPO2_MODES, r.type),
+          modeCode: r.type,
+          lowestSpo2: extra(r.spo2_min, '%'),
+          below90Duration: extra(r['90_duration'], 's'),
+          drops: extra(r.drops),
+          o2Score: extra(r.o2_score),
+          fileUrl: r.file_url,
+        }),
+      ),
+    }),
+  ),
+  3: dataType(
+    z.preprocess(
+      withAliases({ sbp: ['sys', 'systolic'], dia: ['dbp', 'diastolic'], pr: ['pulse', 'pulse_rate', 'hr'] }),
+      z.looseObject({
+        sbp: requiredQuantity,
+        dia: requiredQuantity,
+        pr: optionalQuantity,
+        pulse_pressure: optionalQuantity,
+        map: optionalQuantity,
+      }),
+    ),
+    (r) => ({
+      kind: 'blood_pressure',
+      ...withContext(
+        measured({
+          systolic: [r.sbp, 'mm[Hg]'],
+          diastolic: [r.dia, 'mm[Hg]'],
+          pulse: [r.pr, '/min'],
+          meanArterial: [r.map, 'mm[Hg]'],
+        }),
+        present<unknown>({ pulsePressure: extra(r.pulse_pressure, 'mm[Hg]') }),
+      ),
+    }),
+  ),
+  4: dataType(
+    z.preprocess(withAliases({ blood_gucose: ['blood_glucose', 'glucose', 'glu'] }), z.looseObject({ type: code, blood_gucose: requiredQuantity })),
+    (r) => ({
+      kind: 'glucose',
+      // the value is passed on in the unit Viatom names (mmol/L, or mg/dL when it says so)
+      ...withContext(
+        measured({ glucose: [r.blood_gucose, 'mmol/L'] }),
+        present<string | number>({ specimen: 'capillary', mealPeriod: named(MEAL_PERIODS, r.type), mealPeriodCode: r.type }),
+      ),
+    }),
+  ),
+  5: dataType(
+    z.preprocess(
+      withAliases({ hr: ['heart_rate'] }),
+      z.looseObject({
+        duration,
+        file_url: text,
+        hr: optionalQuantity,
+        ai_diagnose: z.looseObject({ code, diagnose_info: text, report_file_url: text }).nullish(),
+      }),
+    ),
+    (r) => ({
+      kind: 'ecg',
+      ...withContext(
+        withDuration(measured({ heartRate: [r.hr, '/min'] }), r.duration),
+        present<string | number>({
+          fileUrl: r.file_url,
+          diagnosis: r.ai_diagnose?.diagnose_info,
+          diagnosisCode: r.ai_diagnose?.code,
+          reportUrl: r.ai_diagnose?.report_file_url,
+        }),
+      ),
+    }),
+  ),
+  6: dataType(
+    z.preprocess(withAliases({ hr: ['heart_rate', 'pr'] }), z.looseObject({ type: code, hr: requiredQuantity })),
+    (r) => ({ kind: 'heart_rate', ...withContext(measured({ heartRate: [r.hr, '/min'] }), undefined) }),
+  ),
+  7: dataType(
+    z
+      .looseObject({ duration, sleep: z.array(sleepStage).nullish() })
+      .refine((result) => durationSeconds(result.duration) !== undefined || (result.sleep?.length ?? 0) > 0, {
+        message: 'a sleep record needs a duration or sleep stages',
+        path: ['duration'],
+      }),
+    (r) => {
       const stages = (r.sleep ?? []).map((stage) => ({
         stage:
           typeof stage.sleep_type === 'number'
@@ -432,34 +314,118 @@ function readingCore(record: Measurement): ReadingCore {
         values: { duration: { value: total, unit: 's' } },
         context: stages.length ? { stageSeconds: totals, stages } : undefined,
       };
-    }
-    case 9: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'blood_lipids',
-        ...withContext(
-          measured({
-            cholesterol: [r.chol, 'mmol/L'],
-            triglycerides: [r.trig, 'mmol/L'],
-            hdl: [r.hdl, 'mmol/L'],
-            ldl: [r.ldl, 'mmol/L'],
-          }),
-          present<unknown>({ cholesterolHdlRatio: extra(r.chol_hdl) }),
-        ),
-      };
-    }
-    case 10: {
-      const r = record.record.data.measure_result;
-      return {
-        kind: 'body_composition',
-        ...withContext(
-          measured({ weight: [r.weight, 'kg'], bodyFat: [r.bfp, '%'], bmi: [r.bmi, 'kg/m2'] }),
-          present<string | number>({ deviceType: r.device_type }),
-        ),
-      };
-    }
-  }
+    },
+  ),
+  9: dataType(
+    z
+      .preprocess(
+        withAliases({ chol: ['tc', 'cholesterol'], trig: ['tg', 'triglycerides'], hdl: ['hdl_c'], ldl: ['ldl_c'] }),
+        z.looseObject({
+          chol: optionalQuantity,
+          trig: optionalQuantity,
+          hdl: optionalQuantity,
+          ldl: optionalQuantity,
+          chol_hdl: optionalQuantity,
+        }),
+      )
+      .refine((r) => [r.chol, r.trig, r.hdl, r.ldl].some(hasValue), {
+        message: 'a lipid record needs one of chol, trig, hdl, ldl',
+        path: ['chol'],
+      }),
+    (r) => ({
+      kind: 'blood_lipids',
+      ...withContext(
+        measured({
+          cholesterol: [r.chol, 'mmol/L'],
+          triglycerides: [r.trig, 'mmol/L'],
+          hdl: [r.hdl, 'mmol/L'],
+          ldl: [r.ldl, 'mmol/L'],
+        }),
+        present<unknown>({ cholesterolHdlRatio: extra(r.chol_hdl) }),
+      ),
+    }),
+  ),
+  10: dataType(
+    z
+      .preprocess(
+        withAliases({ bfp: ['body_fat', 'fat_rate'] }),
+        z.looseObject({ device_type: code, weight: optionalQuantity, bfp: optionalQuantity, bmi: optionalQuantity }),
+      )
+      .refine((r) => [r.weight, r.bfp, r.bmi].some(hasValue), {
+        message: 'a body fat record needs one of weight, bfp, bmi',
+        path: ['weight'],
+      }),
+    (r) => ({
+      kind: 'body_composition',
+      ...withContext(
+        measured({ weight: [r.weight, 'kg'], bodyFat: [r.bfp, '%'], bmi: [r.bmi, 'kg/m2'] }),
+        present<string | number>({ deviceType: r.device_type }),
+      ),
+    }),
+  ),
+} as const;
+type MeasuredType = keyof typeof DATA_TYPES;
+const isMeasuredType = (dataType: number): dataType is MeasuredType => Object.hasOwn(DATA_TYPES, dataType);
+
+/** One measurement record; read from the body root so that issues carry paths like `data.measure_result.sbp.value`. */
+function measurementSchema(dataType: MeasuredType) {
+  return z.object({
+    data: z.looseObject({
+      data_type: looseNumber,
+      measure_time: optionalTime,
+      measure_result: DATA_TYPES[dataType],
+      remark: z.unknown().optional(),
+    }),
+    create_time: optionalTime,
+  });
 }
+
+// Built once: zod compiles a schema's parser on its first use, so a schema made per push would
+// cost a compile per push (half the receiver's throughput in bench/).
+const MEASUREMENT_SCHEMAS = Object.fromEntries(
+  Object.keys(DATA_TYPES).map((dataType) => [dataType, measurementSchema(Number(dataType) as MeasuredType)]),
+) as Record<MeasuredType, ReturnType<typeof measurementSchema>>;
+const measurementHead = z.object({ data: z.looseObject({ data_type: looseNumber }) });
+
+const authorizationSchema = z.object({ data: z.looseObject({ phone: looseString.nullish() }) });
+
+/** The envelope every push shares; what is not mapped passes on as it came. */
+const envelope = z.looseObject({
+  type: looseNumber.pipe(z.number().int()),
+  data_tag: looseString.pipe(z.string().trim().min(1)),
+  account_id: looseString.nullish(),
+  member_id: looseString.nullish(),
+  /** The newer query API joins both ids as `account_id|member_id`. */
+  user_id: looseString.nullish(),
+  device_sn: looseString.nullish(),
+  data: z.unknown(),
+  user_info: z.unknown().optional(),
+  create_time: z.unknown().optional(),
+  update_time: z.unknown().optional(),
+});
+type Envelope = z.infer<typeof envelope>;
+
+const viatomBody = envelope.transform((push, ctx) => {
+  if (push.type === VIATOM_PUSH_TYPES.authorized || push.type === VIATOM_PUSH_TYPES.deauthorized) {
+    const parsed = authorizationSchema.safeParse(push);
+    if (!parsed.success) return forwardIssues(ctx, parsed.error);
+    return { push };
+  }
+  if (push.type !== VIATOM_PUSH_TYPES.measurement) return { push };
+  const head = measurementHead.safeParse(push);
+  if (!head.success) return forwardIssues(ctx, head.error);
+  const dataType = head.data.data.data_type;
+  // a measurement of a type we do not map is passed on, never refused
+  if (!isMeasuredType(dataType)) return { push };
+  const parsed = MEASUREMENT_SCHEMAS[dataType].safeParse(push);
+  if (!parsed.success) return forwardIssues(ctx, parsed.error);
+  if (!parsed.data.data.measure_time && !parsed.data.create_time) {
+    ctx.addIssue({ code: 'custom', message: 'a measurement needs measure_time or create_time', path: ['data', 'measure_time'] });
+    return z.NEVER;
+  }
+  return { push, measurement: parsed.data };
+});
+type ViatomBody = z.infer<typeof viatomBody>;
 
 function isoOf(time: PushTime, tz: string): string {
   return isoInZone('epochMs' in time ? time.epochMs : wallClockToEpoch(time.wall, tz), tz);
@@ -506,8 +472,9 @@ function normalize(body: ViatomBody, context: NormalizeContext): PushItem[] {
     return [eventItem(event, key)];
   }
 
-  const { record } = body.measurement;
-  const core = readingCore(body.measurement);
+  const record = body.measurement;
+  // its data type's schema has already made the reading's kind, values and context
+  const core = record.data.measure_result;
   const when = record.data.measure_time ?? record.create_time;
   const reading: Reading = {
     id: `viatom:${key}`,
