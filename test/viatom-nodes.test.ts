@@ -389,7 +389,7 @@ describe('viatom-in: Viatom pushes as the flow receives them', function () {
 
   it('refuses a record that does not fit its data_type with 400 in the Viatom envelope', async function () {
     await deploy();
-    // a blood pressure without dia (its "high" sbp alone would be a reading, SPEC §3)
+    // a blood pressure without dia (its "high" sbp alone would be a reading, docs/messages.md#values-a-device-could-not-measure)
     const body = bodyFixture('viatom', 'invalid-blood-pressure');
     const response = await push(body);
     assert.equal(response.status, 400);

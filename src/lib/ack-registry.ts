@@ -18,8 +18,6 @@ import { randomBytes } from 'node:crypto';
 
 /** How a push is answered (`success`: the vendor hears its success answer), or a delivery settled. */
 export type Outcome = 'success' | 'failure' | 'timeout';
-/** @deprecated the former name of `Outcome`, until src/lib/receiver/core.ts uses that. */
-export type AckOutcome = Outcome;
 
 /** A push waiting to be answered, or an outbox delivery waiting to be settled. */
 interface Waiting {
@@ -160,8 +158,6 @@ export function reachHealthAck(ackId: string, failed: boolean, error?: unknown):
   return failed ? 'kept' : result;
 }
 
-/** @deprecated the former name of `reachHealthAck`, until src/nodes/health-outbox.ts uses that. */
-export const acknowledge = reachHealthAck;
 
 /**
  * A message forks into `awaited.length` copies (one per wire of a node's output): one new id per

@@ -104,8 +104,8 @@ function errorText(error: unknown, texts: Translate[]): string {
 /**
  * Wires a node's `input` to its work: the work runs for each message and says what to show and
  * send; a failure shows a red ring and goes to `done(err)`, with `err.message` the translated text
- * and `err.code` the failure's code, so a Catch node gets it with `msg.payload` as it came (SPEC
- * §2). Texts come from the node's locale, never from the failure's secrets or personal data: what
+ * and `err.code` the failure's code, so a Catch node gets it with `msg.payload` as it came
+ * (docs/nodes/README.md). Texts come from the node's locale, never from the failure's secrets or personal data: what
  * a failure carries is the lib's business to keep clean.
  */
 export function runAction(

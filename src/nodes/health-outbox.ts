@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadAtRestKey, Sealer, type AtRestKeyError } from '../lib/at-rest';
-import { acknowledge, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
+import { reachHealthAck, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError, errorCode } from '../lib/coded-error';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
@@ -212,7 +212,7 @@ export = function register(RED: NodeRedApi): void {
       // a push whose message this outbox cannot take fails at once (the vendor tries again),
       // not at the receiver's ackTimeout; a write that failed has failed it already (release)
       failed: (msg, error) => {
-        if ((error === setupProblem || error === keyProblem) && typeof msg._ack === 'string') acknowledge(msg._ack, true, error);
+        if ((error === setupProblem || error === keyProblem) && typeof msg._ack === 'string') reachHealthAck(msg._ack, true, error);
       },
     }, async (msg: NodeMessage) => {
       if (!opening) throw setupProblem;

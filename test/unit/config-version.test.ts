@@ -32,7 +32,7 @@ describe('configuration versions', function () {
     assert.deepEqual(migrateConfig('expeed-account', current), current);
   });
 
-  it('keeps the HL7 version of a health-hl7 written with SPEC\'s names: its configuration version is configVersion', function () {
+  it('keeps the HL7 version of a health-hl7 written with its documented property names: its configuration version is configVersion', function () {
     const written = { id: 'h', type: 'health-hl7', version: '2.3.1', configVersion: CONFIG_VERSION };
     assert.deepEqual(migrateConfig('health-hl7', written), written);
     assert.equal(migrateConfig('health-hl7', { id: 'h', type: 'health-hl7', version: '2.3.1' }).version, '2.3.1');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { acknowledge } from '../../src/lib/ack-registry';
+import { reachHealthAck } from '../../src/lib/ack-registry';
 import { MemoryDedupStore, type ClaimResult, type DedupStore } from '../../src/lib/dedup';
 import { receiverConfigSchema } from '../../src/lib/receiver/config';
 import { PushReceiver, type ReceiverMessage, type Rejection } from '../../src/lib/receiver/core';
@@ -73,7 +73,7 @@ async function startReceiver(store: DedupStore, properties: Record<string, unkno
         emitted.push(message);
         // the flow takes a while to store it, then health-ack hears of the outcome
         const ackId = message._ack;
-        if (ackId) void randomDelay().then(() => acknowledge(ackId, flow === 'fails', flow === 'fails' ? new Error('database down') : undefined));
+        if (ackId) void randomDelay().then(() => reachHealthAck(ackId, flow === 'fails', flow === 'fails' ? new Error('database down') : undefined));
       }
     },
     rejected(rejection) {

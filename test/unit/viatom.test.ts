@@ -300,7 +300,7 @@ describe('Viatom push protocol', () => {
     });
   });
 
-  describe('codes as {value, unit} (SPEC §5: bare or like every value)', () => {
+  describe('codes as {value, unit} (bare or like every value)', () => {
     it('a temperature whose type is {value: 1, unit: ""} is read as mode 1', () => {
       const payload = payloadOf(fixture('temperature-coded'));
       assert.deepEqual(payload.values, { temperature: { value: 37.42, unit: 'Cel' } });
@@ -339,7 +339,7 @@ describe('Viatom push protocol', () => {
     });
   });
 
-  describe('values the device could not measure (SPEC §3): still a reading', () => {
+  describe('values the device could not measure: still a reading', () => {
     it('a glucose of HI: no glucose value, resultText HI, outOfRange high', () => {
       const payload = payloadOf(fixture('glucose-hi'));
       assert.equal(payload.kind, 'glucose');
@@ -390,7 +390,7 @@ describe('Viatom push protocol', () => {
   });
 
   describe('refusals (400), with paths from the body root', () => {
-    it('a blood pressure without dia (a "high" sbp alone is a reading, SPEC §3)', () => {
+    it('a blood pressure without dia (a "high" sbp alone is a reading)', () => {
       assert.deepEqual(issuePaths(fixture('invalid-blood-pressure')), ['data.measure_result.dia']);
     });
 

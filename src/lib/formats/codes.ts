@@ -14,9 +14,10 @@ export const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-Observat
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
 
 const VITALS = 'http://hl7.org/fhir/R4/observation-vitalsigns.html';
-const SPEC7 = 'SPEC §7';
+/** A row Health Bridge chose itself (its reasons in docs/hospital.md#codes), beside the pages it follows. */
+const CHOSEN = 'Health Bridge';
 const loincPage = (code: string): string => `https://loinc.org/${code}`;
-const both = (code: string): string => `${SPEC7}; ${VITALS}; ${loincPage(code)}`;
+const both = (code: string): string => `${CHOSEN}; ${VITALS}; ${loincPage(code)}`;
 
 export const VITAL_SIGNS_PROFILE = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
 const profileUrl = (name: string): string => `http://hl7.org/fhir/StructureDefinition/${name}`;
@@ -31,7 +32,7 @@ export interface Coding {
 export interface CodeRow {
   /** The reading's `kind` the row is for; undefined: every kind with this value name. */
   kind?: Kind;
-  /** The value name in `reading.values` (SPEC §3), or `*` for the panel code of the kind. */
+  /** The value name in `reading.values` (docs/messages.md), or `*` for the panel code of the kind. */
   value: string;
   /** Only for this UCUM unit (LOINC codes are per property: moles and mass differ). */
   unit?: string;
@@ -54,10 +55,10 @@ const loinc = (code: string, display: string): Coding => ({ system: LOINC, code,
 /** Every code we send, most specific first (the first row that matches wins). */
 export const CODE_ROWS: readonly CodeRow[] = [
   // glucose: the LOINC term depends on the specimen and on moles vs mass
-  { kind: 'glucose', value: 'glucose', specimen: 'interstitial', unit: 'mmol/L', codings: [loinc('105272-9', 'Glucose [Moles/volume] in Interstitial fluid')], text: 'Glucose (CGM, interstitial fluid)', source: `${SPEC7}; ${loincPage('105272-9')}` },
-  { kind: 'glucose', value: 'glucose', specimen: 'interstitial', unit: 'mg/dL', codings: [loinc('99504-3', 'Glucose [Mass/volume] in Interstitial fluid')], text: 'Glucose (CGM, interstitial fluid)', source: `${SPEC7}; ${loincPage('99504-3')}` },
-  { kind: 'glucose', value: 'glucose', specimen: 'capillary', unit: 'mmol/L', codings: [loinc('14743-9', 'Glucose [Moles/volume] in Capillary blood by Glucometer')], text: 'Glucose (capillary blood, meter)', source: `${SPEC7}; ${loincPage('14743-9')}` },
-  { kind: 'glucose', value: 'glucose', specimen: 'capillary', unit: 'mg/dL', codings: [loinc('41653-7', 'Glucose [Mass/volume] in Capillary blood by Glucometer')], text: 'Glucose (capillary blood, meter)', source: `${SPEC7}; ${loincPage('41653-7')}` },
+  { kind: 'glucose', value: 'glucose', specimen: 'interstitial', unit: 'mmol/L', codings: [loinc('105272-9', 'Glucose [Moles/volume] in Interstitial fluid')], text: 'Glucose (CGM, interstitial fluid)', source: `${CHOSEN}; ${loincPage('105272-9')}` },
+  { kind: 'glucose', value: 'glucose', specimen: 'interstitial', unit: 'mg/dL', codings: [loinc('99504-3', 'Glucose [Mass/volume] in Interstitial fluid')], text: 'Glucose (CGM, interstitial fluid)', source: `${CHOSEN}; ${loincPage('99504-3')}` },
+  { kind: 'glucose', value: 'glucose', specimen: 'capillary', unit: 'mmol/L', codings: [loinc('14743-9', 'Glucose [Moles/volume] in Capillary blood by Glucometer')], text: 'Glucose (capillary blood, meter)', source: `${CHOSEN}; ${loincPage('14743-9')}` },
+  { kind: 'glucose', value: 'glucose', specimen: 'capillary', unit: 'mg/dL', codings: [loinc('41653-7', 'Glucose [Mass/volume] in Capillary blood by Glucometer')], text: 'Glucose (capillary blood, meter)', source: `${CHOSEN}; ${loincPage('41653-7')}` },
   // blood pressure: the panel with its components
   { kind: 'blood_pressure', value: '*', codings: [loinc('85354-9', 'Blood pressure panel with all children optional')], text: 'Blood pressure', vitalSign: true, source: both('85354-9') },
   // (not claimed: the R4 `bp` profile. Our panel has what it asks, but @medplum/core's validator
@@ -70,7 +71,7 @@ export const CODE_ROWS: readonly CodeRow[] = [
   // body
   { value: 'weight', codings: [loinc('29463-7', 'Body weight')], text: 'Body weight', vitalSign: true, profile: profileUrl('bodyweight'), source: both('29463-7') },
   { value: 'bmi', codings: [loinc('39156-5', 'Body mass index (BMI) [Ratio]')], text: 'Body mass index', vitalSign: true, profile: profileUrl('bmi'), source: both('39156-5') },
-  { value: 'bodyFat', codings: [loinc('41982-0', 'Percentage of body fat Measured')], text: 'Body fat', source: `${SPEC7}; ${loincPage('41982-0')}` },
+  { value: 'bodyFat', codings: [loinc('41982-0', 'Percentage of body fat Measured')], text: 'Body fat', source: `${CHOSEN}; ${loincPage('41982-0')}` },
   { value: 'impedance', codings: [], text: 'Body impedance (scale, 50 kHz)', source: 'no LOINC term chosen: code.text only (our decision)' },
   // heart, oxygen, temperature
   { value: 'heartRate', codings: [loinc('8867-4', 'Heart rate')], text: 'Heart rate', vitalSign: true, profile: profileUrl('heartrate'), source: both('8867-4') },
@@ -97,7 +98,7 @@ export const CODE_ROWS: readonly CodeRow[] = [
   { value: 'hdl', unit: 'mg/dL', codings: [loinc('2085-9', 'Cholesterol in HDL [Mass/volume] in Serum or Plasma')], text: 'HDL cholesterol', source: loincPage('2085-9') },
   { value: 'ldl', unit: 'mmol/L', codings: [loinc('22748-8', 'Cholesterol in LDL [Moles/volume] in Serum or Plasma')], text: 'LDL cholesterol', source: loincPage('22748-8') },
   { value: 'ldl', unit: 'mg/dL', codings: [loinc('2089-1', 'Cholesterol in LDL [Mass/volume] in Serum or Plasma')], text: 'LDL cholesterol', source: loincPage('2089-1') },
-  // activity (a value name of SPEC §3 no vendor sends yet)
+  // activity (a value name of docs/messages.md no vendor sends yet)
   { value: 'steps', codings: [loinc('55423-8', 'Number of steps in unspecified time Pedometer')], text: 'Steps', source: loincPage('55423-8') },
 ];
 
@@ -127,8 +128,8 @@ export interface KindRule {
 }
 
 export const KIND_RULES: Record<Kind, KindRule> = {
-  glucose: { category: 'laboratory', order: ['glucose'], source: SPEC7 },
-  blood_pressure: { category: 'vital-signs', panel: true, order: ['systolic', 'diastolic', 'meanArterial', 'pulse'], source: `${SPEC7}; ${VITALS}` },
+  glucose: { category: 'laboratory', order: ['glucose'], source: CHOSEN },
+  blood_pressure: { category: 'vital-signs', panel: true, order: ['systolic', 'diastolic', 'meanArterial', 'pulse'], source: `${CHOSEN}; ${VITALS}` },
   weight: { category: 'vital-signs', order: ['weight', 'impedance', 'heartRate'], source: VITALS },
   body_composition: { category: 'vital-signs', order: ['bodyFat', 'weight', 'bmi'], source: VITALS },
   heart_rate: { category: 'vital-signs', order: ['heartRate'], source: VITALS },
@@ -136,9 +137,9 @@ export const KIND_RULES: Record<Kind, KindRule> = {
   temperature: { category: 'vital-signs', order: ['temperature'], source: VITALS },
   ecg: { category: 'procedure', panel: true, order: ['heartRate', 'duration'], source: 'our decision (observation-category "procedure")' },
   sleep: { category: 'activity', order: ['duration'], source: 'our decision (observation-category "activity")' },
-  blood_lipids: { category: 'laboratory', panel: true, order: ['cholesterol', 'triglycerides', 'hdl', 'ldl'], source: SPEC7 },
+  blood_lipids: { category: 'laboratory', panel: true, order: ['cholesterol', 'triglycerides', 'hdl', 'ldl'], source: CHOSEN },
   // an Expeed data point: code.text = its names, no category (we do not know what it measures)
-  datapoint: { order: [], source: SPEC7 },
+  datapoint: { order: [], source: CHOSEN },
 };
 
 /**
@@ -182,6 +183,6 @@ export function codeTableMarkdown(): string {
       `| ${row.kind ?? 'any'} | ${row.value === '*' ? '(panel)' : `\`${row.value}\``} | ${row.unit ?? 'any'} | ${row.specimen ?? 'any'} | ${cell(codes)} | ${cell(row.text)} | ${row.vitalSign ? ['vitalsigns', ...(row.profile ? [row.profile.replace('http://hl7.org/fhir/StructureDefinition/', '')] : [])].join(', ') : '—'} | ${cell(row.source)} |`,
     );
   }
-  lines.push('| datapoint | each name | `""` or the mapped unit | — | — | the device\'s own name | — | SPEC §7 |');
+  lines.push('| datapoint | each name | `""` or the mapped unit | — | — | the device\'s own name | — | Health Bridge |');
   return lines.join('\n');
 }

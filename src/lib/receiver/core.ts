@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
-import { openPush, type AckOutcome, type OpenPush } from '../ack-registry';
+import { openPush, type Outcome, type OpenPush } from '../ack-registry';
 import type { ClaimResult, DedupStore } from '../dedup';
 import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
@@ -278,12 +278,12 @@ export class PushReceiver<Body> {
     const claims = await this.claimAll([...keys], deadline);
     if (!claims) return 'unavailable';
     const fresh = candidates.filter((item) => item.dedupKey === undefined || claims.claimed.has(item.dedupKey));
-    const others: AckOutcome = claims.timedOut ? 'timeout' : 'success';
+    const others: Outcome = claims.timedOut ? 'timeout' : 'success';
     if (fresh.length === 0) {
       this.counts.duplicates++;
       return others;
     }
-    let own: AckOutcome | undefined;
+    let own: Outcome | undefined;
     try {
       if (this.settings.ack === 'auto') {
         this.emit(fresh, raw, pii);
@@ -404,7 +404,7 @@ function queryOf(req: IncomingMessage): URLSearchParams {
  * How a push ends: the flow's outcome, or `unavailable` when the dedup store could not claim its
  * keys (nothing was emitted; answered 503 so that the vendor retries).
  */
-type DeliveryOutcome = AckOutcome | 'unavailable';
+type DeliveryOutcome = Outcome | 'unavailable';
 
 function worstOf(outcomes: DeliveryOutcome[]): DeliveryOutcome {
   if (outcomes.includes('failure')) return 'failure';

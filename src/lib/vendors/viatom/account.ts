@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { blankIsDefault, numberProperty, textProperty } from '../../zod-helpers';
 import { VIATOM_DEFAULT_HOST, VIATOM_LANGUAGES, type ViatomClient } from './client';
 
-/** The properties of a `viatom-account` config node (SPEC §2), and what it offers other nodes. */
+/** The properties of a `viatom-account` config node (docs/nodes/viatom-account.md), and what it offers other nodes. */
 
 export const viatomAccountSchema = z
   .object({

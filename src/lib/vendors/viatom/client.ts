@@ -14,7 +14,7 @@ const VIATOM_TEST_HOSTNAME = new URL(VIATOM_DEFAULT_HOST).hostname;
 
 /**
  * True when `host` is Viatom's test host (any scheme, port or path): an account that uses it is
- * not ready for production, and Viatom gives the production host on request (SPEC §2).
+ * not ready for production, and Viatom gives the production host on request (docs/nodes/viatom-account.md).
  */
 export function isViatomTestHost(host: string): boolean {
   try {

@@ -15,7 +15,7 @@ import { ucumUnit } from './units';
  * device_sn, data, user_info, create_time, update_time}` per push. `type 1` carries one
  * measurement record as the "ViHealth Query-Data API" describes it (`data = {data_type,
  * measure_time, measure_result, remark}`, values as `{value, unit}`), `type 2` tells that a user
- * authorized us, `type 3` that the authorization was cancelled (SPEC §5).
+ * authorized us, `type 3` that the authorization was cancelled (docs/nodes/viatom-in.md).
  */
 
 export const VIATOM_PUSH_TYPES = { measurement: 1, authorized: 2, deauthorized: 3 } as const;
@@ -47,7 +47,7 @@ const optionalTime = z.preprocess(blankIsDefault, pushTime.optional());
 
 /**
  * A value the record must have: `{value, unit}`. The value is a number, or the text a device shows
- * when it cannot measure (`HI`, `LO`, `>33.3`, ""): SPEC §3, such a record is still a reading.
+ * when it cannot measure (`HI`, `LO`, `>33.3`, ""): docs/messages.md#values-a-device-could-not-measure, such a record is still a reading.
  */
 const requiredQuantity = z.looseObject({ value: measuredValue, unit: looseString.nullish() });
 /**
@@ -66,7 +66,7 @@ type VendorQuantity = z.infer<typeof optionalQuantity>;
 const duration = z.union([looseNumber, z.looseObject({ value: looseNumber.nullish(), unit: looseString.nullish() })]).nullish();
 type VendorDuration = z.infer<typeof duration>;
 
-/** `{value, unit}` → its `value`; anything else as it is. Codes come either way (SPEC §5). */
+/** `{value, unit}` → its `value`; anything else as it is. Codes come either way (docs/nodes/viatom-in.md). */
 const unwrapValue = (sent: unknown): unknown =>
   typeof sent === 'object' && sent !== null && !Array.isArray(sent) ? (sent as { value?: unknown }).value : sent;
 /** A code's value: a number (or numeric text); other text as it came; blank or null is none. */
@@ -112,7 +112,7 @@ function entry(quantity: VendorQuantity, fallbackUnit: string): { measured: Meas
 /**
  * The reading's `values` from the record's measured values (`name → [quantity, fallback unit]`),
  * and the `resultText` / `outOfRange` / `unmeasured` context of those the device could not measure
- * (SPEC §3, src/lib/measured.ts).
+ * (docs/messages.md#values-a-device-could-not-measure, src/lib/measured.ts).
  */
 function measured(quantities: Record<string, [VendorQuantity, string]>): { values: Record<string, Quantity>; context: Record<string, unknown> } {
   const entries = Object.fromEntries(Object.entries(quantities).map(([name, [quantity, unit]]) => [name, entry(quantity, unit)]));

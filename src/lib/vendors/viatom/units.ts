@@ -1,4 +1,4 @@
-/** Viatom's unit spellings and their UCUM codes: what a reading's `unit` says (SPEC §3). */
+/** Viatom's unit spellings and their UCUM codes: what a reading's `unit` says (docs/messages.md). */
 
 
 /** Viatom's unit spellings → UCUM. A unit not listed here is passed on as Viatom wrote it. */
