@@ -1,4 +1,5 @@
 import { fork } from './ack-registry';
+import { FORMATS } from './formats';
 
 /**
  * Counting the copies of an `ack: flow` message. Node-RED clones a message once per extra wire of
@@ -208,7 +209,7 @@ export function countCopies(
 }
 
 /** The node types whose failures may be not retryable (a reading no format can file). */
-const MAPPING_TYPES = new Set(['health-fhir', 'health-hl7']);
+const MAPPING_TYPES: ReadonlySet<string> = new Set(Object.values(FORMATS).map((format) => format.nodeType));
 
 /**
  * Catch nodes wired straight into a `health-ack` that hear a mapping node: health-ack answers a

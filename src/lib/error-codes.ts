@@ -1,6 +1,7 @@
 import { ACKNOWLEDGMENT_CODES, SUCCESS_CODES } from './formats/hl7v2/ack';
 import { formatNodeCodes } from './formats/contract';
-import { FORMATS } from './formats';
+import { FORMATS, type FormatNodeType } from './formats';
+import type { NodeType } from './registry';
 import type { RejectionCode } from './receiver/core';
 import { EXPEED_ERROR_CODES } from './vendors/expeed/errors';
 
@@ -39,6 +40,10 @@ const RECEIVER = [...REFUSALS, ...RECEIVER_START];
 /** The Expeed client's failures, and its account's own (properties, the token file). */
 const EXPEED = [...EXPEED_ERROR_CODES, 'invalid-config', 'state-file'];
 
+/** Each format's node: the codes its module throws, and the runner's own (src/lib/formats/contract.ts). */
+const FORMAT_CODES = Object.fromEntries(Object.values(FORMATS).map((format) => [format.nodeType, formatNodeCodes(format)])) as Record<FormatNodeType, readonly string[]>;
+
+/** One list per node type of src/lib/registry.ts: a node type without its list does not compile. */
 export const NODE_ERROR_CODES = {
   'lezhi-in': RECEIVER,
   'sinocare-in': RECEIVER,
@@ -51,8 +56,7 @@ export const NODE_ERROR_CODES = {
   'viatom-account': ['invalid-config'],
   'viatom-auth': ['operation', 'phone-missing', 'phone-malformed', 'credentials-missing', ...ACTION],
   'health-ack': [],
-  'health-fhir': formatNodeCodes(FORMATS.fhir),
-  'health-hl7': formatNodeCodes(FORMATS.hl7),
+  ...FORMAT_CODES,
   'hl7-mllp': ['invalid-config'],
   'hl7-send': [
     // the hospital's refusals (the ACK codes that are not a success), then our own
@@ -61,7 +65,7 @@ export const NODE_ERROR_CODES = {
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
   'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable'],
-} as const satisfies Record<string, readonly string[]>;
+} as const satisfies Record<NodeType, readonly string[]>;
 
 export type NodeWithCodes = keyof typeof NODE_ERROR_CODES;
 

@@ -124,6 +124,7 @@ export { VENDORS, vendorOfReceiver, type Vendor };
  * node types of kind 'format' here: a format without its node type, or a node type of kind
  * 'format' without its module, does not compile.
  */
-type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
-export type FormatsAreFormatNodes = Assert<SameUnion<FormatNodeType, NodeTypeOf<'format'>>>;
+type NoneOf<Missing, Message extends string> = [Missing] extends [never] ? true : `${Message}: ${Missing & string}`;
+export type FormatsHaveNodeTypes = Assert<NoneOf<Exclude<FormatNodeType, NodeTypeOf<'format'>>, "a format of FORMATS whose node type NODE_TYPES lacks (add it there with kind 'format')">>;
+export type FormatNodeTypesHaveFormats = Assert<NoneOf<Exclude<NodeTypeOf<'format'>, FormatNodeType>, "a node type of kind 'format' with no module in FORMATS (src/lib/formats/index.ts)">>;

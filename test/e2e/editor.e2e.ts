@@ -9,6 +9,7 @@ import { NODE_RED_MAJOR, ROOT } from '../harness/node-red';
 import { editorIcon, isConfigNode, nodeTypes } from '../harness/package';
 import { CONFIG_VERSION } from '../../src/lib/config-version';
 import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
+import type { NodeType, NodeTypeOf } from '../../src/lib/registry';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -59,54 +60,55 @@ const RECEIVERS: NodeSpec[] = Object.entries(PUSH_VENDORS).map(([vendor, { recei
   };
 });
 
-/** The other nodes' dialogs, by type; a test fails when package.json declares a type that has no spec here. */
-const OTHER_NODES: NodeSpec[] = [
-  { type: 'viatom-auth', kind: 'action', fields: ['name', 'account', 'operation'], credentials: [], account: 'viatom-account', label: 'get authorization URL', vendorSetup: true },
-  { type: 'expeed-token', kind: 'action', fields: ['name', 'account'], credentials: [], account: 'expeed-account', label: 'expeed token', vendorSetup: false },
-  {
-    type: 'expeed-query', kind: 'action', fields: ['name', 'account', 'operation', 'deviceId', 'deviceKey', 'ids', 'limit', 'first', 'allPages'],
+/** The other nodes' dialogs, by type: a node type of the registry without its dialog here does not compile. */
+const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<NodeSpec, 'type'>> = {
+  'viatom-auth': { kind: 'action', fields: ['name', 'account', 'operation'], credentials: [], account: 'viatom-account', label: 'get authorization URL', vendorSetup: true },
+  'expeed-token': { kind: 'action', fields: ['name', 'account'], credentials: [], account: 'expeed-account', label: 'expeed token', vendorSetup: false },
+  'expeed-query': {
+    kind: 'action', fields: ['name', 'account', 'operation', 'deviceId', 'deviceKey', 'ids', 'limit', 'first', 'allPages'],
     credentials: ['deviceKey'], typed: ['deviceId'], account: 'expeed-account', label: 'expeed status', vendorSetup: false,
   },
-  {
-    type: 'expeed-set', kind: 'action', fields: ['name', 'account', 'deviceId', 'deviceKey', 'waitSeconds'],
+  'expeed-set': {
+    kind: 'action', fields: ['name', 'account', 'deviceId', 'deviceKey', 'waitSeconds'],
     credentials: ['deviceKey'], typed: ['deviceId'], account: 'expeed-account', label: 'expeed set', vendorSetup: true,
   },
-  { type: 'health-ack', kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
-  {
-    type: 'health-fhir', kind: 'action', fields: ['name', 'output', 'patientField', 'requirePatient', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'],
+  'health-ack': { kind: 'action', fields: ['name'], credentials: [], label: 'health ack', vendorSetup: false },
+  'health-fhir': {
+    kind: 'action', fields: ['name', 'output', 'patientField', 'requirePatient', 'patient', 'patientSystem', 'deviceSystem', 'readingSystem'],
     credentials: [], label: 'FHIR Bundle', vendorSetup: false,
   },
-  {
-    type: 'health-hl7', kind: 'action',
+  'health-hl7': {
+    kind: 'action',
     fields: ['name', 'sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'patientField', 'requirePatient', 'patientAuthority', 'patientIdType', 'version'],
     credentials: [], label: 'ORU^R01', vendorSetup: false,
   },
-  {
-    type: 'hl7-send', kind: 'action', fields: ['name', 'connection'], credentials: [], account: 'hl7-mllp', accountField: 'connection',
+  'hl7-send': {
+    kind: 'action', fields: ['name', 'connection'], credentials: [], account: 'hl7-mllp', accountField: 'connection',
     label: 'hl7 send', vendorSetup: false,
   },
-  {
-    type: 'health-outbox', kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout', 'encrypt'],
+  'health-outbox': {
+    kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout', 'encrypt'],
     credentials: [], label: 'health outbox', vendorSetup: false,
   },
-  {
-    type: 'health-patient', kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
+  'health-patient': {
+    kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
   },
-  {
-    type: 'hl7-mllp', kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
+  'hl7-mllp': {
+    kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
   },
-  {
-    type: 'viatom-account', kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],
+  'viatom-account': {
+    kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],
     credentials: ['secret', 'accessToken'], typed: ['host'], label: 'viatom account', vendorSetup: true,
   },
-  {
-    type: 'expeed-account', kind: 'config',
+  'expeed-account': {
+    kind: 'config',
     fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'queryOnlineValue', 'timeout'],
     credentials: ['secretKey', 'handshakeToken'], typed: ['apiBase', 'platformKey'], fill: { platformKey: 'pk-hospital' },
     label: 'pk-hospital', vendorSetup: true,
   },
-];
+};
+const OTHER_NODES: NodeSpec[] = Object.entries(OTHER_DIALOGS).map(([type, dialog]) => ({ type, ...dialog }));
 const NODES: NodeSpec[] = [...RECEIVERS, ...OTHER_NODES];
 const CANVAS_NODES = NODES.filter((spec) => spec.kind !== 'config');
 const spec = (type: string): NodeSpec => NODES.find((candidate) => candidate.type === type)!;

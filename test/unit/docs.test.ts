@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { errorCodesOf } from '../../src/lib/error-codes';
+import { NODE_TYPES as REGISTRY, NODE_TYPE_NAMES } from '../../src/lib/registry';
 
 /**
  * The documentation stands on its own: a reference page per node type that lists exactly the
@@ -89,6 +90,15 @@ describe('the documentation', function () {
     assert.deepEqual(broken, []);
   });
 
+  it('the nodes index gives each node type its kind as the registry does (src/lib/registry.ts)', function () {
+    const index = read(at('docs', 'nodes', 'README.md'));
+    for (const type of NODE_TYPE_NAMES) {
+      const row = index.split('\n').find((line) => line.startsWith(`| [\`${type}\`]`));
+      assert.ok(row, `docs/nodes/README.md has no row for ${type}`);
+      assert.equal(row.split('|')[2]?.trim(), REGISTRY[type].kind, `docs/nodes/README.md: the kind of ${type}`);
+    }
+  });
+
   it('cites no "SPEC §", in the docs or anywhere in the code: the repository says what it does in its own words', function () {
     // every file git keeps but this one (which names the phrase to look for it)
     const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
@@ -96,5 +106,4 @@ describe('the documentation', function () {
     const citing = tracked.filter((file) => file !== self && fs.existsSync(at(file)) && /SPEC ?§/.test(read(at(file))));
     assert.deepEqual(citing, []);
   });
-});
 });
