@@ -104,24 +104,33 @@ function command(name, files) {
   return part.nodeRed === 5 ? { file: NODE22, args: ['node', ...mocha], env } : { file: process.execPath, args: mocha, env };
 }
 
-/** Runs a part with its output shown as it comes; the counts are read from mocha's last lines. */
+/** Runs a part with its output shown as it comes; the counts are read from mocha's summary lines. */
 function run(name, files) {
   const { file, args, env } = command(name, files);
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(file, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (chunk, to) => {
-      to.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
+    // mocha's summary ("  12 passing (3s)", "  1 failing", "  2 pending") comes before the failures'
+    // details, which may be long: the counts are taken from each whole line as it passes
+    const counts = {};
+    const follow = (from, to) => {
+      let partial = '';
+      from.on('data', (chunk) => {
+        to.write(chunk);
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const summary = /^ {2}(\d+) (passing|failing|pending)(?: \(.*\))?\s*$/.exec(line);
+          if (summary) counts[summary[2]] = Number(summary[1]);
+        }
+      });
     };
-    child.stdout.on('data', (chunk) => keep(chunk, process.stdout));
-    child.stderr.on('data', (chunk) => keep(chunk, process.stderr));
+    follow(child.stdout, process.stdout);
+    follow(child.stderr, process.stderr);
     child.on('error', (error) => resolve({ name, error: error.message, seconds: (Date.now() - started) / 1000 }));
     child.on('close', (code, signal) => {
-      const count = (word) => Number(new RegExp(`^ *(\\d+) ${word}`, 'm').exec(tail)?.[1] ?? 0);
-      const result = { name, code: code ?? signal, seconds: (Date.now() - started) / 1000, passed: count('passing'), failed: count('failing'), pending: count('pending') };
-      if (!/^ *\d+ passing/m.test(tail)) result.error = `mocha ended (exit ${code ?? signal}) without a result`;
+      const result = { name, code: code ?? signal, seconds: (Date.now() - started) / 1000, passed: counts.passing ?? 0, failed: counts.failing ?? 0, pending: counts.pending ?? 0 };
+      if (counts.passing === undefined) result.error = `mocha ended (exit ${code ?? signal}) without a result`;
       resolve(result);
     });
   });
