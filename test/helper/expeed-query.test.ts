@@ -5,7 +5,7 @@ import { catchAll, firstCall, helper, load, nextMessage, noMessage, nodes, TAB, 
 /**
  * expeed-query on the test helper: a query the node can tell is wrong fails through done(err),
  * so a Catch node hears it with the message unchanged, and costs no request. Paging, the token
- * and the vendor's answers over real HTTP: test/expeed.test.ts, test/going-live-expeed.test.ts.
+ * and the vendor's answers over real HTTP: test/expeed-nodes.test.ts, test/going-live-expeed.test.ts.
  */
 
 const modules = nodes('expeed-account', 'expeed-query');

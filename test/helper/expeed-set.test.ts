@@ -4,7 +4,7 @@ import { catchAll, helper, load, nextMessage, noMessage, nodes, TAB, useHelper, 
 
 /**
  * expeed-set on the test helper: what it refuses before posting anything, and what a Catch node
- * hears. Waiting for the result push that an expeed-in receives: test/expeed.test.ts (real HTTP).
+ * hears. Waiting for the result push that an expeed-in receives: test/expeed-nodes.test.ts (real HTTP).
  */
 
 const modules = nodes('expeed-account', 'expeed-set');

@@ -4,7 +4,7 @@ import { callsOf, catchAll, firstCall, helper, load, nextMessage, noMessage, nod
 
 /**
  * expeed-token on the test helper: how it finds its account, and what a Catch node hears when it
- * cannot. The token itself against the emulator and across restarts: test/expeed.test.ts.
+ * cannot. The token itself against the emulator and across restarts: test/expeed-nodes.test.ts.
  */
 
 const modules = nodes('expeed-account', 'expeed-token');

@@ -8,7 +8,7 @@ import type { NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from '../../src
 /**
  * The action runner against a stand-in for Node-RED: what a flow sees of a node's work (status,
  * messages, the error a Catch node gets) and how a node finds its config node. The nodes
- * themselves run in a real Node-RED in test/expeed.test.ts and test/viatom-nodes.test.ts.
+ * themselves run in a real Node-RED in test/expeed-nodes.test.ts and test/viatom-nodes.test.ts.
  */
 
 const SHARED_LOCALES = path.resolve(__dirname, '..', '..', '..', 'src', 'nodes', 'shared', 'locales');
