@@ -130,7 +130,9 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
         // and the node that failed has said why: the first of a minute goes to the Catch node and
         // the log, the rest are counted in one line at the minute's end. The vendor sends each again.
         if (flowFailure && flowFailures.quiet()) return;
-        node.error(reason, {
+        // An Error carrying the refusal's code, so that a Catch node's `msg.error.code` says which
+        // refusal it was, as the other nodes' errors do (Node-RED copies only an Error's code).
+        node.error(Object.assign(new Error(reason), { code: rejection.code }), {
           topic: `${protocol.vendor}/rejected`,
           payload: rejection.raw,
           raw: rejection.raw,

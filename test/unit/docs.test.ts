@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CONFIG_VERSION } from '../../src/lib/config-version';
 import { errorCodesOf } from '../../src/lib/error-codes';
 import { NODE_TYPES as REGISTRY, NODE_TYPE_NAMES } from '../../src/lib/registry';
 
@@ -97,6 +98,13 @@ describe('the documentation', function () {
       assert.ok(row, `docs/nodes/README.md has no row for ${type}`);
       assert.equal(row.split('|')[2]?.trim(), REGISTRY[type].kind, `docs/nodes/README.md: the kind of ${type}`);
     }
+  });
+
+  it('gives the configuration version a hand-written flow must carry, as the code has it', function () {
+    const index = read(at('docs', 'nodes', 'README.md'));
+    assert.ok(index.includes(`\`version: ${CONFIG_VERSION}\``) && index.includes(`\`configVersion: ${CONFIG_VERSION}\``), 'docs/nodes/README.md');
+    assert.ok(read(at('docs', 'nodes', 'health-fhir.md')).includes(`\`version: ${CONFIG_VERSION}\``), 'docs/nodes/health-fhir.md');
+    assert.ok(read(at('docs', 'nodes', 'health-hl7.md')).includes(`\`configVersion: ${CONFIG_VERSION}\``), 'docs/nodes/health-hl7.md');
   });
 
   it('cites no "SPEC §", in the docs or anywhere in the code: the repository says what it does in its own words', function () {
