@@ -93,6 +93,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   'health-patient': {
     kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
   },
+  // its key is a text credential, shown as a receiver's is (the scraper's config needs it)
+  'health-metrics': {
+    kind: 'action', fields: ['name', 'path', 'allow', 'processMetrics', 'key'], credentials: [], label: 'health metrics', vendorSetup: false,
+  },
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { openPush, type Outcome, type OpenPush } from '../ack-registry';
@@ -6,6 +5,7 @@ import type { ClaimResult, DedupStore } from '../dedup';
 import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
 import { readBody } from './body';
+import { keyChecker, queryOf } from './key';
 import { decodeBody, MAX_DEPTH, parseJson } from './json-text';
 import type { ReceiverSettings } from './config';
 import type { PushOutcome, ReceiverMetrics } from '../metrics';
@@ -115,7 +115,7 @@ export class PushReceiver<Body> {
   private storeFailure = '';
   private readonly openPushes = new Set<OpenPush>();
   private readonly pii: PiiTransform | undefined;
-  private readonly keyDigest: Buffer | undefined;
+  private readonly keyMatches: (req: IncomingMessage) => boolean;
 
   constructor(
     private readonly protocol: PushProtocol<Body>,
@@ -126,7 +126,7 @@ export class PushReceiver<Body> {
     private readonly metrics?: ReceiverMetrics,
   ) {
     this.pii = settings.pii === 'pseudonymize' && !settings.piiKey ? undefined : piiTransform(settings.pii, settings.piiKey);
-    this.keyDigest = settings.key === undefined ? undefined : digest(settings.key);
+    this.keyMatches = keyChecker(settings.key);
   }
 
   /** False when the PII policy cannot run (pseudonymize without piiKey): every push gets 503. */
@@ -380,14 +380,6 @@ export class PushReceiver<Body> {
     this.protocol.emitted?.(items);
   }
 
-  private keyMatches(req: HttpRequest): boolean {
-    if (!this.keyDigest) return true;
-    const header = req.headers['x-health-bridge-key'];
-    const presented =
-      (Array.isArray(header) ? header[0] : header) ?? queryOf(req).get('key') ?? undefined;
-    return presented !== undefined && timingSafeEqual(digest(presented), this.keyDigest);
-  }
-
   /** A refused body as the flow may see it: parsed and PII-filtered where possible. */
   private rawForRejection(text: string): unknown {
     if (!this.pii) return undefined;
@@ -428,16 +420,6 @@ const PUSH_OUTCOME_OF: Record<RejectionCode, PushOutcome> = {
 };
 
 /**
- * The query of a request, where a second `?` starts a parameter too: a vendor that appends its own
- * parameters to a registered URL that already has `?key=…` may do it with `?` (Expeed, docs/nodes/expeed-in.md#the-url-check).
- */
-function queryOf(req: IncomingMessage): URLSearchParams {
-  const url = req.url ?? '/';
-  const start = url.indexOf('?');
-  return new URLSearchParams(start < 0 ? '' : url.slice(start + 1).replace(/\?/g, '&'));
-}
-
-/**
  * How a push ends: the flow's outcome, or `unavailable` when the dedup store could not claim its
  * keys (nothing was emitted; answered 503 so that the vendor retries).
  */
@@ -448,10 +430,6 @@ function worstOf(outcomes: DeliveryOutcome[]): DeliveryOutcome {
   if (outcomes.includes('unavailable')) return 'unavailable';
   if (outcomes.includes('timeout')) return 'timeout';
   return 'success';
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {
