@@ -181,6 +181,11 @@ export async function metricsPage(processMetrics: boolean): Promise<{ contentTyp
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    // Gauges whose names end in _total, which Prometheus's own check (promtool) refuses as
+    // misleading; their per-type twins (nodejs_active_handles{type=…}, …) stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      processRegistry.removeSingleMetric(name);
+    }
   }
   const merged = Registry.merge([registry, processRegistry]);
   return { contentType: registry.contentType, text: await merged.metrics() };
