@@ -19,24 +19,13 @@ export const registry = new Registry();
 export type PushOutcome = 'accepted' | 'duplicate' | 'rejected' | 'unauthorized' | 'too_large' | 'failed' | 'timeout' | 'unavailable';
 export const PUSH_OUTCOMES: readonly PushOutcome[] = ['accepted', 'duplicate', 'rejected', 'unauthorized', 'too_large', 'failed', 'timeout', 'unavailable'];
 
-const pushes = new Counter({
-  name: 'health_bridge_pushes_total',
-  help: 'Pushes a receiver answered, by outcome.',
-  labelNames: ['node', 'name', 'vendor', 'outcome'] as const,
-  registers: [registry],
-});
-const readings = new Counter({
-  name: 'health_bridge_readings_total',
-  help: 'Readings a receiver sent on to the flow, by kind.',
-  labelNames: ['node', 'name', 'vendor', 'kind'] as const,
-  registers: [registry],
-});
-const events = new Counter({
-  name: 'health_bridge_events_total',
-  help: 'Events a receiver sent on to the flow, by event.',
-  labelNames: ['node', 'name', 'vendor', 'event'] as const,
-  registers: [registry],
-});
+/** A receiver's counter: node, name, vendor and one label of its own. */
+function receiverCounter<L extends string>(name: string, help: string, label: L): Counter<'node' | 'name' | 'vendor' | L> {
+  return new Counter({ name, help, labelNames: ['node', 'name', 'vendor', label], registers: [registry] });
+}
+const pushes = receiverCounter('health_bridge_pushes_total', 'Pushes a receiver answered, by outcome.', 'outcome');
+const readings = receiverCounter('health_bridge_readings_total', 'Readings a receiver sent on to the flow, by kind.', 'kind');
+const events = receiverCounter('health_bridge_events_total', 'Events a receiver sent on to the flow, by event.', 'event');
 const pushSeconds = new Histogram({
   name: 'health_bridge_push_seconds',
   help: 'Time from the receipt of a push to its answer, in seconds.',
