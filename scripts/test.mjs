@@ -72,6 +72,12 @@ const SYSTEM_NEEDS = [
     present: () => onPath('openssl'),
     tests: 'test/unit/hl7-connection.test.ts (TLS)',
   },
+  {
+    what: 'Prometheus and promtool, to scrape and check what health-metrics serves',
+    debian: 'prometheus',
+    present: () => onPath('prometheus') && onPath('promtool'),
+    tests: 'test/metrics.test.ts',
+  },
 ];
 
 const PARTS = {

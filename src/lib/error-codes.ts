@@ -64,6 +64,7 @@ export const NODE_ERROR_CODES = {
     'timeout', 'deadline', 'connection-lost', 'closed', 'invalid-message', 'duplicate-control-id', 'no-config',
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
+  'health-metrics': ['invalid-config', 'route-taken', 'http-disabled', 'internal'],
   'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable'],
 } as const satisfies Record<NodeType, readonly string[]>;
 

@@ -54,6 +54,7 @@ export const NODE_TYPES = {
   'hl7-send': { kind: 'flow', icon: 'health-bridge-hl7-send.svg' },
   'health-outbox': { kind: 'flow', icon: 'health-bridge-outbox.svg' },
   'health-patient': { kind: 'flow', icon: 'health-bridge-patient.svg' },
+  'health-metrics': { kind: 'flow', icon: 'health-bridge-metrics.svg' },
 } as const satisfies Record<string, NodeTypeEntry>;
 
 export type NodeType = keyof typeof NODE_TYPES;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadAtRestKey, Sealer, type AtRestKeyError } from '../lib/at-rest';
 import { reachHealthAck, hold, openDelivery, release, type OpenDelivery } from '../lib/ack-registry';
 import { CodedError, errorCode } from '../lib/coded-error';
+import { outboxMetrics } from '../lib/metrics';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
@@ -50,6 +51,8 @@ export = function register(RED: NodeRedApi): void {
     const directory = statePath(RED, 'outbox', String(config.id), '', process.cwd())!;
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
+    // the gauges read the queue at each scrape; counted whether or not a health-metrics node serves them
+    const metrics = outboxMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', () => queue?.status() ?? { queued: 0, inFlight: 0 });
     let sealed: SealedStorage | undefined;
     /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */
     let storageProblem: string | undefined;
@@ -153,13 +156,15 @@ export = function register(RED: NodeRedApi): void {
             maxAgeMs: properties.maxAgeHours * 3_600_000,
             ackTimeoutText: t('errors.no-answer', { seconds: properties.ackTimeout }),
             send: (message) => {
+              if (message.attempts > 0) metrics.retried();
               // the delivery's deadline is the outbox's own ackTimeout, not the push's it came with
               const delivery = openDelivery(properties.ackTimeout * 1000);
               deliveries.set(message.id, delivery);
               void delivery.outcome.then(({ outcome, error }) => {
                 deliveries.delete(message.id);
                 if (outcome === 'timeout') return; // the queue's own ackTimeout settled it
-                queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
+                const settled = queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
+                if (settled && outcome === 'success') metrics.delivered();
               });
               try {
                 const out: NodeMessage = { ...message.msg, _ack: delivery.ackId, outbox: meta(message) };
@@ -173,6 +178,7 @@ export = function register(RED: NodeRedApi): void {
             },
             abandon: (message) => deliveries.get(message.id)?.cancel(),
             deadLetter: (message, error) => {
+              metrics.deadLettered();
               node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
             },
             onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
@@ -254,6 +260,7 @@ export = function register(RED: NodeRedApi): void {
 
     node.on('close', (_removed, done) => {
       closed = true;
+      metrics.close();
       clearTimeout(startAnyway);
       RED.events?.removeListener('flows:started', onFlowsStarted);
       clearInterval(ticker);

@@ -1,6 +1,7 @@
 import { ContextDedupStore, MemoryDedupStore, type DedupStore, type KeyValueStore } from '../lib/dedup';
 import { FailureWindow } from '../lib/failure-window';
 import { LatestOnly } from '../lib/latest-only';
+import { receiverMetrics } from '../lib/metrics';
 import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema, type ReceiverSettings } from '../lib/receiver/config';
 import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
@@ -105,6 +106,8 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       ].join(' · ');
     const countsStatus = new LatestOnly<ReceiverCounts>((counts) => node.status({ fill: 'green', shape: 'dot', text: countsText(counts) }), STATUS_INTERVAL_MS);
 
+    // counted from the node's start whether or not a health-metrics node serves them
+    const metrics = receiverMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', protocol.vendor);
     const flowFailures = new FailureWindow(FLOW_FAILURE_WINDOW_MS, (count) => node.warn(t('warn.flow-failures', { count, seconds: FLOW_FAILURE_WINDOW_MS / 1000 })));
     const receiver = new PushReceiver(protocol, settings, dedup, {
       emit(readings, events) {
@@ -140,7 +143,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
           statusCode: rejection.status,
         });
       },
-    });
+    }, metrics);
 
     const get = (req: Parameters<typeof receiver.handleGet>[0], res: Parameters<typeof receiver.handleGet>[1]): void => receiver.handleGet(req, res);
     const mount = mountRoutes(
@@ -167,6 +170,8 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
     }
 
     node.on('close', (_removed, done) => {
+      // a node's series live while it runs: a deleted node's go away with it
+      metrics.close();
       countsStatus.cancel();
       flowFailures.close();
       if (mount.mounted) mount.remove();

@@ -41,6 +41,8 @@ interface NodeSpec {
   label: string;
   /** Its help says what to set up at the vendor. */
   vendorSetup: boolean;
+  /** No input and no output (health-metrics): its help has Properties and Details, as a config node's. */
+  noPorts?: true;
 }
 
 const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
@@ -92,6 +94,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   },
   'health-patient': {
     kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
+  },
+  // its key is a text credential, shown as a receiver's is (the scraper's config needs it)
+  'health-metrics': {
+    kind: 'action', fields: ['name', 'path', 'allow', 'processMetrics', 'key'], credentials: [], label: 'health metrics', vendorSetup: false, noPorts: true,
   },
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
@@ -657,7 +663,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     const names = lang === 'en-US'
       ? { properties: 'Properties', inputs: 'Inputs', outputs: 'Outputs', details: 'Details' }
       : { properties: '属性', inputs: '输入', outputs: '输出', details: '详细' };
-    if (node.kind === 'config') return [names.properties, names.details];
+    if (node.kind === 'config' || node.noPorts) return [names.properties, names.details];
     if (node.kind === 'receiver') return [names.outputs, names.details];
     return [names.inputs, names.outputs, names.details];
   }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { fhirNodeOptions } from '../formats/fhir/options';
 import { hl7NodeOptions } from '../formats/hl7v2/options';
 import { mllpPropertiesSchema } from '../formats/hl7v2/properties';
+import { metricsPropertiesSchema } from '../metrics/properties';
 import { outboxPropertiesSchema } from '../outbox/properties';
 import { patientPropertiesSchema } from '../patients/properties';
 import { receiverConfigSchema } from '../receiver/config';
@@ -117,6 +118,12 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     notBelow: { retryMaxSeconds: 'retryMinSeconds' },
   },
   'health-patient': { schema: patientPropertiesSchema },
+  'health-metrics': {
+    schema: metricsPropertiesSchema,
+    credentials: ['key'],
+    checks: { allow: 'allowList' },
+    messages: { path: 'health-metrics.validation.path', allow: 'health-metrics.validation.allow' },
+  },
   'health-fhir': { schema: fhirNodeOptions },
   'health-hl7': { schema: hl7NodeOptions, versionProperty: 'configVersion' },
 };

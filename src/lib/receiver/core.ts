@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { openPush, type Outcome, type OpenPush } from '../ack-registry';
@@ -6,8 +5,10 @@ import type { ClaimResult, DedupStore } from '../dedup';
 import { piiTransform, type PiiTransform } from '../pii';
 import type { PushItem, Vendor } from '../reading';
 import { readBody } from './body';
+import { keyChecker, queryOf } from './key';
 import { decodeBody, MAX_DEPTH, parseJson } from './json-text';
 import type { ReceiverSettings } from './config';
+import type { PushOutcome, ReceiverMetrics } from '../metrics';
 import { describeIssues } from '../zod-helpers';
 import type { PushProtocol } from './protocol';
 
@@ -114,16 +115,18 @@ export class PushReceiver<Body> {
   private storeFailure = '';
   private readonly openPushes = new Set<OpenPush>();
   private readonly pii: PiiTransform | undefined;
-  private readonly keyDigest: Buffer | undefined;
+  private readonly keyMatches: (req: IncomingMessage) => boolean;
 
   constructor(
     private readonly protocol: PushProtocol<Body>,
     private readonly settings: ReceiverSettings,
     private readonly dedup: DedupStore,
     private readonly hooks: ReceiverHooks,
+    /** Where the push figures go (src/lib/metrics); none in the unit tests that need none. */
+    private readonly metrics?: ReceiverMetrics,
   ) {
     this.pii = settings.pii === 'pseudonymize' && !settings.piiKey ? undefined : piiTransform(settings.pii, settings.piiKey);
-    this.keyDigest = settings.key === undefined ? undefined : digest(settings.key);
+    this.keyMatches = keyChecker(settings.key);
   }
 
   /** False when the PII policy cannot run (pseudonymize without piiKey): every push gets 503. */
@@ -132,11 +135,14 @@ export class PushReceiver<Body> {
   }
 
   async handle(req: HttpRequest, res: ServerResponse): Promise<void> {
+    const start = performance.now();
+    let outcome: PushOutcome;
     try {
-      await this.process(req, res);
+      outcome = await this.process(req, res);
     } catch (error) {
-      this.refuse(res, { code: 'internal', status: 500, params: { message: (error as Error).message } });
+      outcome = this.refuse(res, { code: 'internal', status: 500, params: { message: (error as Error).message } });
     }
+    this.metrics?.push(outcome, (performance.now() - start) / 1000);
   }
 
   /**
@@ -146,7 +152,7 @@ export class PushReceiver<Body> {
   handleGet(req: HttpRequest, res: ServerResponse): void {
     try {
       if (!this.settings.allowList.allows(req.ip ?? req.socket.remoteAddress)) {
-        return this.refuse(res, { code: 'forbidden', status: 403, params: {} });
+        return void this.refuse(res, { code: 'forbidden', status: 403, params: {} });
       }
       const query = queryOf(req);
       query.delete('key');
@@ -154,9 +160,9 @@ export class PushReceiver<Body> {
       // A GET without parameters is someone checking that the URL answers (a vendor console, a
       // load balancer, the user's browser): not a push, not a failed handshake, nothing to report.
       if (!handshake || query.size === 0) return answer(res, 200, 'ok');
-      if (!this.keyMatches(req)) return this.refuse(res, { code: 'unauthorized', status: 401, params: {} });
+      if (!this.keyMatches(req)) return void this.refuse(res, { code: 'unauthorized', status: 401, params: {} });
       const result = handshake(query);
-      if (!result.ok) return this.refuse(res, { code: result.code, status: 403, params: {} });
+      if (!result.ok) return void this.refuse(res, { code: result.code, status: 403, params: {} });
       this.hooks.verified?.();
       answer(res, 200, result.body);
     } catch (error) {
@@ -170,7 +176,7 @@ export class PushReceiver<Body> {
     await this.dedup.close();
   }
 
-  private async process(req: HttpRequest, res: ServerResponse): Promise<void> {
+  private async process(req: HttpRequest, res: ServerResponse): Promise<PushOutcome> {
     const body = await readBody(req, this.settings.maxBytes);
     if (body.tooLarge) {
       res.setHeader('Connection', 'close');
@@ -214,10 +220,12 @@ export class PushReceiver<Body> {
       });
     }
     this.counts.received++;
-    const outcome = await this.deliver(items, raw, pii);
+    const duplicates = { seen: false };
+    const outcome = await this.deliver(items, raw, pii, duplicates);
     if (outcome === 'success') {
       this.hooks.accepted(this.counts);
-      return answer(res, 200, this.protocol.acceptedBody);
+      answer(res, 200, this.protocol.acceptedBody);
+      return duplicates.seen ? 'duplicate' : 'accepted';
     }
     if (outcome === 'failure') {
       return this.refuse(res, { code: 'flow-failed', status: 500, params: {}, raw });
@@ -237,7 +245,7 @@ export class PushReceiver<Body> {
    * confirmed once the flow has it (`ack: auto`) or has stored it (`ack: flow`), and released
    * when the flow failed, so that the vendor's retry is emitted again.
    */
-  private async deliver(items: PushItem[], raw: unknown, pii: PiiTransform): Promise<DeliveryOutcome> {
+  private async deliver(items: PushItem[], raw: unknown, pii: PiiTransform, duplicates: { seen: boolean }): Promise<DeliveryOutcome> {
     const candidates: PushItem[] = [];
     const keys = new Set<string>();
     const waits: Promise<DeliveryOutcome>[] = [];
@@ -256,6 +264,7 @@ export class PushReceiver<Body> {
     }
     if (candidates.length === 0) {
       this.counts.duplicates++;
+      duplicates.seen = true;
       return worstOf(await Promise.all(waits));
     }
 
@@ -264,7 +273,7 @@ export class PushReceiver<Body> {
     for (const key of keys) this.inFlight.set(key, own);
     let outcome: DeliveryOutcome = 'failure';
     try {
-      outcome = await this.claimAndEmit(candidates, keys, raw, pii);
+      outcome = await this.claimAndEmit(candidates, keys, raw, pii, duplicates);
     } finally {
       for (const key of keys) this.inFlight.delete(key);
       settle(outcome);
@@ -272,7 +281,9 @@ export class PushReceiver<Body> {
     return worstOf([outcome, ...(await Promise.all(waits))]);
   }
 
-  private async claimAndEmit(candidates: PushItem[], keys: Set<string>, raw: unknown, pii: PiiTransform): Promise<DeliveryOutcome> {
+  private async claimAndEmit(
+    candidates: PushItem[], keys: Set<string>, raw: unknown, pii: PiiTransform, duplicates: { seen: boolean },
+  ): Promise<DeliveryOutcome> {
     // One deadline for the whole push: the time its claims took is taken from the flow's ackTimeout.
     const deadline = Date.now() + this.settings.ackTimeoutMs;
     const claims = await this.claimAll([...keys], deadline);
@@ -281,6 +292,7 @@ export class PushReceiver<Body> {
     const others: Outcome = claims.timedOut ? 'timeout' : 'success';
     if (fresh.length === 0) {
       this.counts.duplicates++;
+      duplicates.seen = true;
       return others;
     }
     let own: Outcome | undefined;
@@ -361,17 +373,11 @@ export class PushReceiver<Body> {
       };
       if (ackIds) message._ack = ackIds[index];
       (item.output === 'reading' ? readings : events).push(message);
+      if (item.output === 'reading') this.metrics?.reading(item.payload.kind);
+      else this.metrics?.event(item.payload.event);
     });
     this.hooks.emit(readings, events);
     this.protocol.emitted?.(items);
-  }
-
-  private keyMatches(req: HttpRequest): boolean {
-    if (!this.keyDigest) return true;
-    const header = req.headers['x-health-bridge-key'];
-    const presented =
-      (Array.isArray(header) ? header[0] : header) ?? queryOf(req).get('key') ?? undefined;
-    return presented !== undefined && timingSafeEqual(digest(presented), this.keyDigest);
   }
 
   /** A refused body as the flow may see it: parsed and PII-filtered where possible. */
@@ -381,24 +387,37 @@ export class PushReceiver<Body> {
     return json.ok ? this.pii(this.protocol.redactRaw ? this.protocol.redactRaw(json.value) : json.value) : text;
   }
 
-  private refuse(res: ServerResponse, rejection: Rejection): void {
+  private refuse(res: ServerResponse, rejection: Rejection): PushOutcome {
     if (rejection.code === 'flow-failed') this.counts.failed++;
     else if (rejection.code === 'ack-timeout') this.counts.timedOut++;
     else this.counts.rejected++;
     this.hooks.rejected(rejection, this.counts);
     answer(res, rejection.status, this.protocol.rejectedBody(rejection.status, VENDOR_REASONS[rejection.code]));
+    return PUSH_OUTCOME_OF[rejection.code];
   }
 }
 
 /**
- * The query of a request, where a second `?` starts a parameter too: a vendor that appends its own
- * parameters to a registered URL that already has `?key=…` may do it with `?` (Expeed, docs/nodes/expeed-in.md#the-url-check).
+ * The outcome a refusal counts as: the caller's fault (rejected), a caller not let in
+ * (unauthorized), the flow's failure (failed, timeout), or the receiver unable to take pushes
+ * for now (unavailable, answered 503 so that the vendor tries again).
  */
-function queryOf(req: IncomingMessage): URLSearchParams {
-  const url = req.url ?? '/';
-  const start = url.indexOf('?');
-  return new URLSearchParams(start < 0 ? '' : url.slice(start + 1).replace(/\?/g, '&'));
-}
+const PUSH_OUTCOME_OF: Record<RejectionCode, PushOutcome> = {
+  'too-large': 'too_large',
+  forbidden: 'unauthorized',
+  unauthorized: 'unauthorized',
+  'not-json': 'rejected',
+  'too-deep': 'rejected',
+  encrypted: 'rejected',
+  schema: 'rejected',
+  'handshake-signature': 'unauthorized',
+  'handshake-unconfigured': 'unauthorized',
+  'pii-key-missing': 'unavailable',
+  'flow-failed': 'failed',
+  'ack-timeout': 'timeout',
+  'dedup-store': 'unavailable',
+  internal: 'failed',
+};
 
 /**
  * How a push ends: the flow's outcome, or `unavailable` when the dedup store could not claim its
@@ -411,10 +430,6 @@ function worstOf(outcomes: DeliveryOutcome[]): DeliveryOutcome {
   if (outcomes.includes('unavailable')) return 'unavailable';
   if (outcomes.includes('timeout')) return 'timeout';
   return 'success';
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {
