@@ -142,3 +142,12 @@ for (const lang of fs.readdirSync(path.join(src, 'locales'))) {
     fs.writeFileSync(path.join(langOut, name), text);
   }
 }
+
+// The editor plugin (the Health Bridge sidebar): its editor file and catalogs beside its runtime file.
+const pluginsSrc = path.join(root, 'src', 'plugins');
+const pluginsOut = path.join(root, 'dist', 'plugins');
+fs.mkdirSync(pluginsOut, { recursive: true });
+for (const entry of fs.readdirSync(pluginsSrc, { withFileTypes: true })) {
+  if (entry.isFile() && entry.name.endsWith('.html')) fs.copyFileSync(path.join(pluginsSrc, entry.name), path.join(pluginsOut, entry.name));
+  if (entry.isDirectory() && entry.name === 'locales') fs.cpSync(path.join(pluginsSrc, 'locales'), path.join(pluginsOut, 'locales'), { recursive: true });
+}

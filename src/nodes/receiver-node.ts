@@ -107,7 +107,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
     const countsStatus = new LatestOnly<ReceiverCounts>((counts) => node.status({ fill: 'green', shape: 'dot', text: countsText(counts) }), STATUS_INTERVAL_MS);
 
     // counted from the node's start whether or not a health-metrics node serves them
-    const metrics = receiverMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', protocol.vendor);
+    const metrics = receiverMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', protocol.vendor, String(config.type));
     const flowFailures = new FailureWindow(FLOW_FAILURE_WINDOW_MS, (count) => node.warn(t('warn.flow-failures', { count, seconds: FLOW_FAILURE_WINDOW_MS / 1000 })));
     const receiver = new PushReceiver(protocol, settings, dedup, {
       emit(readings, events) {
