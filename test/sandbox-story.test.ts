@@ -32,7 +32,7 @@ describe('the sandbox story that npm start shows', function () {
 
     before(async function () {
       nodeRed = await NodeRed.start({ settings: { lang: 'en-US' } });
-      // the test tells the patients apart by their device serials, which no pii setting masks
+      // the test tells the patients apart by their device serials, which the receiver leaves as they are
       await nodeRed.deploy(receiverFlow({ type: 'sinocare-in', path: '/sinocare', properties: { ack: 'auto' } }));
       sandbox = await startSandbox({
         nodeRedUrl: nodeRed.url, vendors: ['sinocare'], port: 0, mllpPort: 0, count: pushes, intervalMs: 2, duplicateEvery: 0, log: () => undefined,
