@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { placed } from './harness/flows';
 import { request, type HttpResponse } from './harness/http';
 import { NodeRed } from './harness/node-red';
@@ -217,8 +219,17 @@ describe('admin API of the outboxes, under adminAuth', function () {
     assert.equal(waiting?.queued, 1);
   });
 
-  it('what died and what waits survive a restart', async function () {
-    nodeRed = await nodeRed.restart();
+  it('what died and what waits survive a restart; the dead letters are sealed on disk, for Node-RED\'s user alone', async function () {
+    await nodeRed.stop();
+    const directory = path.join(nodeRed.userDir, 'health-bridge', 'outbox-ob', 'dead-letters');
+    assert.equal(fs.statSync(directory).mode & 0o777, 0o700);
+    const files = fs.readdirSync(directory).map((name) => path.join(directory, name));
+    assert.ok(files.length > 0);
+    for (const file of files) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+    const bytes = Buffer.concat(files.map((file) => fs.readFileSync(file)));
+    assert.ok(bytes.length > 200, 'a dead letter is on disk');
+    for (const value of [...PERSONAL, 'ADMIN-1', 'P-ADMIN-1']) assert.ok(!bytes.includes(Buffer.from(value)), `${value} in clear on disk`);
+    nodeRed = await nodeRed.startAgain();
     admin = await nodeRed.token('admin', 'admin-password-1');
     reader = await nodeRed.token('nurse', 'nurse-password-1');
     const dead = await until(async () => {
