@@ -45,7 +45,7 @@
             lists[outboxId] = lists[outboxId] || {};
             if (!lists[outboxId][which]) {
                 // dead letters wait for a person: their list is open from the start
-                lists[outboxId][which] = {open: which === "dead-letters", limit: PAGE, entries: [], error: null};
+                lists[outboxId][which] = {open: which === "dead-letters", limit: PAGE, entries: [], more: false, error: null};
             }
             return lists[outboxId][which];
         }
@@ -77,8 +77,10 @@
         /** The first entries of an outbox's queue or dead letters, as many as the list shows. */
         function readList(outboxId, which) {
             var state = listState(outboxId, which);
+            // the answer: {entries, next (null on the last page), total}
             return api("GET", outboxUrl(outboxId, which) + "?limit=" + state.limit).then(function (answer) {
-                state.entries = Array.isArray(answer) ? answer : (answer && answer.entries) || [];
+                state.entries = answer.entries;
+                state.more = answer.next !== null;
                 state.error = null;
             }, function (xhr) {
                 state.error = xhr.status;
@@ -106,6 +108,7 @@
                             pending.push(readList(outbox.id, which));
                         } else {
                             state.entries = [];
+                            state.more = false;
                         }
                     });
                 });
@@ -362,7 +365,7 @@
             state.entries.forEach(function (entry) {
                 entries.append(entryRow(outbox, which, entry));
             });
-            if (state.entries.length < count && state.entries.length >= state.limit) {
+            if (state.more) {
                 $("<a>", {href: "#", class: "health-bridge-sidebar-more"}).text(_("list.more")).on("click", function (event) {
                     event.preventDefault();
                     state.limit += PAGE;
@@ -379,6 +382,10 @@
             if (entry.time) {
                 text("span", "health-bridge-sidebar-time", when(entry.time)).appendTo(head);
             }
+            if (entry.unreadable) {
+                // the record cannot be read here (no key, another key, damage): its code only
+                text("div", "health-bridge-sidebar-entry-error", _("entry.unreadable", {code: entry.unreadable})).appendTo(row);
+            }
             if (entry.lastError) {
                 var error = $("<div>", {class: "health-bridge-sidebar-entry-error"}).appendTo(row);
                 if (entry.lastError.code) {
@@ -390,8 +397,13 @@
             if (entry.queuedAt) {
                 line.push({text: _("entry.queuedAt", {time: when(entry.queuedAt)})});
             }
-            if (which === "queue" && entry.nextTry) {
+            if (which === "queue" && entry.inFlight) {
+                line.push({text: _("entry.inFlight")});
+            } else if (which === "queue" && entry.nextTry) {
                 line.push({text: _("entry.nextTry", {time: when(entry.nextTry)})});
+            }
+            if (entry.deadAt) {
+                line.push({text: _("entry.deadAt", {time: when(entry.deadAt)})});
             }
             if (entry.readingId) {
                 line.push({text: entry.readingId, cls: "health-bridge-sidebar-reading"});
@@ -449,8 +461,10 @@
         }
 
         function act(outbox, action, selection, count) {
-            api("POST", outboxUrl(outbox.id, "dead-letters/" + action), selection).then(function () {
-                notify(_("done." + action, {n: count}), "success");
+            // the answer says how many it found: {retried: n} or {discarded: n}
+            api("POST", outboxUrl(outbox.id, "dead-letters/" + action), selection).then(function (answer) {
+                var done = action === "retry" ? answer.retried : answer.discarded;
+                notify(_("done." + action, {n: typeof done === "number" ? done : count}), "success");
             }, function (xhr) {
                 notify(_("error.action", {status: xhr.status || "–"}), "error");
             }).always(refresh);

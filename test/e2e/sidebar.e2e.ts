@@ -125,7 +125,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
   const url = (path: string): string => `${installed.nodeRed.url}${path}`;
   const auth = async (user: User): Promise<Record<string, string>> => {
     if (!tokens.has(user)) {
-      const answer = await postJson(url('/auth/token'), { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: user, password: PASSWORD });
+      const answer = await postJson(url('/auth/token'), { client_id: 'node-red-admin', grant_type: 'password', scope: USERS[user], username: user, password: PASSWORD });
       assert.equal(answer.status, 200, `${user} logs in`);
       tokens.set(user, (answer.json as { access_token: string }).access_token);
     }
