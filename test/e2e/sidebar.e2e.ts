@@ -170,6 +170,18 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
   }
 
   const sidebar = (): Locator => browser.page.locator('.health-bridge-sidebar');
+  /**
+   * Node-RED 5 shows the debug tab under ours in the same sidebar, which leaves ours a third of its
+   * height: a click on the debug button (as a user would) hides that section for the screenshots.
+   */
+  async function sidebarAlone(): Promise<void> {
+    const debugButton = browser.page.locator('.red-ui-sidebar-tab-bar button[data-tab-id="debug"]');
+    if (NODE_RED_MAJOR === 5 && (await browser.page.locator('.red-ui-debug-content-list').isVisible())) {
+      await debugButton.click();
+      await browser.page.locator('.red-ui-debug-content-list').waitFor({ state: 'hidden' });
+    }
+    await sidebar().waitFor();
+  }
   const outboxRow = (): Locator => sidebar().locator(`.health-bridge-sidebar-outbox[data-node="${OUTBOX}"]`);
   const deadLetters = (): Locator => outboxRow().locator('[data-list="dead-letters"] .health-bridge-sidebar-entry');
 
@@ -216,14 +228,22 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
     for (const title of ['Outboxes', 'Receivers', 'MLLP connections', 'Expeed accounts', 'Alerts firing']) {
       assert.equal(await sidebar().locator('.health-bridge-sidebar-section-title', { hasText: title }).count(), 1, title);
     }
+    await sidebarAlone();
     await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.en-US`) });
+    // the sidebar alone, with its tab bar above it (docs/images/sidebar.png is one of these)
+    const box = (await sidebar().boundingBox())!;
+    await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.en-US.tab`), clip: { x: box.x - 8, y: 0, width: box.width + 16, height: 720 } });
   });
 
   it('reveals the outbox in its flow when its row is clicked', async function () {
     assert.equal(await browser.page.locator(`#red-ui-workspace-tabs li.active[id="red-ui-tab-${FLOW_TAB}"]`).count(), 0, 'the flow\'s tab is not shown yet');
     await outboxRow().locator('.health-bridge-sidebar-row-head').click();
     await browser.page.locator(`#red-ui-workspace-tabs li.active[id="red-ui-tab-${FLOW_TAB}"]`).waitFor();
-    await editor.node(OUTBOX).locator('rect.red-ui-flow-node-highlighted').waitFor({ state: 'attached' });
+    // the reveal flashes the node: Node-RED 4 marks its body, Node-RED 5 its group
+    await browser.page.waitForFunction((id) => {
+      const node = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"]`);
+      return !!node && (node.classList.contains('red-ui-flow-node-highlighted') || !!node.querySelector('.red-ui-flow-node-highlighted'));
+    }, OUTBOX);
   });
 
   it('reads the status while the tab is shown, and not while another tab is in front', async function () {
@@ -234,11 +254,13 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
     browser.page.on('request', count);
     try {
       await browser.page.waitForRequest((request) => request.url().includes('/health-bridge/status'), { timeout: 15_000 });
-      await editor.openSidebarTab('debug');
+      // the help tab takes our place (Node-RED 5: in the same section of the sidebar)
+      await editor.openSidebarTab('help');
+      assert.equal(await sidebar().isVisible(), false, 'the tab is hidden');
       const hidden = reads.length;
       // longer than the tab's refresh interval (5 s): a timer that ignored the hidden tab would read
       await new Promise((resolve) => setTimeout(resolve, 7000));
-      assert.ok(reads.length - hidden <= 1, `read ${reads.length - hidden} times while hidden`);
+      assert.equal(reads.length - hidden, 0, `read ${reads.length - hidden} times while hidden`);
       const shownAgain = reads.length;
       await editor.openSidebarTab('health-bridge');
       await browser.page.waitForRequest((request) => request.url().includes('/health-bridge/status'), { timeout: 5000 }).catch(() => undefined);
@@ -278,6 +300,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
       assert.equal(await entry.locator(`.health-bridge-sidebar-${button}`).isDisabled(), true, `${button} disabled`);
       assert.equal(await outboxRow().locator(`.health-bridge-sidebar-${button}-all`).isDisabled(), true, `${button} all disabled`);
     }
+    await sidebarAlone();
     await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.read-only.en-US`) });
     const refused = await postJson(url(`/health-bridge/outboxes/${OUTBOX}/dead-letters/retry`), { all: true }, { headers: await auth('reader') });
     assert.ok(refused.status === 401 || refused.status === 403, `the reader's retry answered ${refused.status}`);
@@ -301,6 +324,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
         assert.equal(await sidebar().locator('.health-bridge-sidebar-section-title', { hasText: title }).count(), 1, title);
       }
       assert.equal(await entry.locator('.health-bridge-sidebar-retry').innerText(), '重试');
+      await sidebarAlone();
       await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.zh-CN`) });
 
       await entry.locator('.health-bridge-sidebar-discard').click();
