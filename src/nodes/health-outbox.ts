@@ -161,7 +161,7 @@ export = function register(RED: NodeRedApi): void {
             clock: systemClock,
             onError: (error) => node.error(t('errors.storage', { reason: errorCode(error) })),
           }).catch(async (error: unknown) => {
-            await storage.close();
+            await Promise.allSettled([storage.close(), deadStorage.close()]);
             throw error;
           });
           deadLetters = kept;
@@ -292,6 +292,7 @@ export = function register(RED: NodeRedApi): void {
       deliveries.clear();
       void (opening ?? Promise.resolve(undefined))
         .then((ready) => ready?.close())
+        .catch(() => undefined)
         .then(() => deadLetters?.close())
         .catch(() => undefined)
         .finally(() => done());

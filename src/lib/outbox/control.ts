@@ -1,4 +1,4 @@
-import type { DeadLetterStore, Selection } from './dead-letters';
+import type { DeadLetter, DeadLetterStore, Selection } from './dead-letters';
 import { deadView, queuedView, type EntryView } from './entries';
 import type { OutboxQueue } from './queue';
 
@@ -61,12 +61,21 @@ export function outboxControl(opened: Promise<OutboxParts>, done: (action: 'retr
     },
     async retry(selection, user) {
       const { queue, deadLetters } = await opened;
-      const count = await deadLetters.retry(selection, async (letters) => {
+      let queued = 0;
+      const requeue = async (letters: DeadLetter[]): Promise<void> => {
         // all appended together (one write on disk), in this order: their seqs follow it
         await Promise.all(letters.map((letter) => queue.enqueue(letter.msg!, letter.key)));
-      });
-      done('retried', user, count);
-      return count;
+        queued += letters.length;
+      };
+      try {
+        await deadLetters.retry(selection, requeue);
+      } catch (error) {
+        // a retry that failed half-way (a full disk) still logs what went back before it
+        if (queued > 0) done('retried', user, queued);
+        throw error;
+      }
+      done('retried', user, queued);
+      return queued;
     },
     async discard(selection, user) {
       const { deadLetters } = await opened;
