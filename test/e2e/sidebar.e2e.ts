@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Locator } from 'playwright-core';
 import { bodyFixture, placed } from '../harness/flows';
 import { postJson, request } from '../harness/http';
-import { NODE_RED_MAJOR } from '../harness/node-red';
+import { NODE_RED_MAJOR, freePort } from '../harness/node-red';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -26,6 +26,8 @@ const FLOW_TAB = 'sb-hospital';
 const RECEIVER = 'sb-rx';
 const OUTBOX = 'sb-outbox';
 const RECEIVER_KEY = 'sidebar-e2e-receiver-key-000000';
+const MLLP = 'sb-mllp';
+const EXPEED = 'sb-expeed';
 
 /** adminAuth with two users, written as settings.js source (functions: no password hash needed). */
 const ADMIN_AUTH = `adminAuth: {
@@ -71,10 +73,16 @@ async function startHospital(): Promise<Hospital> {
 /**
  * A Sinocare receiver into an outbox that gives up after a few seconds, delivering with the core
  * http request node; a refusal fails the delivery with the hospital's own text as its error. The
- * flow sits on the second tab so that a reveal has to switch to it.
+ * flow sits on the second tab so that a reveal has to switch to it. Beside it an MLLP connection
+ * to a port nobody listens on and an Expeed account, each with a node that uses it.
  */
-function flow(hospitalUrl: string): object[] {
+function flow(hospitalUrl: string, mllpPort: number): object[] {
   return [
+    { id: MLLP, type: 'hl7-mllp', name: 'HIS (MLLP)', version: 1, host: '127.0.0.1', port: String(mllpPort), tls: false, timeout: 10, charset: 'utf-8' },
+    {
+      id: EXPEED, type: 'expeed-account', name: 'Expeed ward', apiBase: 'http://127.0.0.1:9', platformKey: 'pk-ward', dailyTokenCap: 150, tz: 'Asia/Shanghai',
+      credentials: { secretKey: 'sidebar-e2e-secret', handshakeToken: 'sidebar-e2e-handshake' },
+    },
     { id: 'sb-overview', type: 'tab', label: 'Overview' },
     ...placed([
       { id: FLOW_TAB, type: 'tab', label: 'Hospital' },
@@ -101,6 +109,8 @@ function flow(hospitalUrl: string): object[] {
       },
       { id: 'sb-failed', z: FLOW_TAB, type: 'catch', name: '', scope: ['sb-req'], uncaught: false, x: 600, y: 200, wires: [['sb-ack']] },
       { id: 'sb-ack', z: FLOW_TAB, type: 'health-ack', name: '', x: 980, y: 100, wires: [[]] },
+      { id: 'sb-hl7', z: FLOW_TAB, type: 'hl7-send', name: '', connection: MLLP, x: 380, y: 300, wires: [[]] },
+      { id: 'sb-token', z: FLOW_TAB, type: 'expeed-token', name: '', account: EXPEED, x: 380, y: 360, wires: [[]] },
     ]),
   ];
 }
@@ -192,7 +202,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
     const before = installed.nodeRed.logs.length;
     const deployed = await request(url('/flows'), {
       method: 'POST',
-      body: JSON.stringify(flow(hospital.url)),
+      body: JSON.stringify(flow(hospital.url, await freePort())),
       headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full', ...(await auth('admin')) },
     });
     assert.equal(deployed.status, 204, deployed.text);
@@ -225,6 +235,8 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
     assert.equal(await receiver.locator('.health-bridge-sidebar-name').innerText(), 'Sinocare CGM');
     assert.match(await receiver.innerText(), /last push .* ago/);
     assert.match(await receiver.innerText(), /accepted 1/);
+    assert.match(await sidebar().locator(`.health-bridge-sidebar-mllp[data-node="${MLLP}"]`).innerText(), /HIS \(MLLP\)\n127\.0\.0\.1:\d+/);
+    assert.match(await sidebar().locator(`.health-bridge-sidebar-expeed[data-node="${EXPEED}"]`).innerText(), /token calls left 150 of 150/);
     for (const title of ['Outboxes', 'Receivers', 'MLLP connections', 'Expeed accounts', 'Alerts firing']) {
       assert.equal(await sidebar().locator('.health-bridge-sidebar-section-title', { hasText: title }).count(), 1, title);
     }
@@ -235,7 +247,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
     await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.en-US.tab`), clip: { x: box.x - 8, y: 0, width: box.width + 16, height: 720 } });
   });
 
-  it('reveals the outbox in its flow when its row is clicked', async function () {
+  it('reveals the outbox in its flow when its row is clicked, and a config node (the MLLP connection) in the Configuration nodes tab', async function () {
     assert.equal(await browser.page.locator(`#red-ui-workspace-tabs li.active[id="red-ui-tab-${FLOW_TAB}"]`).count(), 0, 'the flow\'s tab is not shown yet');
     await outboxRow().locator('.health-bridge-sidebar-row-head').click();
     await browser.page.locator(`#red-ui-workspace-tabs li.active[id="red-ui-tab-${FLOW_TAB}"]`).waitFor();
@@ -244,6 +256,11 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
       const node = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"]`);
       return !!node && (node.classList.contains('red-ui-flow-node-highlighted') || !!node.querySelector('.red-ui-flow-node-highlighted'));
     }, OUTBOX);
+    // a config node (the MLLP connection) is shown in the Configuration nodes tab
+    await sidebar().locator(`.health-bridge-sidebar-mllp[data-node="${MLLP}"] .health-bridge-sidebar-row-head`).click();
+    // flashed: Node-RED 4 marks it `highlighted`, Node-RED 5 as it marks a node on the canvas
+    await browser.page.locator('#red-ui-sidebar-node-config').locator('.highlighted, .red-ui-flow-node-highlighted').first().waitFor();
+    await editor.openSidebarTab('health-bridge');
   });
 
   it('reads the status while the tab is shown, and not while another tab is in front', async function () {
@@ -324,6 +341,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
         assert.equal(await sidebar().locator('.health-bridge-sidebar-section-title', { hasText: title }).count(), 1, title);
       }
       assert.equal(await entry.locator('.health-bridge-sidebar-retry').innerText(), '重试');
+      assert.match(await sidebar().locator(`.health-bridge-sidebar-expeed[data-node="${EXPEED}"]`).innerText(), /剩余令牌调用 150 \/ 150/);
       await sidebarAlone();
       await browser.page.screenshot({ path: screenshotPath(`sidebar.node-red-${NODE_RED_MAJOR}.zh-CN`) });
 
