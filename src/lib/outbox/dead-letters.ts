@@ -204,8 +204,11 @@ export class DeadLetterStore {
       // in the order they died, but not strictly (a clock set back): look at every one
       if (state.enqueuedAt <= before || this.options.keepMs <= 0) old.push(state);
     }
-    if (old.length) await this.removeAll(old);
+    // out of the index at once (removeAll), the next wake set before the writes end: whoever sees
+    // the count drop sees the timer for the next one too
+    const removal = old.length ? this.removeAll(old) : Promise.resolve();
     this.expireLater();
+    await removal;
   }
 
   /** Wakes when the oldest kept letter is due to go. */
