@@ -103,7 +103,7 @@
                 status.outboxes.forEach(function (outbox) {
                     ["queue", "dead-letters"].forEach(function (which) {
                         var state = listState(outbox.id, which);
-                        var count = which === "queue" ? outbox.queued + outbox.inFlight : outbox.deadLetters;
+                        var count = which === "queue" ? outbox.queued : outbox.deadLetters;
                         if (state.open && count > 0) {
                             pending.push(readList(outbox.id, which));
                         } else {
@@ -288,7 +288,8 @@
             }
             line.push({text: _("outbox.delivered", {n: outbox.delivered})});
             parts.row.append(figures(line));
-            parts.row.append(listBlock(outbox, "queue", outbox.queued + outbox.inFlight));
+            // what waits, in flight included, as the queue's listing counts it (its `total`)
+            parts.row.append(listBlock(outbox, "queue", outbox.queued));
             parts.row.append(listBlock(outbox, "dead-letters", outbox.deadLetters));
             return parts.row;
         }
