@@ -18,8 +18,8 @@ export interface Installed {
 
 export const HTTP_NODE_ROOT = '/hooks';
 
-/** `settingsSource`: more settings written as JavaScript (an adminAuth with its functions). */
-export async function startInstalledNodeRed(options: Pick<StartOptions, 'settingsSource'> = {}): Promise<Installed> {
+/** `adminUsers`: Node-RED's adminAuth on, with these users (the harness deploys as the first). */
+export async function startInstalledNodeRed(options: Pick<StartOptions, 'adminUsers'> = {}): Promise<Installed> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-e2e-'));
   try {
     return await install(work, options);
@@ -29,7 +29,7 @@ export async function startInstalledNodeRed(options: Pick<StartOptions, 'setting
   }
 }
 
-async function install(work: string, options: Pick<StartOptions, 'settingsSource'>): Promise<Installed> {
+async function install(work: string, options: Pick<StartOptions, 'adminUsers'>): Promise<Installed> {
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
       cwd: ROOT,

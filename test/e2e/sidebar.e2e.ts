@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Locator } from 'playwright-core';
 import { bodyFixture, placed } from '../harness/flows';
 import { postJson, request } from '../harness/http';
-import { NODE_RED_MAJOR, freePort } from '../harness/node-red';
+import { NODE_RED_MAJOR, freePort, type AdminUser } from '../harness/node-red';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
 
@@ -19,8 +19,12 @@ import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './install
 /** What the hospital answers while it refuses: markup that would run if the sidebar rendered it. */
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const PASSWORD = 'sidebar-e2e-password';
-const USERS = { admin: '*', reader: 'read' } as const;
-type User = keyof typeof USERS;
+type User = 'admin' | 'reader';
+/** adminAuth's users: the first one deploys (the harness logs it in). */
+const USERS: AdminUser[] = [
+  { username: 'admin', password: PASSWORD, permissions: '*' },
+  { username: 'reader', password: PASSWORD, permissions: 'read' },
+];
 
 const FLOW_TAB = 'sb-hospital';
 const RECEIVER = 'sb-rx';
@@ -29,18 +33,6 @@ const RECEIVER_KEY = 'sidebar-e2e-receiver-key-000000';
 const MLLP = 'sb-mllp';
 const EXPEED = 'sb-expeed';
 
-/** adminAuth with two users, written as settings.js source (functions: no password hash needed). */
-const ADMIN_AUTH = `adminAuth: {
-  type: 'credentials',
-  users: function (username) {
-    var permissions = ${JSON.stringify(USERS)}[username];
-    return Promise.resolve(permissions ? { username: username, permissions: permissions } : null);
-  },
-  authenticate: function (username, password) {
-    var permissions = ${JSON.stringify(USERS)}[username];
-    return Promise.resolve(permissions && password === ${JSON.stringify(PASSWORD)} ? { username: username, permissions: permissions } : null);
-  },
-},`;
 
 /** A hospital on 127.0.0.1 that refuses every reading with HOSTILE until told to accept. */
 interface Hospital {
@@ -134,11 +126,7 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
 
   const url = (path: string): string => `${installed.nodeRed.url}${path}`;
   const auth = async (user: User): Promise<Record<string, string>> => {
-    if (!tokens.has(user)) {
-      const answer = await postJson(url('/auth/token'), { client_id: 'node-red-admin', grant_type: 'password', scope: USERS[user], username: user, password: PASSWORD });
-      assert.equal(answer.status, 200, `${user} logs in`);
-      tokens.set(user, (answer.json as { access_token: string }).access_token);
-    }
+    if (!tokens.has(user)) tokens.set(user, await installed.nodeRed.token(user, PASSWORD));
     return { authorization: `Bearer ${tokens.get(user)}` };
   };
   const outboxStatus = async (): Promise<{ deadLetters: number; queued: number }> => {
@@ -198,16 +186,8 @@ describe(`the Health Bridge sidebar in Chromium (English and Chinese), Node-RED 
   before(async function () {
     this.timeout(240_000);
     hospital = await startHospital();
-    installed = await startInstalledNodeRed({ settingsSource: ADMIN_AUTH });
-    const before = installed.nodeRed.logs.length;
-    const deployed = await request(url('/flows'), {
-      method: 'POST',
-      body: JSON.stringify(flow(hospital.url, await freePort())),
-      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full', ...(await auth('admin')) },
-    });
-    assert.equal(deployed.status, 204, deployed.text);
-    const deadline = Date.now() + 15_000;
-    while (!/Started flows/.test(installed.nodeRed.logs.slice(before)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    installed = await startInstalledNodeRed({ adminUsers: USERS });
+    await installed.nodeRed.deploy(flow(hospital.url, await freePort()));
     await deadLetterOf('sidebar-e2e-1');
   });
 
