@@ -148,6 +148,10 @@ const pluginsSrc = path.join(root, 'src', 'plugins');
 const pluginsOut = path.join(root, 'dist', 'plugins');
 fs.mkdirSync(pluginsOut, { recursive: true });
 for (const entry of fs.readdirSync(pluginsSrc, { withFileTypes: true })) {
-  if (entry.isFile() && entry.name.endsWith('.html')) fs.copyFileSync(path.join(pluginsSrc, entry.name), path.join(pluginsOut, entry.name));
+  // its editor file loads its code from resources/ ({{resources}}), as the node files do
+  if (entry.isFile() && entry.name.endsWith('.html')) {
+    const file = path.join(pluginsSrc, entry.name);
+    fs.writeFileSync(path.join(pluginsOut, entry.name), finished(fs.readFileSync(file, 'utf8'), file));
+  }
   if (entry.isDirectory() && entry.name === 'locales') fs.cpSync(path.join(pluginsSrc, 'locales'), path.join(pluginsOut, 'locales'), { recursive: true });
 }

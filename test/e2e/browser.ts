@@ -17,7 +17,12 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** What each sidebar tab shows, the same in Node-RED 4 and 5. */
-const SIDEBAR_CONTENT = { help: '.red-ui-sidebar-help-stack', debug: '.red-ui-debug-content-list' } as const;
+const SIDEBAR_CONTENT = {
+  help: '.red-ui-sidebar-help-stack',
+  debug: '.red-ui-debug-content-list',
+  // the package's own tab (src/plugins/health-bridge.html)
+  'health-bridge': '.health-bridge-sidebar',
+} as const;
 
 export const SCREENSHOTS = path.resolve(__dirname, '..', '..', '..', 'test', 'e2e', 'screenshots');
 
@@ -379,10 +384,17 @@ export class Editor {
    * Brings a sidebar tab to the front. Node-RED 4 has a link per tab, Node-RED 5 a button in its
    * tab bar that hides the tab when it is already shown: click only when its content is hidden.
    */
-  async openSidebarTab(tab: 'help' | 'debug'): Promise<Locator> {
+  async openSidebarTab(tab: keyof typeof SIDEBAR_CONTENT): Promise<Locator> {
     const content = this.page.locator(SIDEBAR_CONTENT[tab]);
     if (!(await content.isVisible())) {
-      await this.page.locator(`#red-ui-tab-${tab}-link-button, .red-ui-sidebar-tab-bar button[data-tab-id="${tab}"]`).click();
+      const link = this.page.locator(`#red-ui-tab-${tab}-link-button, .red-ui-sidebar-tab-bar button[data-tab-id="${tab}"]`);
+      if (await link.isVisible()) {
+        await link.click();
+      } else {
+        // Node-RED 4 lists the tabs that do not fit in its tab bar in the bar's menu (the caret)
+        await this.page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+        await this.page.locator(`#red-ui-tabs-menu-option-${tab}`).click();
+      }
     }
     await content.waitFor();
     return content;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NodeRed, ROOT } from '../harness/node-red';
+import { NodeRed, ROOT, type StartOptions } from '../harness/node-red';
 
 /**
  * Node-RED as a user gets it: the `npm pack` tarball (built by `npm run build`) installed into a
@@ -18,17 +18,18 @@ export interface Installed {
 
 export const HTTP_NODE_ROOT = '/hooks';
 
-export async function startInstalledNodeRed(): Promise<Installed> {
+/** `adminUsers`: Node-RED's adminAuth on, with these users (the harness deploys as the first). */
+export async function startInstalledNodeRed(options: Pick<StartOptions, 'adminUsers'> = {}): Promise<Installed> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-e2e-'));
   try {
-    return await install(work);
+    return await install(work, options);
   } catch (error) {
     fs.rmSync(work, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function install(work: string): Promise<Installed> {
+async function install(work: string, options: Pick<StartOptions, 'adminUsers'>): Promise<Installed> {
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
       cwd: ROOT,
@@ -54,6 +55,7 @@ async function install(work: string): Promise<Installed> {
       // No palette manager: it would fetch the public catalogue, which this machine cannot reach.
       editorTheme: { tours: false, palette: { editable: false } },
     },
+    ...options,
   });
   return {
     nodeRed,
