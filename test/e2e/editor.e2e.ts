@@ -99,6 +99,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   'health-metrics': {
     kind: 'action', fields: ['name', 'path', 'allow', 'processMetrics', 'key'], credentials: [], label: 'health metrics', vendorSetup: false, noPorts: true,
   },
+  // its rule table is an editable list (#node-input-rules-list), not an input
+  'health-watch': {
+    kind: 'action', fields: ['name', 'margin', 'silenceMinutes', 'forgetHours', 'repeatMinutes'], credentials: [], label: 'health watch', vendorSetup: false,
+  },
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
