@@ -32,7 +32,7 @@ function watchFlow(id: string, options: WatchOptions = {}): object[] {
     { id: `${id}-rx`, z: tab, type: 'sinocare-in', name: '', path: `/${id}`, credentials: { key: '', piiKey: '' }, wires: [[id], []] },
     { id: `${id}-viatom`, z: tab, type: 'viatom-in', name: '', path: `/${id}-viatom`, credentials: { key: '', piiKey: '' }, wires: [[id], []] },
     {
-      id, z: tab, type: 'health-watch', name: 'ward 3', version: 1,
+      id, z: tab, type: 'health-watch', name: 'ward 3', version: 2,
       silenceMinutes: String(options.silenceMinutes ?? 60), forgetHours: '', repeatMinutes: '', margin: '',
       wires: [[`${id}-alerts`]],
     },

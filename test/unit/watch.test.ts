@@ -245,6 +245,24 @@ describe('health-watch properties and what is kept', function () {
     assert.deepEqual(watchPropertiesSchema.parse({ rules: [] }).rules, [], 'an empty table is no rules, not the defaults');
   });
 
+  it('docs/nodes/health-watch.md gives every default rule as the code has it, with a source', function () {
+    const page = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'nodes', 'health-watch.md'), 'utf8');
+    const names = [...new Set(DEFAULT_RULES.map((row) => row.name))];
+    for (const name of names) {
+      const rows = DEFAULT_RULES.filter((row) => row.name === name);
+      const line = page.split('\n').find((text) => text.startsWith(`| \`${name}\` |`));
+      assert.ok(line, `a row for ${name}`);
+      const [, , kind, condition, severity, source] = line.split('|').map((cell) => cell.trim());
+      assert.equal(kind, `\`${rows[0]!.kind}\``, `${name}: kind`);
+      assert.equal(severity, rows[0]!.severity, `${name}: severity`);
+      for (const row of rows) {
+        const expected = row.below !== undefined ? `${row.value === 'spo2' ? 'SpO2' : row.value} < ${row.below.toFixed(row.below % 1 ? 1 : row.value === 'glucose' ? 1 : 0)}` : `≥ ${row.above!.toFixed(row.above! % 1 || row.value === 'temperature' ? 1 : 0)}`;
+        assert.ok(condition!.includes(expected), `${name}: "${condition}" says ${expected}`);
+      }
+      assert.ok((source ?? '').length > 40, `${name}: its source is named`);
+    }
+  });
+
   it('keeps episodes sealed in a file of mode 0600: no subject in clear; another key cannot read it', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-watch-'));
     const file = path.join(dir, 'health-bridge', 'watch-x.json');

@@ -6,7 +6,7 @@ import { blankIsDefault, numberProperty } from '../zod-helpers';
  * severity}`: rows with the same name are one rule, which fires when any of its rows does. A row
  * fires when the reading's `values[value]` (in the unit of ./units.ts) is below `below` (strict)
  * or at or above `above` (inclusive). The defaults and where each threshold comes from are listed
- * in docs/nodes/health-watch.md; test/unit/watch-rules.test.ts keeps the two equal.
+ * in docs/nodes/health-watch.md; test/unit/watch.test.ts keeps the two equal.
  */
 
 export const SEVERITIES = ['info', 'warning', 'urgent'] as const;
