@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { bodyFixture, placed } from './harness/flows';
 import { postJson, request } from './harness/http';
@@ -69,8 +71,10 @@ describe('health-watch in a running Node-RED, fed by sinocare-in over HTTP', fun
   this.timeout(120_000);
   let nodeRed: NodeRed;
 
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-watch-files-'));
+
   before(async function () {
-    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US', fileWorkingDirectory: files }, logLevel: 'info' });
   });
   after(async function () {
     await nodeRed?.stop();
@@ -170,6 +174,58 @@ describe('health-watch in a running Node-RED, fed by sinocare-in over HTTP', fun
     for (const clear of [PATIENT_ID, PATIENT_NAME, 'CGM-WATCH-1', 'patientId', 'glucose']) assert.equal(text.includes(clear), false, `${clear} is not in the file in clear`);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.doesNotMatch(nodeRed.logs, new RegExp(`${PATIENT_ID}|${PATIENT_NAME}`), 'nor in the log');
+  });
+});
+
+describe('the example flow examples/health-watch.json', function () {
+  this.timeout(120_000);
+  let nodeRed: NodeRed;
+  let robot: http.Server;
+  const bodies: any[] = [];
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-watch-example-'));
+
+  before(async function () {
+    robot = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', () => {
+        bodies.push(JSON.parse(text));
+        res.setHeader('content-type', 'application/json');
+        res.end('{"errcode":0,"errmsg":"ok"}');
+      });
+    });
+    await new Promise<void>((resolve) => robot.listen(0, '127.0.0.1', resolve));
+    nodeRed = await NodeRed.start({ settings: { lang: 'en-US', fileWorkingDirectory: files }, logLevel: 'info' });
+  });
+  after(async function () {
+    await nodeRed?.stop();
+    robot?.close();
+  });
+
+  it('appends the alerts to a file; the WeCom template, once enabled, sends rule, time and patient id, never a name', async function () {
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'health-watch.json'), 'utf8')) as any[];
+    assert.ok(example.filter((node) => node.type === 'change' || node.type === 'http request').every((node) => node.d === true), 'the webhook is a disabled template');
+    assert.equal(example.some((node) => node.type === 'function'), false, 'no function node');
+    const { port } = robot.address() as { port: number };
+    // as a user would: the robot's URL set (here a local stand-in), the two nodes enabled
+    const flow = example.map((node) => {
+      if (node.type === 'http request') return { ...node, d: false, url: `http://127.0.0.1:${port}/cgi-bin/webhook/send?key=test` };
+      if (node.type === 'change') return { ...node, d: false };
+      if (node.type === 'sinocare-in') return { ...node, pii: 'keep', credentials: { key: '', piiKey: '' } };
+      return node;
+    });
+    await nodeRed.deploy(flow);
+    assert.equal((await postJson(`${nodeRed.url}/watch/sinocare`, cgmPush('HI'))).status, 200);
+    const file = path.join(files, 'health-bridge-data', 'alerts.jsonl');
+    await eventually(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('glucose-high'), 'the alert in alerts.jsonl');
+    const [line] = fs.readFileSync(file, 'utf8').trim().split('\n').map((text) => JSON.parse(text));
+    assert.equal(line.rule, 'glucose-high');
+    assert.equal(line.state, 'firing');
+    await eventually(() => bodies.length === 1, 'the robot called');
+    const content: string = bodies[0].text.content;
+    assert.equal(bodies[0].msgtype, 'text');
+    assert.ok(content.includes('glucose-high') && content.includes('firing') && content.includes(PATIENT_ID) && content.includes(line.time), content);
+    assert.equal(content.includes(PATIENT_NAME), false, 'no name, though the receiver kept it (pii: keep)');
   });
 });
 
