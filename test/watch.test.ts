@@ -170,9 +170,11 @@ describe('health-watch in a running Node-RED, fed by sinocare-in over HTTP', fun
     assert.deepEqual(alertsOf(await nodeRed.settledMessages('w-restart/alerts', 500)), ['glucose-low resolved'], 'not lost');
     assert.equal(alerts[0]?.msg.payload.subject.patientId, PATIENT_ID);
 
-    const text = fs.readFileSync(file, 'utf8');
-    for (const clear of [PATIENT_ID, PATIENT_NAME, 'CGM-WATCH-1', 'patientId', 'glucose']) assert.equal(text.includes(clear), false, `${clear} is not in the file in clear`);
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    for (const kept of [file, file.replace(/\.json$/, '.devices.json')]) {
+      const text = fs.readFileSync(kept, 'utf8');
+      for (const clear of [PATIENT_ID, PATIENT_NAME, 'CGM-WATCH-1', 'patientId', 'glucose']) assert.equal(text.includes(clear), false, `${clear} is not in ${path.basename(kept)} in clear`);
+      assert.equal(fs.statSync(kept).mode & 0o777, 0o600);
+    }
     assert.doesNotMatch(nodeRed.logs, new RegExp(`${PATIENT_ID}|${PATIENT_NAME}`), 'nor in the log');
   });
 });

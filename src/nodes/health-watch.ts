@@ -33,6 +33,7 @@ export = function register(RED: NodeRedApi): void {
     // the episodes are patients' data: kept sealed under the operator's key, or not kept at all
     const key = loadAtRestKey();
     const file = statePath(RED, 'watch', String(config.id), '.json');
+    const devicesFile = statePath(RED, 'watch', String(config.id), '.devices.json');
     /** Why nothing is kept over a restart (a status note), undefined while it is. */
     let notKept: string | undefined;
     let storeProblem: string | undefined;
@@ -43,10 +44,10 @@ export = function register(RED: NodeRedApi): void {
         ? t('warn.no-key', { variable: key.params.variable ?? '', file: key.params.file ?? '' })
         : t('warn.bad-key', { variable: key.params.variable ?? '', reason: key.params.reason ?? '' });
       setImmediate(() => node.warn(warning));
-    } else if (!file) {
+    } else if (!file || !devicesFile) {
       notKept = t('status.no-user-dir');
     } else {
-      store = new WatchStore(file, new Sealer(key, `watch:${String(config.id)}`));
+      store = new WatchStore(file, devicesFile, new Sealer(key, `watch:${String(config.id)}`));
     }
 
     let statusTimer: NodeJS.Timeout | undefined;

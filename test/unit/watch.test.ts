@@ -159,7 +159,7 @@ describe('health-watch silence', function () {
   it('a restart neither repeats nor loses an episode, and is not a silence', function () {
     const before = engine({ silenceMinutes: 5 });
     before.observe(glucose(3.5), T0);
-    const kept = JSON.parse(JSON.stringify(before.snapshot()));
+    const kept = JSON.parse(JSON.stringify({ episodes: before.episodesSnapshot().episodes, devices: before.devicesSnapshot().devices }));
     const after = engine({ silenceMinutes: 5 });
     const restart = T0 + 60 * MINUTE;
     after.restore(kept, restart);
@@ -266,18 +266,29 @@ describe('health-watch properties and what is kept', function () {
   it('keeps episodes sealed in a file of mode 0600: no subject in clear; another key cannot read it', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-watch-'));
     const file = path.join(dir, 'health-bridge', 'watch-x.json');
+    const devicesFile = path.join(dir, 'health-bridge', 'watch-x.devices.json');
     const key = Buffer.from(newAtRestKeyText(), 'hex');
-    const watch = engine();
+    const store = (master: Buffer): WatchStore => new WatchStore(file, devicesFile, new Sealer(master, 'watch:x'));
+    const watch = engine({ silenceMinutes: 5 });
     watch.observe(glucose(2.5, { patientId: 'MRN-SECRET-42', sn: 'SN-SECRET-7' }), T0);
-    await new WatchStore(file, new Sealer(key, 'watch:x')).save(watch.snapshot());
-    const text = fs.readFileSync(file, 'utf8');
-    assert.doesNotMatch(text, /MRN-SECRET-42|SN-SECRET-7|glucose/);
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    watch.observe(glucose(6, { patientId: 'MRN-QUIET-43', sn: 'SN-QUIET-8' }), T0);
+    await store(key).saveDevices(watch.devicesSnapshot());
+    watch.tick(T0 + 10 * MINUTE);
+    watch.observe(glucose(2.5, { patientId: 'MRN-SECRET-42', sn: 'SN-SECRET-7' }), T0 + 10 * MINUTE);
+    await store(key).saveEpisodes(watch.episodesSnapshot());
+    for (const written of [file, devicesFile]) {
+      assert.doesNotMatch(fs.readFileSync(written, 'utf8'), /MRN-SECRET-42|SN-SECRET-7|MRN-QUIET|SN-QUIET|glucose/);
+      assert.equal(fs.statSync(written).mode & 0o777, 0o600);
+    }
     assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
-    const back = await new WatchStore(file, new Sealer(key, 'watch:x')).load();
-    assert.deepEqual(back, JSON.parse(JSON.stringify(watch.snapshot())));
+    // the devices file says no device is silent; the episodes file, written later, says which is
+    const after = engine({ silenceMinutes: 5 });
+    after.restore((await store(key).load())!, T0 + 20 * MINUTE);
+    assert.deepEqual(after.firing().filter((row) => row.count > 0).map((row) => `${row.rule} ${row.count}`), ['glucose-urgent-low 1', 'glucose-low 1', 'silent 1']);
+    assert.equal(after.devices.size, 2);
+    assert.deepEqual(brief(after.observe(glucose(6, { patientId: 'MRN-QUIET-43', sn: 'SN-QUIET-8' }), T0 + 21 * MINUTE)), ['silent resolved']);
     const other = Buffer.from(newAtRestKeyText(), 'hex');
-    await assert.rejects(new WatchStore(file, new Sealer(other, 'watch:x')).load(), { code: 'undecryptable' });
+    await assert.rejects(store(other).load(), { code: 'undecryptable' });
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -104,6 +104,11 @@ interface Verdict {
 }
 
 const EPISODE_KEY = '\u0002';
+
+function deviceRecord(owner: string, watched: Watched, silentSince: number): DeviceRecord {
+  const { windowMs, vendor, kind, subject, device } = watched;
+  return { owner, windowMs, silentSince, vendor, kind, ...(subject && { subject }), ...(device && { device }) };
+}
 const round = (value: number): number => Math.round(value * 1000) / 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -193,8 +198,11 @@ export class WatchEngine {
     return Math.min(Math.max(this.options.silenceMs / 4, 200), 30_000);
   }
 
-  /** What must survive a restart (./snapshot.ts). */
-  snapshot(): WatchSnapshot {
+  /**
+   * The episodes firing, `silent` ones included (the devices that went silent): small, and
+   * written before each alert leaves (./snapshot.ts).
+   */
+  episodesSnapshot(): WatchSnapshot {
     const { names } = this.options.rules;
     const episodes: EpisodeRecord[] = [];
     for (const episode of this.episodes.values()) {
@@ -202,16 +210,25 @@ export class WatchEngine {
       episodes.push({ rule: names[episode.rule]!, owner, since, vendor, kind, ...(subject && { subject }), ...(device && { device }) });
     }
     const devices: DeviceRecord[] = [];
-    for (const [owner, watched] of this.devices) {
-      const { windowMs, silentSince, vendor, kind, subject, device } = watched;
-      devices.push({ owner, windowMs, silentSince, vendor, kind, ...(subject && { subject }), ...(device && { device }) });
-    }
+    for (const [owner, watched] of this.devices) if (watched.silentSince) devices.push(deviceRecord(owner, watched, watched.silentSince));
     return { episodes, devices };
   }
 
   /**
-   * Puts back what a previous run kept; every clock starts again at `now` (a restart is not a
-   * silence). An episode of a rule no longer in the table ends with the rule, without an alert.
+   * Every device watched, so that one that never speaks again after a restart still goes silent:
+   * large (100,000 devices are about 30 MB), written now and then. Whether a device is silent is
+   * the episodes' business: here none is.
+   */
+  devicesSnapshot(): WatchSnapshot {
+    const devices: DeviceRecord[] = [];
+    for (const [owner, watched] of this.devices) devices.push(deviceRecord(owner, watched, 0));
+    return { episodes: [], devices };
+  }
+
+  /**
+   * Puts back what a previous run kept (the devices, then the episodes, which say which devices
+   * were silent); every clock starts again at `now` (a restart is not a silence). An episode of a
+   * rule no longer in the table ends with the rule, without an alert.
    */
   restore(snapshot: WatchSnapshot, now: number): void {
     const { names } = this.options.rules;
@@ -223,7 +240,14 @@ export class WatchEngine {
       this.counts[rule]!++;
     }
     for (const { owner, ...device } of snapshot.devices) {
-      if (this.devices.has(owner)) continue;
+      const known = this.devices.get(owner);
+      if (known) {
+        if (device.silentSince && !known.silentSince) {
+          known.silentSince = device.silentSince;
+          this.silentCount++;
+        }
+        continue;
+      }
       this.devices.set(owner, { ...device, seenAt: now, alertedAt: now, windowMs: Math.max(device.windowMs, this.options.silenceMs) });
       if (device.silentSince) this.silentCount++;
     }

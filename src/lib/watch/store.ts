@@ -4,30 +4,46 @@ import { readSealedJson, writeSealedJson } from '../durable-file';
 import { snapshotSchema, type WatchSnapshot } from './snapshot';
 
 /**
- * A watch's episodes and devices on disk, one file per node, sealed under the operator's at-rest
- * key (src/lib/at-rest.ts) as the outbox's messages are: subjects and devices are patients' data.
- * The file is readable by Node-RED's user alone and replaced whole (src/lib/durable-file.ts).
+ * A watch's episodes and devices on disk, sealed under the operator's at-rest key
+ * (src/lib/at-rest.ts) as the outbox's messages are: subjects and devices are patients' data. Two
+ * files per node, each readable by Node-RED's user alone and replaced whole
+ * (src/lib/durable-file.ts): the episodes (small, written before each alert leaves) and every
+ * device watched (large, written now and then: a device added since the last write and never
+ * heard of again after a crash is not watched for silence, nothing worse).
  */
 export class WatchStore {
   constructor(
     readonly file: string,
+    readonly devicesFile: string,
     private readonly sealer: Sealer,
   ) {}
 
   /**
-   * What the last run kept, undefined when there is no file yet. Throws CodedError `unreadable`,
-   * `damaged` or `undecryptable` (another key, damage): never a part of the file.
+   * What the last run kept (the devices first, then the episodes, as the engine restores them),
+   * undefined when there is nothing yet. Throws CodedError `unreadable`, `damaged` or
+   * `undecryptable` (another key, damage): never a part of a file.
    */
   async load(): Promise<WatchSnapshot | undefined> {
-    const json = await readSealedJson(this.file, this.sealer, 'watch');
+    const devices = await this.read(this.devicesFile);
+    const episodes = await this.read(this.file);
+    if (!devices && !episodes) return undefined;
+    return { episodes: episodes?.episodes ?? [], devices: [...(devices?.devices ?? []), ...(episodes?.devices ?? [])] };
+  }
+
+  saveEpisodes(snapshot: WatchSnapshot): Promise<void> {
+    return writeSealedJson(this.file, this.sealer, 'watch', snapshot);
+  }
+
+  saveDevices(snapshot: WatchSnapshot): Promise<void> {
+    return writeSealedJson(this.devicesFile, this.sealer, 'watch', snapshot);
+  }
+
+  private async read(file: string): Promise<WatchSnapshot | undefined> {
+    const json = await readSealedJson(file, this.sealer, 'watch');
     if (json === undefined) return undefined;
     const parsed = snapshotSchema.safeParse(json);
     if (!parsed.success) throw new CodedError('damaged');
     return parsed.data;
-  }
-
-  save(snapshot: WatchSnapshot): Promise<void> {
-    return writeSealedJson(this.file, this.sealer, 'watch', snapshot);
   }
 }
 

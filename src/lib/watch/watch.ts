@@ -13,8 +13,12 @@ import { CoalescedWrites, type WatchStore } from './store';
  * memory and its episodes end with the process.
  */
 
-/** How long a change no alert tells may wait before it is written (many new devices: one write). */
-const QUIET_WRITE_DELAY_MS = 5_000;
+/**
+ * How long a change no alert tells (a new device, a finished sensor) may wait before it is written:
+ * the list of devices is large (100,000 devices take about a second to write, bench part `watch`),
+ * and many new devices at once make one write.
+ */
+const QUIET_WRITE_DELAY_MS = 30_000;
 
 export interface WatchHooks {
   /** Alerts, in order, once they are kept. */
@@ -36,6 +40,7 @@ export class Watch {
   readonly engine: WatchEngine;
   private readonly now: () => number;
   private writes: CoalescedWrites | undefined;
+  private deviceWrites: CoalescedWrites | undefined;
   private timer: NodeJS.Timeout | undefined;
   private quietTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,7 +57,8 @@ export class Watch {
       repeatMs: properties.repeatMinutes * 60_000,
     });
     const store = setup.store;
-    this.writes = store && new CoalescedWrites(() => store.save(this.engine.snapshot()));
+    this.writes = store && new CoalescedWrites(() => store.saveEpisodes(this.engine.episodesSnapshot()));
+    this.deviceWrites = store && new CoalescedWrites(() => store.saveDevices(this.engine.devicesSnapshot()));
   }
 
   /**
@@ -69,6 +75,7 @@ export class Watch {
     // it is (the right key reads it again) and nothing is written over it
     this.queue = loaded.catch(() => {
       this.writes = undefined;
+      this.deviceWrites = undefined;
     });
     this.timer = setInterval(() => void this.enqueue(() => this.engine.tick(this.now())), this.engine.tickEveryMs());
     void this.queue.then(() => this.setup.hooks.changed());
@@ -86,7 +93,7 @@ export class Watch {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.closed = true;
     await this.queue;
-    await this.keep().catch(() => undefined);
+    await this.keep(true).catch(() => undefined);
   }
 
   private enqueue(step: () => Alert[]): Promise<void> {
@@ -111,14 +118,15 @@ export class Watch {
     if (!this.writes || this.quietTimer || this.closed) return;
     this.quietTimer = setTimeout(() => {
       this.quietTimer = undefined;
-      void this.keep().catch(() => undefined);
+      void this.keep(true).catch(() => undefined);
     }, QUIET_WRITE_DELAY_MS);
   }
 
-  private async keep(): Promise<void> {
+  /** Writes the episodes, and with `devices` the list of devices too. */
+  private async keep(devices = false): Promise<void> {
     if (!this.writes) return;
     try {
-      await this.writes.request();
+      await Promise.all([this.writes.request(), devices ? this.deviceWrites?.request() : undefined]);
       this.setup.hooks.storeProblem(undefined);
     } catch (error) {
       this.setup.hooks.storeProblem(errorCode(error));
