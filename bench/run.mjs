@@ -23,9 +23,11 @@
 //      rate through sinocare-in (ack: flow) → health-fhir → `http request` → a real FHIR server
 //      (test/harness/fhir-server.mjs, Node 22) → health-ack: latency, and Observations stored
 //      (bench/lib/hospital.mjs).
+//   watch: health-watch's library, readings per second and heap/RSS per 100,000 watched devices
+//      (bench/lib/watch.mjs).
 //
 // Options (any of them makes a quick run, printed and not written to RESULTS.md unless --out):
-//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red   one part (or several, comma-separated)
+//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red|watch   one part (or several, comma-separated)
 //   --duration S               seconds measured per target, in all (10)
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
@@ -62,6 +64,7 @@ import { summarize } from './lib/profile.mjs';
 import { PUSHES, RECEIVERS } from './lib/pushes.mjs';
 import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
+import { benchWatch, watchMarkdown } from './lib/watch.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -71,7 +74,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'watch'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -897,7 +900,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, watch }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -957,6 +960,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (watch) {
+    // health-watch's library: bench/lib/watch.mjs
+    const part = watchMarkdown(watch);
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -1003,9 +1012,10 @@ async function main() {
   const outbox = wanted('outbox') ? await benchOutbox(options, log) : undefined;
   const hospital = wanted('hospital') ? await benchHospitalPart(options) : undefined;
   const outboxNodeRed = wanted('outbox-node-red') ? await benchOutboxNodeRed(options, log) : undefined;
+  const watch = wanted('watch') ? await benchWatch(options, log) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, watch });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);
