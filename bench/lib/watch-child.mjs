@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
+import { settle } from './settle.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const require = createRequire(import.meta.url);
@@ -47,20 +47,6 @@ function reading(device, n, value) {
     retry: false,
     receivedAt: new Date(T0).toISOString(),
   };
-}
-
-async function settle() {
-  let last = Infinity;
-  for (let i = 0; i < 10; i++) {
-    globalThis.gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const used = process.memoryUsage().heapUsed;
-    if (used >= last && i >= 2) break;
-    last = used;
-  }
-  const usage = process.memoryUsage();
-  const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
-  return { rss: usage.rss, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, newSpace };
 }
 
 async function memory(devices) {

@@ -62,8 +62,16 @@ export interface WatchOptions {
   repeatMs: number;
 }
 
+/** What an alert tells of whom, kept from the last reading (references to its objects, not copies). */
+interface Whose {
+  vendor: string;
+  kind: string;
+  subject?: Reading['subject'];
+  device?: Reading['device'];
+}
+
 /** A value rule's episode (a rule firing for one patient). */
-export interface Episode {
+export interface Episode extends Whose {
   rule: number;
   owner: string;
   since: string;
@@ -71,14 +79,10 @@ export interface Episode {
   alertedAt: number;
   /** arrival of the last reading of its kind for the patient, for `forgetMs` */
   seenAt: number;
-  vendor: string;
-  kind: string;
-  subject?: Reading['subject'];
-  device?: Reading['device'];
 }
 
 /** A watched device: what its silence says, and when it last spoke. */
-export interface Watched {
+export interface Watched extends Whose {
   /** arrival of its last reading (watch clock, ms) */
   seenAt: number;
   /** its silence window, ms */
@@ -86,10 +90,6 @@ export interface Watched {
   /** 0, or the arrival of the reading it went silent after (its `silent` is firing) */
   silentSince: number;
   alertedAt: number;
-  vendor: string;
-  kind: string;
-  subject?: Reading['subject'];
-  device?: Reading['device'];
 }
 
 /** How one rule reads one reading. */
