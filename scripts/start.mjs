@@ -2,8 +2,11 @@
 // every example flow deployed, and the vendor sandbox pushing into them, so that readings show up
 // in the debug sidebar and in .demo/health-bridge-data/ within a minute.
 //   npm start -- --no-sandbox   (or HEALTH_BRIDGE_SANDBOX=0) starts Node-RED alone, for real pushes.
-//   npm start -- --hospital-down 30-90   the sandbox's hospital is down for maintenance from 30 s to
-//                                        90 s after the sandbox started (several: 30-90,120-150).
+// What the demo shows and when (the hospital's maintenance, the CGM patients' story) is set in one
+// place, src/sandbox/story.ts, and said on the console when the sandbox starts:
+//   by default the sandbox's hospital is down for maintenance from 60 s to 120 s after the start;
+//   npm start -- --hospital-down 30-90   from 30 s to 90 s instead (several: 30-90,120-150);
+//   npm start -- --hospital-down off     never.
 // The user directory is .demo/: your changes to the flows are kept there across restarts; delete
 // .demo/ to start over with the examples.
 import { spawn } from 'node:child_process';
@@ -16,7 +19,8 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(import.meta.url);
-const { parseDownWindows, startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
+const { startSandbox } = require(path.join(root, 'dist', 'sandbox', 'sandbox.js'));
+const { describeStory, npmStartHospitalDown } = require(path.join(root, 'dist', 'sandbox', 'story.js'));
 const { exampleTargets, examplesForSandbox } = require(path.join(root, 'dist', 'sandbox', 'example-flows.js'));
 
 // not strict: other arguments are left alone, as before
@@ -24,8 +28,8 @@ const { values: args } = parseArgs({ options: { 'no-sandbox': { type: 'boolean' 
 const withSandbox = !args['no-sandbox'] && process.env.HEALTH_BRIDGE_SANDBOX !== '0';
 let hospitalDown;
 try {
-  hospitalDown = typeof args['hospital-down'] === 'string' ? parseDownWindows(args['hospital-down']) : undefined;
-  if (args['hospital-down'] === true) throw new Error('give the seconds, such as --hospital-down 30-90');
+  // without the flag, the default window of story.ts: the queues grow and drain for all to see
+  hospitalDown = npmStartHospitalDown(args['hospital-down']);
 } catch (error) {
   console.error(`npm start: --hospital-down: ${error.message}`);
   process.exit(2);
@@ -144,7 +148,8 @@ if (withSandbox) {
     // one answer in 10 of the FHIR server and the MLLP listener takes 2 s: under the receivers' ackTimeout of 4 s
     hospitalSlowEvery: 10,
     hospitalSlowMs: 2000,
-    // --hospital-down: the hospital in maintenance (MLLP refuses connections, FHIR answers 503)
+    // the hospital in maintenance (MLLP refuses connections, FHIR answers 503): by default from 60 s
+    // to 120 s, else as --hospital-down says
     hospitalDown,
     // MLLP on 2575, the HL7 port, or a free port when 2575 is taken (the line below says which)
     mllpPort,
@@ -154,6 +159,9 @@ if (withSandbox) {
     `[health-bridge] the hospital takes readings at ${sandbox.apiUrl}/hospital/readings (HTTP), ${sandbox.fhirUrl} (FHIR R4) ` +
       `and MLLP 127.0.0.1:${sandbox.mllpPort} (HL7 v2); its "[sandbox] … hospital" lines say what it stored`,
   );
+  console.log(`[health-bridge] what happens next (src/sandbox/story.ts; npm start -- --hospital-down off keeps the hospital up):`);
+  for (const line of describeStory(hospitalDown)) console.log(`[health-bridge]   ${line}`);
+  console.log(`[health-bridge] watch it in the editor's Health Bridge sidebar and, with the metrics example deployed, at ${nodeRedUrl}/metrics`);
   announceReadings();
 } else {
   console.log('[health-bridge] no sandbox: point the vendors at this Node-RED (README: "What each vendor must be told")');

@@ -144,12 +144,12 @@ describe('the example flows, installed from the tarball and driven by the sandbo
     // Whose: every Observation has a subject, and its Patient carries the identifier the hospital
     // expects for that vendor's source (the sandbox's own patient rows and ids, not our nodes').
     const { SANDBOX_PATIENT_ROWS } = require(path.join(packageDir, 'dist', 'sandbox', 'patients.js'));
-    const { SAMPLE_CGM_PATIENT } = require(path.join(packageDir, 'dist', 'sandbox', 'traffic', 'sinocare.js'));
+    const { SANDBOX_CGM_PATIENTS } = require(path.join(packageDir, 'dist', 'sandbox', 'traffic', 'sinocare.js'));
     const hospitalId = (patientId: string) => `urn:health-bridge:patient|${patientId}`;
     const rowPatients = (vendor: string) => SANDBOX_PATIENT_ROWS.filter((row: any) => row.vendor === vendor).map((row: any) => hospitalId(row.patientId));
     const expectedPatients = (observation: any): string[] => {
       const vendor = String(readingIdOf(observation)).split(':')[0];
-      if (vendor === 'sinocare') return [hospitalId(SAMPLE_CGM_PATIENT.patientId)];
+      if (vendor === 'sinocare') return SANDBOX_CGM_PATIENTS.map((patient: any) => hospitalId(patient.patientId));
       // the scale is a device of the hospital's table; the user pushes carry the integrator's associatedId
       if (vendor === 'lezhi') return observation.code?.coding?.[0]?.code === '29463-7' ? rowPatients('lezhi') : ['urn:health-bridge:lezhi:associatedId|sandbox-user-0001'];
       return rowPatients(vendor);

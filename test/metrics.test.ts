@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
 import { httpDelivery, placed, receiverFlow } from './harness/flows';
 import { postJson, request } from './harness/http';
-import { freePort, NodeRed } from './harness/node-red';
+import { NodeRed } from './harness/node-red';
+import { Prometheus, promtoolCheck, requireBinary, sample, until } from './harness/prometheus';
 
 /**
  * health-metrics in a real Node-RED, read by a real Prometheus server: two Sinocare receivers (one
@@ -20,12 +17,6 @@ import { freePort, NodeRed } from './harness/node-red';
 
 const PUSH_KEY = 'push-key-for-the-metrics-test';
 const SCRAPE_KEY = 'scrape-key-for-the-metrics-test';
-
-/** The system binaries the test runs; missing, the test fails saying how to install them (never skipped). */
-function requireBinary(name: string): void {
-  const found = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  if (found.error) throw new Error(`${name} is not installed: apt-get install prometheus (it brings prometheus and promtool)`);
-}
 
 /** A hospital that holds every delivery's answer until released (an interface engine gone quiet). */
 class HoldingHospital {
@@ -56,77 +47,6 @@ class HoldingHospital {
 function answer(res: http.ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{}');
-}
-
-/** A Prometheus server scraping `target` every second, its data in a temporary directory. */
-class Prometheus {
-  private constructor(private readonly child: ChildProcess, readonly url: string, private readonly dir: string, private log: string[]) {}
-
-  static async start(target: string, metricsPath: string): Promise<Prometheus> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-prometheus-'));
-    const port = await freePort();
-    const config = [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      'scrape_configs:',
-      '  - job_name: health-bridge',
-      `    metrics_path: ${metricsPath}`,
-      `    params: { key: ['${SCRAPE_KEY}'] }`,
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-    ].join('\n');
-    fs.writeFileSync(path.join(dir, 'prometheus.yml'), `${config}\n`);
-    const child = spawn('prometheus', [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const log: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-    const prometheus = new Prometheus(child, `http://127.0.0.1:${port}`, dir, log);
-    await until(async () => (await request(`${prometheus.url}/-/ready`).catch(() => undefined))?.status === 200, 60_000, 'Prometheus ready');
-    return prometheus;
-  }
-
-  /** The series an instant query returns, each as its labels and value. */
-  async query(query: string): Promise<Array<{ metric: Record<string, string>; value: number }>> {
-    const response = await request(`${this.url}/api/v1/query?query=${encodeURIComponent(query)}`);
-    const body = response.json as { status: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-    assert.equal(body.status, 'success', response.text);
-    return (body.data?.result ?? []).map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
-  }
-
-  get output(): string {
-    return this.log.join('');
-  }
-
-  async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    await exited;
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** A value of the page: the sample `name{labels…}` whose labels include all of `labels`. */
-function sample(page: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of page.split('\n')) {
-    const match = /^([\w:]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const own = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => own[key] === value)) return Number(match[3]);
-  }
-  return undefined;
 }
 
 const patient: CgmPatient = {
@@ -204,7 +124,7 @@ describe('health-metrics: a real Prometheus reads what the receivers and the out
       rxa: { accepted: 3, duplicate: 1, rejected: 1, unauthorized: 2, too_large: 1, failed: 0, timeout: 0, unavailable: 0 },
       rxb: { accepted: 0, duplicate: 0, rejected: 0, unauthorized: 0, too_large: 0, failed: 2, timeout: 0, unavailable: 0 },
     };
-    prometheus = await Prometheus.start(`127.0.0.1:${nodeRed.port}`, '/metrics');
+    prometheus = await Prometheus.start(`127.0.0.1:${nodeRed.port}`, '/metrics', SCRAPE_KEY);
     const seen = async (): Promise<Record<string, Record<string, number>>> => {
       const result: Record<string, Record<string, number>> = {};
       for (const { metric, value } of await prometheus!.query('health_bridge_pushes_total')) {
@@ -235,8 +155,8 @@ describe('health-metrics: a real Prometheus reads what the receivers and the out
 
   it('promtool finds nothing to say about the page', async function () {
     const text = await page();
-    const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    assert.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'promtool check metrics reports nothing');
+    const checked = promtoolCheck(text);
+    assert.equal(checked.output, '', 'promtool check metrics reports nothing');
     assert.equal(checked.status, 0);
     assert.ok(text.includes('process_cpu_seconds_total'), 'processMetrics (on): the process figures are there');
   });

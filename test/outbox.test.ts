@@ -322,10 +322,15 @@ describe('health-outbox in Node-RED: nothing is lost while the hospital is down'
   });
 });
 
-/** Every file of the outbox's directory in the user directory, with its bytes. */
+/** Every file of the outbox's directory in the user directory (its dead letters' too), with its bytes. */
 function outboxFiles(userDir: string): Array<{ name: string; bytes: Buffer }> {
   const directory = path.join(userDir, 'health-bridge', 'outbox-ob');
-  return fs.readdirSync(directory).map((name) => ({ name, bytes: fs.readFileSync(path.join(directory, name)) }));
+  return fs.readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const name = path.relative(directory, path.join(entry.parentPath ?? entry.path, entry.name));
+      return { name, bytes: fs.readFileSync(path.join(directory, name)) };
+    });
 }
 
 /** What of a patient and a reading must not be readable on disk. */

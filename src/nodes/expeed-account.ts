@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { describeIssues } from '../lib/receiver/config';
+import { expeedTokenMetrics } from '../lib/metrics';
 import { accountConfigSchema, ExpeedAccount, type ExpeedAccountClient } from '../lib/vendors/expeed';
 import { translator, type ClientConfigNode } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
@@ -28,6 +29,11 @@ export = function register(RED: NodeRedApi): void {
     }
     const stateFile = statePath(RED, 'expeed', String(config.id), '.json');
     let reported = false;
+    // read at each scrape; `api` is made just below, before anything can ask
+    const metrics = expeedTokenMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', () => ({
+      tokenCallsToday: api.tokenCallsToday,
+      dailyTokenCap: parsed.data.dailyTokenCap,
+    }));
     const api = new ExpeedAccount({
       apiBase: parsed.data.apiBase,
       platformKey: parsed.data.platformKey,
@@ -37,6 +43,7 @@ export = function register(RED: NodeRedApi): void {
       queryOnlineValue: parsed.data.queryOnlineValue,
       timeoutMs: parsed.data.timeoutMs,
       stateFile,
+      onTokenCall: () => metrics.tokenCall(),
       onStateError(error) {
         // Once per deploy: the token still works, only the restart cache and the count are at risk.
         if (!reported) node.warn(t('errors.state-file', { message: (error as Error).message }));
@@ -46,6 +53,7 @@ export = function register(RED: NodeRedApi): void {
     node.client = { api, handshakeToken: parsed.data.handshakeToken, onlineValue: parsed.data.onlineValue };
 
     node.on('close', (removed, done) => {
+      metrics.close();
       api.close().then(() => {
         // A deleted account leaves no token behind.
         if (removed && stateFile) fs.rm(stateFile, { force: true }, () => done());

@@ -6,8 +6,10 @@ import { outboxMetrics } from '../lib/metrics';
 import {
   errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
 } from '../lib/outbox/properties';
+import { outboxControl, type OutboxParts } from '../lib/outbox/control';
+import { DeadLetterStore } from '../lib/outbox/dead-letters';
 import { openOutboxStorage } from '../lib/outbox/open-storage';
-import { OutboxQueue } from '../lib/outbox/queue';
+import { OutboxQueue, systemClock } from '../lib/outbox/queue';
 import type { SealedStorage } from '../lib/outbox/sealed-storage';
 import { storable, type StoredMessage } from '../lib/outbox/storage';
 import { describeIssues } from '../lib/zod-helpers';
@@ -51,8 +53,16 @@ export = function register(RED: NodeRedApi): void {
     const directory = statePath(RED, 'outbox', String(config.id), '', process.cwd())!;
     const deliveries = new Map<string, OpenDelivery>();
     let queue: OutboxQueue | undefined;
+    let deadLetters: DeadLetterStore | undefined;
+    // what the admin API and the sidebar do with this outbox: waits for the storage to open
+    let partsOpened!: (parts: OutboxParts) => void;
+    let partsFailed!: (error: unknown) => void;
+    const parts = new Promise<OutboxParts>((resolve, reject) => { partsOpened = resolve; partsFailed = reject; });
+    parts.catch(() => undefined);
+    const control = outboxControl(parts, (action, user, count) => node.log(t(`info.${action}`, { user, count })));
     // the gauges read the queue at each scrape; counted whether or not a health-metrics node serves them
-    const metrics = outboxMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', () => queue?.status() ?? { queued: 0, inFlight: 0 });
+    const metrics = outboxMetrics(String(config.id), typeof config.name === 'string' ? config.name : '',
+      () => ({ ...(queue?.status() ?? { queued: 0, inFlight: 0 }), deadLetters: deadLetters?.count() ?? 0 }), control);
     let sealed: SealedStorage | undefined;
     /** The code of the last storage error (EIO, ENOSPC): never its text, which may quote a record. */
     let storageProblem: string | undefined;
@@ -143,9 +153,18 @@ export = function register(RED: NodeRedApi): void {
             storageProblem = undefined;
             statusSoon();
           },
-        }).then(({ storage, stateIgnored }) => {
+        }).then(async ({ storage, deadLetters: deadStorage, stateIgnored }) => {
           const properties = parsed.data;
           sealed = storage;
+          const kept = await DeadLetterStore.open(deadStorage, {
+            keepMs: properties.keepDeadLettersDays * 86_400_000,
+            clock: systemClock,
+            onError: (error) => node.error(t('errors.storage', { reason: errorCode(error) })),
+          }).catch(async (error: unknown) => {
+            await Promise.allSettled([storage.close(), deadStorage.close()]);
+            throw error;
+          });
+          deadLetters = kept;
           queue = new OutboxQueue({
             storage,
             paused: true,
@@ -181,6 +200,7 @@ export = function register(RED: NodeRedApi): void {
               metrics.deadLettered();
               node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
             },
+            keep: (message, error) => kept.keep(message, error),
             onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
             onError: (error) => {
               storageProblem = errorCode(error);
@@ -194,10 +214,13 @@ export = function register(RED: NodeRedApi): void {
           if (stateIgnored) node.warn(t('warn.state-planned'));
           const ready = queue;
           void started.then(() => ready.start());
+          partsOpened({ queue, deadLetters: kept });
           return queue;
         })
       : undefined;
+    if (!opening) partsFailed(setupProblem);
     opening?.catch((error: unknown) => {
+      partsFailed(error);
       storageProblem = errorCode(error);
       node.status({ fill: 'red', shape: 'ring', text: t('status.error', { reason: storageProblem }) });
       node.error(t('errors.storage', { reason: storageProblem }));
@@ -269,6 +292,8 @@ export = function register(RED: NodeRedApi): void {
       deliveries.clear();
       void (opening ?? Promise.resolve(undefined))
         .then((ready) => ready?.close())
+        .catch(() => undefined)
+        .then(() => deadLetters?.close())
         .catch(() => undefined)
         .finally(() => done());
     });

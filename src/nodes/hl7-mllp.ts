@@ -1,4 +1,5 @@
 import { MllpConnection, mllpPropertiesSchema } from '../lib/formats/hl7v2';
+import { mllpMetrics } from '../lib/metrics';
 import { describeIssues } from '../lib/zod-helpers';
 import type { ClientConfigNode } from './action';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
@@ -26,7 +27,11 @@ export = function register(RED: NodeRedApi): void {
     // every hl7-send that uses it listens to its state: no limit on how many
     connection.setMaxListeners(0);
     node.client = connection;
+    // its state for /metrics, the admin API and the sidebar (the address is no secret: every
+    // hl7-send's status shows it)
+    const leave = mllpMetrics(String(config.id), typeof config.name === 'string' ? config.name : '', connection.address, () => connection.state.state);
     node.on('close', (_removed, done) => {
+      leave();
       connection.close().then(() => done(), () => done());
     });
   });

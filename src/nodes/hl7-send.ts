@@ -1,6 +1,7 @@
 import { timeLeftMs } from '../lib/ack-registry';
 import { CodedError } from '../lib/coded-error';
 import { MllpSendError, type ConnectionState, type LateAck, type MllpConnection } from '../lib/formats/hl7v2';
+import { hl7SendMetrics, type Hl7AckCode } from '../lib/metrics';
 import { configClient, runAction, translator } from './action';
 import type { NodeConfig, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 import { registerNode } from './register';
@@ -23,6 +24,27 @@ import { registerNode } from './register';
 
 /** How long before a push's deadline hl7-send gives up: time for the failure to reach health-ack. */
 const DEADLINE_MARGIN_MS = 250;
+
+/**
+ * How a failed send is counted in health_bridge_hl7_acks_total: the hospital's refusals by their
+ * code, a send given up by why; a connection lost or closed before the answer is one thing to an
+ * operator (no answer will come on it), `closed`. A message that was never sent (not HL7, a control
+ * id already waiting) is the flow's mistake, not an answer: not counted.
+ */
+function countedAs(code: MllpSendError['code']): Hl7AckCode | undefined {
+  switch (code) {
+    case 'connection-lost':
+      return 'closed';
+    case 'invalid-message':
+    case 'duplicate-control-id':
+      return undefined;
+    default:
+      return code;
+  }
+}
+
+/** The codes that come in an application acknowledgment: only these have a time to answer. */
+const ANSWERED: ReadonlySet<string> = new Set(['AA', 'AE', 'AR', 'CA', 'CE', 'CR']);
 
 export = function register(RED: NodeRedApi): void {
   const t = translator(RED, 'hl7-send');
@@ -50,6 +72,11 @@ export = function register(RED: NodeRedApi): void {
     const node = this;
     const found = configClient<MllpConnection>(RED, config.connection, 'hl7-mllp');
     const connection = found.client;
+    const metrics = hl7SendMetrics(String(config.id), typeof config.name === 'string' ? config.name : '');
+    node.on('close', (_removed, done) => {
+      metrics.close();
+      done();
+    });
     if (connection) {
       const follow = (state: ConnectionState): void => node.status(statusOf(state, connection.address));
       connection.on('state', follow);
@@ -79,11 +106,16 @@ export = function register(RED: NodeRedApi): void {
           (node as RuntimeNode & { debug?(text: string): void }).debug?.(t('debug.late-ack', {
             controlId: late.controlId, code: late.code, gaveUp: late.gaveUp, seconds: (late.lateMs / 1000).toFixed(1),
           }));
+        const sentAt = performance.now();
+        const seconds = (): number => (performance.now() - sentAt) / 1000;
         try {
           const ack = await connection.send(msg.payload as string, { budgetMs, onLateAck });
+          metrics.answered(ack.code, seconds());
           msg.payload = { code: ack.code, controlId: ack.controlId, text: ack.text };
         } catch (error) {
           if (!(error instanceof MllpSendError)) throw error;
+          const counted = countedAs(error.code);
+          if (counted) metrics.answered(counted, ANSWERED.has(counted) ? seconds() : undefined);
           throw new CodedError(error.code, {
             code: error.code,
             controlId: error.controlId ?? '',

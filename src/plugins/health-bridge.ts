@@ -1,3 +1,4 @@
+import { discardDeadLetters, listDeadLetters, listQueue, retryDeadLetters, type AdminAnswer, type AdminRequest } from '../lib/admin/outboxes';
 import { bridgeStatus } from '../lib/operations/running';
 import type { NodeRedApi } from '../nodes/node-red';
 
@@ -6,11 +7,10 @@ import type { NodeRedApi } from '../nodes/node-red';
  * sidebar tab reads (and a monitoring script may read too), on Node-RED's admin app, behind
  * `adminAuth` with the permissions `health-bridge.read` and `health-bridge.write`. What it
  * shows comes from the running nodes' table (src/lib/operations/running.ts): the same figures
- * the Prometheus page serves.
+ * the Prometheus page serves. The routes' logic is in src/lib/admin/.
  */
 
-type Handler = (req: { body?: unknown; params: Record<string, string>; query: Record<string, unknown>; user?: { username?: string } },
-  res: { status(code: number): { json(body: unknown): void }; json(body: unknown): void }) => void;
+type Handler = (req: AdminRequest, res: { status(code: number): { json(body: unknown): void }; json(body: unknown): void }) => void;
 
 interface AdminRED extends NodeRedApi {
   httpAdmin: { get(path: string, ...handlers: unknown[]): void; post(path: string, ...handlers: unknown[]): void };
@@ -21,6 +21,14 @@ interface AdminRED extends NodeRedApi {
 export = function register(RED: AdminRED): void {
   RED.plugins.registerPlugin('health-bridge-sidebar', { type: 'health-bridge-sidebar' });
   const read = RED.auth.needsPermission('health-bridge.read');
+  const write = RED.auth.needsPermission('health-bridge.write');
+  const answer = (route: (request: AdminRequest) => Promise<AdminAnswer>): Handler => (req, res) => {
+    void route(req).then(({ status, body }) => res.status(status).json(body));
+  };
   const status: Handler = (_req, res) => res.json(bridgeStatus());
   RED.httpAdmin.get('/health-bridge/status', read, status);
+  RED.httpAdmin.get('/health-bridge/outboxes/:id/queue', read, answer(listQueue));
+  RED.httpAdmin.get('/health-bridge/outboxes/:id/dead-letters', read, answer(listDeadLetters));
+  RED.httpAdmin.post('/health-bridge/outboxes/:id/dead-letters/retry', write, answer(retryDeadLetters));
+  RED.httpAdmin.post('/health-bridge/outboxes/:id/dead-letters/discard', write, answer(discardDeadLetters));
 };

@@ -15,6 +15,8 @@ export interface CgmPatient {
   patientName: string;
   idCard: string;
   customerName: string;
+  /** Minutes between two readings of the patient's sensor (`increMinute`); CGM_INTERVAL_MINUTES unless said. */
+  intervalMinutes?: number;
 }
 
 export interface CgmReading {
@@ -31,6 +33,7 @@ export const CGM_INTERVAL_MINUTES = 3;
 
 export function buildCgmPush(patient: CgmPatient, reading: CgmReading): Record<string, unknown> {
   const wallClock = chinaWallClock(reading.measuredAt);
+  const interval = patient.intervalMinutes ?? CGM_INTERVAL_MINUTES;
   return {
     reservedCode: '01',
     data: {
@@ -47,8 +50,8 @@ export function buildCgmPush(patient: CgmPatient, reading: CgmReading): Record<s
       patientId: patient.patientId,
       inSerialId: patient.inSerialId,
       status: reading.warmingUp ? '1' : '0',
-      cgmDay: 1 + Math.floor(((reading.serialNo - 1) * CGM_INTERVAL_MINUTES) / 1440),
-      increMinute: CGM_INTERVAL_MINUTES,
+      cgmDay: 1 + Math.floor(((reading.serialNo - 1) * interval) / 1440),
+      increMinute: interval,
       low: 3.9,
       high: 10,
       cgmStatus: reading.warmingUp ? '1' : '2',

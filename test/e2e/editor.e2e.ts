@@ -89,7 +89,7 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
     label: 'hl7 send', vendorSetup: false,
   },
   'health-outbox': {
-    kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout', 'encrypt'],
+    kind: 'action', fields: ['name', 'maxAgeHours', 'retryMinSeconds', 'retryMaxSeconds', 'concurrency', 'ackTimeout', 'keepDeadLettersDays', 'encrypt'],
     credentials: [], label: 'health outbox', vendorSetup: false,
   },
   'health-patient': {
@@ -441,6 +441,11 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     assert.equal(await marked('concurrency'), true, 'a fractional concurrency');
     await editor.type(field('ackTimeout'), '0');
     assert.equal(await marked('ackTimeout'), true, 'no ack timeout');
+    assert.equal(await field('keepDeadLettersDays').inputValue(), '30');
+    await editor.type(field('keepDeadLettersDays'), '0');
+    assert.equal(await marked('keepDeadLettersDays'), false, 'keep no dead letters');
+    await editor.type(field('keepDeadLettersDays'), '-1');
+    assert.equal(await marked('keepDeadLettersDays'), true, 'a negative number of days');
     await editor.cancel();
     await editor.waitForValidity(placed.get('health-outbox')!, false, 'cancelled: the defaults are kept');
   });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { request } from './http';
 
 /**
@@ -46,6 +47,19 @@ export interface StartOptions {
    * patients' data at rest) is TEST_AT_REST_KEY unless given here; undefined removes a variable.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * Node-RED's `adminAuth` on, with these users (passwords in clear here, bcrypt-hashed into the
+   * settings as the docs show). The harness deploys with a token of the first user, which needs
+   * the `*` permission.
+   */
+  adminUsers?: AdminUser[];
+}
+
+export interface AdminUser {
+  username: string;
+  password: string;
+  /** `*`, `read`, or a list such as ['read', 'health-bridge.write']. */
+  permissions: string | string[];
 }
 
 /** The at-rest key every test's Node-RED gets by default (tests only: a real one is secret). */
@@ -78,6 +92,8 @@ export class NodeRed {
   private readonly listeners = new Set<() => void>();
   private readonly barriersPassed = new Set<number>();
   private nextBarrier = 0;
+  /** Under adminAuth: the token deploys are made with. */
+  private deployToken: string | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -120,6 +136,12 @@ export class NodeRed {
       logging: { console: { level: options.logLevel ?? 'debug', metrics: false, audit: false } },
       telemetry: { enabled: false },
       editorTheme: { tours: false },
+      ...(options.adminUsers && {
+        adminAuth: {
+          type: 'credentials',
+          users: options.adminUsers.map(({ username, password, permissions }) => ({ username, password: bcrypt.hashSync(password, 8), permissions })),
+        },
+      }),
       ...options.settings,
     };
     const settingsFile = path.join(userDir, 'settings.js');
@@ -143,12 +165,28 @@ export class NodeRed {
         30_000,
         'Node-RED flows started',
       );
+      const [deployer] = options.adminUsers ?? [];
+      if (deployer) nodeRed.deployToken = await nodeRed.token(deployer.username, deployer.password);
     } catch (error) {
       // A Node-RED left running would keep mocha from ever exiting.
       child.kill('SIGKILL');
       throw error;
     }
     return nodeRed;
+  }
+
+  /**
+   * An admin API token for `username` under adminAuth, asked for as the editor's login does
+   * (POST /auth/token, the password grant of the editor's client).
+   */
+  async token(username: string, password: string): Promise<string> {
+    const response = await request(`${this.url}/auth/token`, {
+      method: 'POST',
+      body: { client_id: 'node-red-editor', grant_type: 'password', scope: '', username, password },
+    });
+    const token = (response.json as { access_token?: unknown } | undefined)?.access_token;
+    if (response.status !== 200 || typeof token !== 'string') throw new Error(`no token for ${username}: ${response.status} ${response.text}`);
+    return token;
   }
 
   get url(): string {
@@ -166,7 +204,10 @@ export class NodeRed {
     const response = await request(`${this.url}/flows`, {
       method: 'POST',
       body: JSON.stringify(flow),
-      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': type, 'Node-RED-API-Version': 'v1' },
+      headers: {
+        'content-type': 'application/json', 'Node-RED-Deployment-Type': type, 'Node-RED-API-Version': 'v1',
+        ...(this.deployToken && { authorization: `Bearer ${this.deployToken}` }),
+      },
     });
     if (response.status >= 300) throw new Error(`deploy failed: ${response.status} ${response.text}`);
     await this.waitFor(() => this.count(/Started (modified )?(flows|nodes)/g) > startedBefore, 10_000, 'flows started');

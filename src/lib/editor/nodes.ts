@@ -121,6 +121,7 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
       retryMaxSeconds: outboxMessage('retryMaxSeconds', 'not-below-min'),
       concurrency: outboxMessage('concurrency', 'positive-integer'),
       ackTimeout: outboxMessage('ackTimeout', 'positive'),
+      keepDeadLettersDays: outboxMessage('keepDeadLettersDays', 'not-negative'),
     },
     notBelow: { retryMaxSeconds: 'retryMinSeconds' },
   },

@@ -1,3 +1,4 @@
+import type { OutboxControl } from '../outbox/control';
 import { addRunning, type OutboxStatus } from '../operations/running';
 import { counter, perNode, statusGauge, type Child } from './registry';
 
@@ -30,7 +31,8 @@ const retriesTotal = counter('health_bridge_outbox_retries_total', 'Deliveries o
 const deadLetteredTotal = counter('health_bridge_outbox_dead_lettered_total', 'Messages sent to the dead-letter output.', outboxLabels);
 const COUNTERS = [deliveredTotal, retriesTotal, deadLetteredTotal] as const;
 
-export function outboxMetrics(node: string, name: string, figures: () => OutboxFigures): OutboxMetrics {
+/** `control`: the outbox's operations, registered with it for the admin API. */
+export function outboxMetrics(node: string, name: string, figures: () => OutboxFigures, control?: OutboxControl): OutboxMetrics {
   const counts = { delivered: 0, retries: 0, deadLettered: 0 };
   const [delivered, retried, dead] = COUNTERS.map((family) => {
     const child = family.labels(node, name);
@@ -40,6 +42,7 @@ export function outboxMetrics(node: string, name: string, figures: () => OutboxF
   const leave = addRunning({
     kind: 'outbox',
     id: node,
+    ...(control && { control }),
     status: (): OutboxStatus => {
       const now = figures();
       return {

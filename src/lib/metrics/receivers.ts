@@ -1,7 +1,7 @@
-import { Gauge, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
 import { PUSH_OUTCOMES, type PushOutcome } from '../operations/outcomes';
 import { addRunning, type ReceiverStatus } from '../operations/running';
-import { counter, registry, type Child } from './registry';
+import { counter, registry, statusGauge, type Child } from './registry';
 
 const receiverLabels = ['node', 'name', 'vendor'] as const;
 const pushes = counter('health_bridge_pushes_total', 'Pushes a receiver answered, by outcome.', [...receiverLabels, 'outcome']);
@@ -15,12 +15,9 @@ const pushSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   registers: [registry],
 });
-const lastPush = new Gauge({
-  name: 'health_bridge_last_push_timestamp_seconds',
-  help: 'When the receiver last answered a push that passed its allow list and key (Unix time, seconds).',
-  labelNames: receiverLabels,
-  registers: [registry],
-});
+// read from the running table at each scrape: a push only notes the time
+statusGauge('health_bridge_last_push_timestamp_seconds', 'When the receiver last answered a push that passed its allow list and key (Unix time, seconds).',
+  'receiver', (s: ReceiverStatus) => (s.lastPush === null ? [] : [{ labels: { vendor: s.vendor }, value: Date.parse(s.lastPush) / 1000 }]), ['vendor']);
 
 /** What a receiver counts; one handle per running receiver node. */
 export interface ReceiverMetrics {
@@ -45,7 +42,6 @@ export function receiverMetrics(node: string, name: string, vendor: string, type
   const byEvent = new Map<string, Child>();
   const seconds = pushSeconds.labels(node, name, vendor);
   pushSeconds.zero({ node, name, vendor });
-  const last = lastPush.labels(node, name, vendor);
   let lastPushMs: number | undefined;
   let closed = false;
   const leave = addRunning({
@@ -69,10 +65,7 @@ export function receiverMetrics(node: string, name: string, vendor: string, type
       byOutcome.get(outcome)?.inc();
       counts[outcome]++;
       seconds.observe(elapsed);
-      if (outcome !== 'unauthorized' && outcome !== 'too_large') {
-        lastPushMs = Date.now();
-        last.set(lastPushMs / 1000);
-      }
+      if (outcome !== 'unauthorized' && outcome !== 'too_large') lastPushMs = Date.now();
     },
     reading(kind) {
       child(byKind, () => readings.labels(node, name, vendor, kind), kind)?.inc();
@@ -88,7 +81,6 @@ export function receiverMetrics(node: string, name: string, vendor: string, type
       for (const kind of byKind.keys()) readings.remove(node, name, vendor, kind);
       for (const event of byEvent.keys()) events.remove(node, name, vendor, event);
       pushSeconds.remove(node, name, vendor);
-      lastPush.remove(node, name, vendor);
     },
   };
 }

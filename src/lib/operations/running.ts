@@ -7,6 +7,7 @@
  * Nothing in here carries a patient or a device: names are the nodes' own, figures are counts.
  */
 
+import type { OutboxControl } from '../outbox/control';
 import type { PushOutcome } from './outcomes';
 
 export interface ReceiverStatus {
@@ -83,6 +84,8 @@ export interface RunningNode<S extends RunningStatus = RunningStatus> {
   readonly id: string;
   /** Read when asked (a scrape, the sidebar's refresh): costs nothing between. */
   status(): S;
+  /** An outbox's operations (its queue, its dead letters): what the admin API calls. */
+  readonly control?: OutboxControl;
 }
 
 const running = new Map<string, RunningNode>();

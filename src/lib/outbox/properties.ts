@@ -16,6 +16,14 @@ import { orderKey, type StoredMsg } from './storage';
 export const OUTBOX_PROPERTY_DEFAULTS = {
   /** Encrypt what waits on disk; a node saved before the property existed gets it too. */
   encrypt: true,
+  /**
+   * Days a dead letter is kept for an operator to retry or discard (0: none, output 2 only). A
+   * month: long enough to outlast a holiday before someone looks, a hospital's fix of what it
+   * refused, and the monthly reconciliation some wards do; short enough that patients' data does
+   * not pile up unattended. A node saved before the property existed gets it too: its dead
+   * letters still leave on output 2 as before, and are now also kept (sealed like the queue).
+   */
+  keepDeadLettersDays: 30,
 } as const;
 
 /** A checkbox: true or false as the editor saves it ("true"/"false" by hand), the default when blank. */
@@ -40,6 +48,10 @@ export const outboxPropertiesSchema = z
     /** A health-redis config node (planned): accepted; the file log keeps the messages until it exists (open-storage.ts). */
     state: textProperty(''),
     encrypt: flag(OUTBOX_PROPERTY_DEFAULTS.encrypt),
+    // fractions too (a test keeps them for seconds)
+    keepDeadLettersDays: numberProperty(OUTBOX_PROPERTY_DEFAULTS.keepDeadLettersDays).pipe(
+      z.number().min(0, 'keepDeadLettersDays must not be below 0'),
+    ),
   })
   .refine((properties) => properties.retryMaxSeconds >= properties.retryMinSeconds, {
     message: 'retryMaxSeconds must not be below retryMinSeconds',

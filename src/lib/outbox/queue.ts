@@ -1,5 +1,5 @@
 import { OutboxSchedule } from './schedule';
-import type { OutboxStorage, StoredMessage, StoredMsg } from './storage';
+import { KeptUnreadable, type OutboxStorage, type StoredMessage, type StoredMsg, type StoredState } from './storage';
 
 /**
  * The delivery of `health-outbox` on top of an `OutboxStorage`: a message is handed
@@ -50,6 +50,12 @@ export interface OutboxQueueOptions {
   send(message: StoredMessage): void;
   /** Output 2: past `maxAgeMs`, with the last error (already removed from the storage). */
   deadLetter(message: StoredMessage, error: string): void;
+  /**
+   * Keeps a dead letter (dead-letters.ts) after output 2 and before the message leaves the
+   * storage, so a crash between the two keeps it twice rather than never; a keep that fails is
+   * reported (onError) and the message leaves all the same, as it did before letters were kept.
+   */
+  keep?(message: StoredMessage, error: string): Promise<void>;
   /** The error text of a delivery with no answer within `ackTimeoutMs` (in the user's language). */
   ackTimeoutText?: string;
   /** The delivery of `message` got no answer within `ackTimeoutMs`: forget its ack handle. */
@@ -77,6 +83,15 @@ export interface OutboxStatus {
   oldestAgeMs?: number;
   /** When the next waiting message not in flight is due (epoch ms); may be now. */
   nextAt?: number;
+}
+
+/** A waiting message as `page` returns it. */
+export interface QueuedEntry {
+  state: StoredState;
+  inFlight: boolean;
+  message?: StoredMessage;
+  /** Why it cannot be read here (no-key, tag, …). */
+  unreadable?: string;
 }
 
 interface InFlight {
@@ -194,6 +209,23 @@ export class OutboxQueue {
     this.pump();
   }
 
+  /**
+   * A page of what waits, in the order it was accepted (seq above `after`), each read with its
+   * body; a message that cannot be read here (no key, another key) comes with why instead.
+   */
+  async page(after: number, limit: number): Promise<{ entries: QueuedEntry[]; more: boolean }> {
+    const schedule = await this.ready;
+    const { states, more } = schedule.page(after, limit);
+    const read = await Promise.allSettled(states.map((state) => schedule.read(state)));
+    const entries = read.flatMap((result, index): QueuedEntry[] => {
+      const { leased, ...state } = states[index];
+      if (result.status === 'fulfilled') return [{ state, inFlight: leased, message: result.value }];
+      // delivered meanwhile (no longer stored) drops out of the page; unreadable is shown as such
+      return result.reason instanceof KeptUnreadable ? [{ state, inFlight: leased, unreadable: result.reason.reason }] : [];
+    });
+    return { entries, more };
+  }
+
   status(): OutboxStatus {
     if (!this.schedule) return { queued: 0, inFlight: 0 };
     const stats = this.schedule.stats();
@@ -263,7 +295,9 @@ export class OutboxQueue {
         this.forget(message.id);
         // out first: a crash before the record is written sends it to output 2 again after the
         // restart (at least once) instead of never; a record that cannot be written does the same
-        this.options.deadLetter({ ...message, attempts: message.attempts + 1, lastError: error }, error);
+        const dead = { ...message, attempts: message.attempts + 1, lastError: error };
+        this.options.deadLetter(dead, error);
+        await this.options.keep?.(dead, error).catch((failure: unknown) => this.options.onError?.(failure));
         await schedule.settle(message, { dead: true, error });
       } else {
         const wait = backoffMs(message.attempts + 1, this.retryMinMs, this.retryMaxMs);

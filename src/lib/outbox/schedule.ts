@@ -1,6 +1,6 @@
 import { errorCode } from '../coded-error';
 import { Columns } from './columns';
-import { KeptUnreadable, type OutboxStorage, type Settlement, type StoredMessage, type StoredMsg } from './storage';
+import { KeptUnreadable, type OutboxStorage, type Settlement, type StoredMessage, type StoredMsg, type StoredState } from './storage';
 
 /**
  * The outbox's index of its waiting messages, in memory, over any `OutboxStorage`: what is due,
@@ -229,6 +229,39 @@ export class OutboxSchedule {
     }
     this.heapify();
     return this.storage.dueAll(now);
+  }
+
+  /**
+   * Up to `limit` waiting messages (in flight and unreadable ones too) with a seq above `after`,
+   * in seq order, without their bodies, with whether each is in flight: a page for an operator.
+   * A scan of the index (a few ms at a million messages), done only when someone asks.
+   */
+  page(after: number, limit: number): { states: Array<StoredState & { leased: boolean }>; more: boolean } {
+    const seqs = this.seqs;
+    // the `limit` smallest seqs above `after`, kept sorted: no array of every row, no full sort
+    const best: number[] = [];
+    let matching = 0;
+    for (let row = 0; row < this.highWater; row++) {
+      if (!(this.flags[row] & OCCUPIED) || seqs[row] <= after) continue;
+      matching++;
+      if (best.length === limit && seqs[row] >= seqs[best[limit - 1]]) continue;
+      let low = 0;
+      let high = best.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (seqs[best[middle]] < seqs[row]) low = middle + 1;
+        else high = middle;
+      }
+      best.splice(low, 0, row);
+      if (best.length > limit) best.pop();
+    }
+    const states = best.map((row) => ({ ...this.stateOf(row, seqs[row]), leased: (this.flags[row] & LEASED) !== 0 }));
+    return { states, more: matching > limit };
+  }
+
+  /** The message of a state `page` gave, body included (see OutboxStorage.read). */
+  read(state: StoredState): Promise<StoredMessage> {
+    return this.storage.read(state);
   }
 
   /** The earliest `nextAt` of the messages that may be handed out (what `stats().nextAt` says, cheaply). */

@@ -115,7 +115,7 @@ export class SealedStorage implements OutboxStorage {
     return this.inner.fail({ ...message, msg }, { ...attempt, error: this.sealError(attempt.error) });
   }
 
-  remove(message: StoredMessage, outcome: Removal): Promise<void> {
+  remove(message: StoredState, outcome: Removal): Promise<void> {
     if ('delivered' in outcome) return this.inner.remove(message, outcome);
     return this.inner.remove(message, { dead: true, error: this.sealError(outcome.error) });
   }

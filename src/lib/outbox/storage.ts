@@ -73,8 +73,11 @@ export interface OutboxStorage {
   read(state: StoredState): Promise<StoredMessage>;
   /** Records a failed delivery of `message` (as `read` or `append` returned it). */
   fail(message: StoredMessage, attempt: Attempt): Promise<void>;
-  /** Removes a delivered or dead message. */
-  remove(message: StoredMessage, outcome: Removal): Promise<void>;
+  /**
+   * Removes a delivered or dead message (a kept dead letter: retried, discarded or expired, as
+   * `delivered`). Needs only the state: `ref` and `seq` name the message.
+   */
+  remove(message: StoredState, outcome: Removal): Promise<void>;
   /** Every stored message becomes due at `now` (`health-outbox/retry`, the end of an outage). */
   dueAll(now: number): Promise<void>;
   /** Waits for the writes in progress and releases files (or connections). */

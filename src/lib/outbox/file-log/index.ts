@@ -156,10 +156,10 @@ export class FileLog implements OutboxStorage {
     });
   }
 
-  remove(message: StoredMessage, outcome: Removal): Promise<void> {
+  remove(message: StoredState, outcome: Removal): Promise<void> {
     const { slots } = this;
     const { ref: slot, seq } = message;
-    if (!slots.holds(slot, seq)) return Promise.reject(new Error(`outbox message ${message.id} is not stored`));
+    if (!slots.holds(slot, seq)) return Promise.reject(new Error(`outbox message ${seq} is not stored`));
     slots.release(slot);
     if ('delivered' in outcome) return this.commit.write(smallRecord(DELIVERED, slot, seq, 0, ''));
     return this.commit.write(smallRecord(DEAD, slot, seq, 0, JSON.stringify({ error: outcome.error })));

@@ -33,6 +33,8 @@ export interface AccountOptions {
   queryOnlineValue?: number;
   /** Where the token and the day's count are kept; memory only without it. */
   stateFile?: string;
+  /** Told of each token call as it is counted against the day's cap (before it is sent). */
+  onTokenCall?(): void;
   /** A state file that cannot be written costs persistence, never a call: reported, not thrown. */
   onStateError?(error: unknown): void;
   now?(): number;
@@ -249,6 +251,7 @@ export class ExpeedAccount {
     }
     // Counted before the call: a call that fails or a crash mid-way still spent one of the day's.
     this.state = { ...this.state, tokenCalls: this.state.tokenCalls + 1 };
+    this.options.onTokenCall?.();
     await this.save();
     const url = this.url('/v1/platform/token', { platform_key: this.options.platformKey, secret_key: this.options.secretKey });
     const response = await this.send({ method: 'GET', url });
