@@ -12,6 +12,7 @@ import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
 import type { NodeType, NodeTypeOf } from '../../src/lib/registry';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
+import { useEditorSession } from './session';
 
 /**
  * The editor as a user meets it, in Debian's Chromium against a real Node-RED with the packed
@@ -711,30 +712,12 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
  */
 describe(`health-patient's table in the editor, Node-RED ${NODE_RED_MAJOR}`, function () {
   this.timeout(60_000);
-  let installed: Installed;
-  let browser: Browser;
-  let editor: Editor;
+  const session = useEditorSession();
   const PATIENT = `MRN-E2E-${crypto.randomBytes(4).toString('hex')}`;
   const DEVICE = `thermo-${crypto.randomBytes(4).toString('hex')}`;
 
-  before(async function () {
-    this.timeout(180_000);
-    installed = await startInstalledNodeRed();
-    browser = await Browser.launch();
-    editor = new Editor(browser.page, installed.nodeRed.url);
-    await editor.open();
-  });
-
-  after(async function () {
-    await browser?.close();
-    await installed?.cleanup();
-  });
-
-  afterEach(async function () {
-    assert.deepEqual(browser.pageErrors, [], 'the editor threw');
-  });
-
   it('adds a row in the table, deploys, and the exported flow carries neither the patient id nor the device', async function () {
+    const { editor, installed } = session;
     const id = await editor.addNode('health-patient', 200, 100);
     let dialog = await editor.edit(id);
     await dialog.locator('.red-ui-editableList-addButton').click();

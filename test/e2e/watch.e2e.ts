@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { request } from '../harness/http';
 import { NODE_RED_MAJOR } from '../harness/node-red';
 import { DEFAULT_RULES } from '../../src/lib/watch/rules';
-import { Browser, Editor, screenshotPath } from './browser';
-import { startInstalledNodeRed, type Installed } from './installed';
+import { screenshotPath } from './browser';
+import { useEditorSession } from './session';
 
 /**
  * health-watch's rule table in the editor (Node-RED's editableList): a new node shows the default
@@ -12,28 +12,10 @@ import { startInstalledNodeRed, type Installed } from './installed';
  */
 describe(`health-watch's rule table in the editor, Node-RED ${NODE_RED_MAJOR}`, function () {
   this.timeout(60_000);
-  let installed: Installed;
-  let browser: Browser;
-  let editor: Editor;
-
-  before(async function () {
-    this.timeout(180_000);
-    installed = await startInstalledNodeRed();
-    browser = await Browser.launch();
-    editor = new Editor(browser.page, installed.nodeRed.url);
-    await editor.open();
-  });
-
-  after(async function () {
-    await browser?.close();
-    await installed?.cleanup();
-  });
-
-  afterEach(async function () {
-    assert.deepEqual(browser.pageErrors, [], 'the editor threw');
-  });
+  const session = useEditorSession();
 
   it('shows the default rules, adds a row, marks one without a threshold, and deploys the table', async function () {
+    const { editor, installed } = session;
     const id = await editor.addNode('health-watch', 200, 100);
     const dialog = await editor.edit(id);
     const rows = dialog.locator('#node-input-rules-list li');
