@@ -26,9 +26,11 @@
 //   8. metrics: every receiver with a health-metrics node deployed and scraped each second beside
 //      the same receiver without one, two Node-REDs in one run, unique-reading loads interleaved;
 //      and the counting calls of one push alone (bench/lib/metrics.mjs).
+//   watch: health-watch's library, readings per second and heap/RSS per 100,000 watched devices
+//      (bench/lib/watch.mjs).
 //
 // Options (any of them makes a quick run, printed and not written to RESULTS.md unless --out):
-//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red|metrics   one part (or several, comma-separated)
+//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red|metrics|watch   one part (or several, comma-separated)
 //   --duration S               seconds measured per target, in all (10)
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
@@ -66,6 +68,7 @@ import { PUSHES, RECEIVERS } from './lib/pushes.mjs';
 import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
 import { benchMetrics, metricsMarkdown } from './lib/metrics.mjs';
+import { benchWatch, watchMarkdown } from './lib/watch.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -75,7 +78,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'watch'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -901,7 +904,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -967,6 +970,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (watch) {
+    // health-watch's library: bench/lib/watch.mjs
+    const part = watchMarkdown(watch);
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -1014,9 +1023,10 @@ async function main() {
   const hospital = wanted('hospital') ? await benchHospitalPart(options) : undefined;
   const outboxNodeRed = wanted('outbox-node-red') ? await benchOutboxNodeRed(options, log) : undefined;
   const metrics = wanted('metrics') ? await benchMetrics(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
+  const watch = wanted('watch') ? await benchWatch(options, log) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

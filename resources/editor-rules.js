@@ -64,6 +64,24 @@
         // an http(s) address with a host (expeed-account's apiBase)
         httpBase: function (text) {
             return /^https?:\/\/[^\/?#]+/i.test(text);
+        },
+        // health-watch's rule table, row by row (src/lib/watch/rules.ts ruleRowSchema)
+        watchRules: function (rows) {
+            var text = function (value) { return value === undefined || value === null ? "" : String(value).trim(); };
+            var threshold = function (value) { return text(value) === "" ? null : isFinite(Number(value)) ? Number(value) : NaN; };
+            for (var i = 0; i < rows.length; i++) {
+                var row = rows[i] || {};
+                var name = text(row.name);
+                var below = threshold(row.below);
+                var above = threshold(row.above);
+                var ok = /^[\w.-]{1,64}$/.test(name) && name !== "silent" && text(row.kind) !== "" && text(row.value) !== "" &&
+                    !(below !== below) && !(above !== above) && (below !== null || above !== null) &&
+                    ["", "info", "warning", "urgent"].indexOf(text(row.severity)) !== -1;
+                if (!ok) {
+                    return {row: i + 1};
+                }
+            }
+            return rows.length <= 200;
         }
     };
 
@@ -104,6 +122,10 @@
         // a checkbox; a flow written by hand may say "true" or "false"
         flag: function (rule, value) {
             return value === true || value === false || value === "true" || value === "false";
+        },
+        // the rows of an editable list; each row is the named check's
+        table: function (rule, value) {
+            return Array.isArray(value);
         }
     };
 

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import v8 from 'node:v8';
+import { settle } from './settle.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const require = createRequire(import.meta.url);
@@ -25,24 +25,6 @@ const MAX_KEYS = 1_000_000;
 const testId = (i) => String(240_119_000_000_000 + i);
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
-
-/**
- * Full collections until the heap stops shrinking, so what is left is what is alive; the pauses
- * let V8's background threads give freed pages back to the system before RSS is read.
- */
-async function settle() {
-  let last = Infinity;
-  for (let i = 0; i < 10; i++) {
-    globalThis.gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const used = process.memoryUsage().heapUsed;
-    if (used >= last && i >= 2) break;
-    last = used;
-  }
-  const usage = process.memoryUsage();
-  const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
-  return { rss: usage.rss, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, external: usage.external, newSpace };
-}
 
 function fill(keys, offset) {
   const dedup = new DedupMemory({ windowMs: WINDOW_MS, maxKeys: MAX_KEYS });

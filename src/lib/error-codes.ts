@@ -66,6 +66,7 @@ export const NODE_ERROR_CODES = {
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
   'health-metrics': ['invalid-config', 'route-taken', 'http-disabled', 'internal'],
   'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable'],
+  'health-watch': ['properties', 'not-a-reading', 'load', 'storage'],
 } as const satisfies Record<NodeType, readonly string[]>;
 
 export type NodeWithCodes = keyof typeof NODE_ERROR_CODES;

@@ -28,7 +28,8 @@ export type Language = (typeof LANGUAGES)[number];
  *   action    calls a vendor's API when a message arrives (a token, a query, a setting, an authorization)
  *   format    turns readings into what a hospital system reads (FHIR, HL7 v2)
  *   config    holds settings other nodes share (an account, an MLLP connection); not in the palette
- *   flow      the rest of a reading's way: answering the vendor, the outbox, the patient, sending
+ *   flow      the rest of a reading's way: answering the vendor, the outbox, the patient, sending,
+ *             watching for alerts
  */
 export type NodeKind = 'receiver' | 'action' | 'format' | 'config' | 'flow';
 
@@ -55,6 +56,7 @@ export const NODE_TYPES = {
   'health-outbox': { kind: 'flow', icon: 'health-bridge-outbox.svg' },
   'health-patient': { kind: 'flow', icon: 'health-bridge-patient.svg' },
   'health-metrics': { kind: 'flow', icon: 'health-bridge-metrics.svg' },
+  'health-watch': { kind: 'flow', icon: 'health-bridge-watch.svg' },
 } as const satisfies Record<string, NodeTypeEntry>;
 
 export type NodeType = keyof typeof NODE_TYPES;

@@ -12,6 +12,7 @@ import { PUSH_VENDORS } from '../../src/lib/vendors/manifest';
 import type { NodeType, NodeTypeOf } from '../../src/lib/registry';
 import { Browser, Editor, screenshotPath } from './browser';
 import { HTTP_NODE_ROOT, startInstalledNodeRed, type Installed } from './installed';
+import { useEditorSession } from './session';
 
 /**
  * The editor as a user meets it, in Debian's Chromium against a real Node-RED with the packed
@@ -99,6 +100,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   'health-metrics': {
     kind: 'action', fields: ['name', 'path', 'allow', 'processMetrics', 'key'], credentials: [], label: 'health metrics', vendorSetup: false, noPorts: true,
   },
+  // its rule table is an editable list (#node-input-rules-list), not an input
+  'health-watch': {
+    kind: 'action', fields: ['name', 'margin', 'silenceMinutes', 'forgetHours', 'repeatMinutes'], credentials: [], label: 'health watch', vendorSetup: false,
+  },
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
@@ -126,7 +131,9 @@ const secret = (field: string): string => (SECRETS[field] ??= `${field}-${crypto
 /** Where the dialog tests put each node: three to a row. */
 const position = (index: number): { x: number; y: number } => ({ x: 100 + (index % 3) * 260, y: 60 + Math.floor(index / 3) * 70 });
 /** The first free row below that grid, for the tests that wire nodes of their own. */
-const belowGrid = (row: number): number => 60 + Math.ceil(NODES.length / 3) * 70 + 60 + row * 150;
+// rows of 120 px: the lowest drop (row 3, and 80 px below it) must stay inside the 1200 px viewport
+// however many node types the grid above holds (seven rows since health-watch)
+const belowGrid = (row: number): number => 60 + Math.ceil(NODES.length / 3) * 70 + 40 + row * 120;
 
 /** The input a user types a field's value into: the typed input's own, where it has one. */
 function textInput(form: Locator, node: NodeSpec, prefix: string, field: string): Locator {
@@ -705,30 +712,12 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
  */
 describe(`health-patient's table in the editor, Node-RED ${NODE_RED_MAJOR}`, function () {
   this.timeout(60_000);
-  let installed: Installed;
-  let browser: Browser;
-  let editor: Editor;
+  const session = useEditorSession();
   const PATIENT = `MRN-E2E-${crypto.randomBytes(4).toString('hex')}`;
   const DEVICE = `thermo-${crypto.randomBytes(4).toString('hex')}`;
 
-  before(async function () {
-    this.timeout(180_000);
-    installed = await startInstalledNodeRed();
-    browser = await Browser.launch();
-    editor = new Editor(browser.page, installed.nodeRed.url);
-    await editor.open();
-  });
-
-  after(async function () {
-    await browser?.close();
-    await installed?.cleanup();
-  });
-
-  afterEach(async function () {
-    assert.deepEqual(browser.pageErrors, [], 'the editor threw');
-  });
-
   it('adds a row in the table, deploys, and the exported flow carries neither the patient id nor the device', async function () {
+    const { editor, installed } = session;
     const id = await editor.addNode('health-patient', 200, 100);
     let dialog = await editor.edit(id);
     await dialog.locator('.red-ui-editableList-addButton').click();

@@ -10,6 +10,7 @@ import type { NodeType } from '../registry';
 import { accountConfigSchema, queryConfigSchema, setConfigSchema } from '../vendors/expeed/config';
 import { viatomAccountSchema } from '../vendors/viatom/account';
 import { viatomAuthOptionsSchema } from '../vendors/viatom/auth-options';
+import { rulesSchema, watchFieldsSchema } from '../watch/rules';
 import { editorProperty, shapeOf, type EditorRule } from './rules';
 
 /**
@@ -44,6 +45,12 @@ export interface EditorOptions {
    * from the hand-written editors, whose users are used to the mark on the field.
    */
   required?: Readonly<Record<string, string>>;
+  /**
+   * Properties edited as a table of rows (an editableList) rather than a field: the schema of the
+   * whole table (its default is the editor's) and the named check of resources/editor-rules.js
+   * that stands for the row schema.
+   */
+  tables?: Readonly<Record<string, { schema: z.ZodType; check: string }>>;
 }
 
 const receiver = {
@@ -125,13 +132,18 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     checks: { allow: 'allowList' },
     messages: { path: 'health-metrics.validation.path', allow: 'health-metrics.validation.allow' },
   },
+  'health-watch': {
+    schema: watchFieldsSchema,
+    tables: { rules: { schema: rulesSchema, check: 'watchRules' } },
+    messages: { rules: 'health-watch.validation.rules', margin: 'health-watch.validation.margin', silenceMinutes: 'health-watch.validation.positive', forgetHours: 'health-watch.validation.positive', repeatMinutes: 'health-watch.validation.non-negative' },
+  },
   'health-fhir': { schema: fhirNodeOptions },
   'health-hl7': { schema: hl7NodeOptions, versionProperty: 'configVersion' },
 };
 
 /** A property as the editor file declares it, with everything its validator needs. */
 export interface EditorDefault {
-  value: string | number | boolean;
+  value: string | number | boolean | readonly unknown[];
   required?: true;
   rule: EditorRule & { message?: EditorMessage; env?: true; notBelow?: { property: string; ownDefault: unknown; otherDefault: unknown } };
 }
@@ -158,6 +170,12 @@ export function editorDefaults(type: string): Record<string, EditorDefault> {
         ...(options.env?.includes(name) ? { env: true as const } : {}),
         ...(notBelow ? { notBelow: { property: notBelow, ownDefault: value, otherDefault: editorProperty(shapeOf(options.schema)[notBelow]!, notBelow).value } } : {}),
       },
+    };
+  }
+  for (const [name, table] of Object.entries(options.tables ?? {})) {
+    result[name] = {
+      value: table.schema.parse(undefined) as unknown[],
+      rule: { kind: 'table', empty: false, spaces: false, missing: true, check: table.check, ...(options.messages?.[name] ? { message: options.messages[name] } : {}) },
     };
   }
   return result;

@@ -10,8 +10,11 @@ import { z } from 'zod';
  * an empty field, a boolean from a checkbox, and anything at all in a flow written by hand.
  */
 export interface EditorRule {
-  /** text: a string; number: anything Number() reads; choice: one of `values`; flag: a checkbox */
-  kind: 'text' | 'number' | 'choice' | 'flag';
+  /**
+   * text: a string; number: anything Number() reads; choice: one of `values`; flag: a checkbox;
+   * table: the rows of an editable list (an array), each row checked by the named `check`
+   */
+  kind: 'text' | 'number' | 'choice' | 'flag' | 'table';
   /** Whether the runtime takes "", text of spaces only, and a missing property (its default). */
   empty: boolean;
   spaces: boolean;

@@ -1,0 +1,396 @@
+import type { Reading } from '../reading';
+import type { DeviceRecord, EpisodeRecord, WatchSnapshot } from './snapshot';
+import { SILENT_RULE, SILENT_SEVERITY, type CompiledRule, type CompiledRules, type Severity } from './rules';
+import { inRuleUnit, ruleUnit } from './units';
+import { episodeOwner, silenceOwner } from './who';
+
+/**
+ * health-watch's logic, without Node-RED and without timers: readings go in (`observe`), the clock
+ * goes in (`tick`, called by one timer of the node however many devices are watched), alerts come
+ * out, one `firing` when an episode starts and one `resolved` when it ends (and a `firing` again
+ * every `repeatMs` while it lasts, when that is set).
+ *
+ * Value rules: an episode is one rule for one patient. A row fires when its value is below `below`
+ * (strict) or at or above `above` (inclusive); a reading whose value the device could not measure
+ * (`context.outOfRange` high / low, a "HI" / "LO") counts as past every high / low threshold of its
+ * kind. A firing rule resolves only once every row that the reading speaks of is back past its
+ * threshold by the margin (a % of the threshold), so a value that hovers at the threshold does not
+ * flap; a reading in between changes nothing.
+ *
+ * Silence: a device that sent a reading and then none for max(silence, 3 × its own interval)
+ * fires `silent`; its next reading resolves it. A sensor that says it has finished, and a device
+ * silent for `forgetMs`, are no longer watched (no alert: their last one stands). Devices are kept
+ * in a Map ordered by their last reading, so a tick reads only the devices that may be due.
+ */
+
+export type AlertState = 'firing' | 'resolved';
+
+/** `msg.payload` of an alert (docs/nodes/health-watch.md). */
+export interface AlertPayload {
+  rule: string;
+  state: AlertState;
+  severity: Severity;
+  vendor: string;
+  kind: string;
+  subject: Reading['subject'] | null;
+  device: Reading['device'] | null;
+  /** the value in the rule's unit; null for a silence and for a value the device could not measure */
+  value: number | null;
+  unit: string;
+  /** the threshold passed (or passed back); for `silent` the minutes of silence that fire it */
+  threshold: number | null;
+  readingId: string | null;
+  /** when the episode started: the first firing reading's time; for `silent` its last reading's arrival */
+  since: string;
+  /** the reading's time; for `silent` when the watch noticed */
+  time: string;
+}
+
+export interface Alert {
+  payload: AlertPayload;
+  /** the reading that changed the state; none for `silent` */
+  reading?: Reading;
+}
+
+export interface WatchOptions {
+  rules: CompiledRules;
+  /** % of the threshold */
+  margin: number;
+  silenceMs: number;
+  forgetMs: number;
+  /** 0: no repeat */
+  repeatMs: number;
+}
+
+/** What an alert tells of whom, kept from the last reading (references to its objects, not copies). */
+interface Whose {
+  vendor: string;
+  kind: string;
+  subject?: Reading['subject'];
+  device?: Reading['device'];
+}
+
+/** A value rule's episode (a rule firing for one patient). */
+export interface Episode extends Whose {
+  rule: number;
+  owner: string;
+  since: string;
+  /** arrival (watch clock) of the last alert sent for it, for `repeatMs` */
+  alertedAt: number;
+  /** arrival of the last reading of its kind for the patient, for `forgetMs` */
+  seenAt: number;
+}
+
+/** A watched device: what its silence says, and when it last spoke. */
+export interface Watched extends Whose {
+  /** arrival of its last reading (watch clock, ms) */
+  seenAt: number;
+  /** its silence window, ms */
+  windowMs: number;
+  /** 0, or the arrival of the reading it went silent after (its `silent` is firing) */
+  silentSince: number;
+  alertedAt: number;
+}
+
+/** How one rule reads one reading. */
+interface Verdict {
+  fires: boolean;
+  /** every row the reading speaks of is back past its threshold by the margin */
+  clear: boolean;
+  /** the row whose value the alert shows */
+  value: number | null;
+  unit: string;
+  threshold: number | null;
+}
+
+const EPISODE_KEY = '\u0002';
+
+function deviceRecord(owner: string, watched: Watched, silentSince: number): DeviceRecord {
+  const { windowMs, vendor, kind, subject, device } = watched;
+  return { owner, windowMs, silentSince, vendor, kind, ...(subject && { subject }), ...(device && { device }) };
+}
+const round = (value: number): number => Math.round(value * 1000) / 1000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export class WatchEngine {
+  /** firing value episodes by `<rule index>\u0002<owner>` */
+  readonly episodes = new Map<string, Episode>();
+  /** watched devices by owner, oldest reading first */
+  readonly devices = new Map<string, Watched>();
+  private readonly counts: number[];
+  private silentCount = 0;
+  /** A change no alert tells happened since the last `takeQuietChange()`: a device started or stopped being watched, an episode was forgotten. */
+  private changedQuietly = false;
+
+  constructor(private readonly options: WatchOptions) {
+    this.counts = options.rules.names.map(() => 0);
+  }
+
+  /** Every rule (the table's, then `silent`) with its severity and how many episodes fire, 0 included. */
+  firing(): { rule: string; severity: string; count: number }[] {
+    const { names, severities } = this.options.rules;
+    return [
+      ...names.map((rule, index) => ({ rule, severity: severities[index]!, count: this.counts[index]! })),
+      { rule: SILENT_RULE, severity: SILENT_SEVERITY, count: this.silentCount },
+    ];
+  }
+
+  /** How many episodes fire now (the status). */
+  firingCount(): number {
+    return this.counts.reduce((sum, count) => sum + count, this.silentCount);
+  }
+
+  /** Whether a change no alert tells happened since the last call (what is kept should follow). */
+  takeQuietChange(): boolean {
+    const changed = this.changedQuietly;
+    this.changedQuietly = false;
+    return changed;
+  }
+
+  /** The alerts one reading causes, arrived at `now` (ms). */
+  observe(reading: Reading, now: number): Alert[] {
+    const alerts: Alert[] = [];
+    this.hear(reading, now, alerts);
+    // a value produced while a sensor warms up is not one to act on; the device spoke all the same
+    if (reading.context?.valid === false) return alerts;
+    const rules = this.options.rules.byKind.get(reading.kind);
+    if (!rules) return alerts;
+    const owner = episodeOwner(reading);
+    for (const rule of rules) this.judgeRule(rule, reading, owner, now, alerts);
+    return alerts;
+  }
+
+  /** The silences due at `now`, repeated ones, and the devices and episodes forgotten. */
+  tick(now: number): Alert[] {
+    const alerts: Alert[] = [];
+    const { silenceMs, forgetMs, repeatMs } = this.options;
+    for (const [key, device] of this.devices) {
+      // ordered by last reading and no window is shorter than silenceMs: none after this one is due
+      if (now - device.seenAt < silenceMs) break;
+      if (now - device.seenAt >= forgetMs) {
+        this.devices.delete(key);
+        this.changedQuietly = true;
+        if (device.silentSince) this.silentCount--;
+        continue;
+      }
+      if (!device.silentSince) {
+        if (now - device.seenAt < device.windowMs) continue;
+        device.silentSince = device.seenAt;
+        this.silentCount++;
+      } else if (!(repeatMs > 0 && now - device.alertedAt >= repeatMs)) {
+        continue;
+      }
+      device.alertedAt = now;
+      alerts.push({ payload: this.silentPayload(device, 'firing', now) });
+    }
+    for (const [key, episode] of this.episodes) {
+      if (now - episode.seenAt >= forgetMs) {
+        this.episodes.delete(key);
+        this.counts[episode.rule]!--;
+        this.changedQuietly = true;
+      }
+    }
+    return alerts;
+  }
+
+  /** How often the node should tick: often enough to notice a silence within a quarter of its window. */
+  tickEveryMs(): number {
+    return Math.min(Math.max(this.options.silenceMs / 4, 200), 30_000);
+  }
+
+  /**
+   * The episodes firing, `silent` ones included (the devices that went silent): small, and
+   * written before each alert leaves (./snapshot.ts).
+   */
+  episodesSnapshot(): WatchSnapshot {
+    const { names } = this.options.rules;
+    const episodes: EpisodeRecord[] = [];
+    for (const episode of this.episodes.values()) {
+      const { owner, since, vendor, kind, subject, device } = episode;
+      episodes.push({ rule: names[episode.rule]!, owner, since, vendor, kind, ...(subject && { subject }), ...(device && { device }) });
+    }
+    const devices: DeviceRecord[] = [];
+    for (const [owner, watched] of this.devices) if (watched.silentSince) devices.push(deviceRecord(owner, watched, watched.silentSince));
+    return { episodes, devices };
+  }
+
+  /**
+   * Every device watched, so that one that never speaks again after a restart still goes silent:
+   * large (100,000 devices are about 30 MB), written now and then. Whether a device is silent is
+   * the episodes' business: here none is.
+   */
+  devicesSnapshot(): WatchSnapshot {
+    const devices: DeviceRecord[] = [];
+    for (const [owner, watched] of this.devices) devices.push(deviceRecord(owner, watched, 0));
+    return { episodes: [], devices };
+  }
+
+  /**
+   * Puts back what a previous run kept (the devices, then the episodes, which say which devices
+   * were silent); every clock starts again at `now` (a restart is not a silence). An episode of a
+   * rule no longer in the table ends with the rule, without an alert.
+   */
+  restore(snapshot: WatchSnapshot, now: number): void {
+    const { names } = this.options.rules;
+    for (const { rule: name, ...episode } of snapshot.episodes) {
+      const rule = names.indexOf(name);
+      const key = rule + EPISODE_KEY + episode.owner;
+      if (rule === -1 || this.episodes.has(key)) continue;
+      this.episodes.set(key, { ...episode, rule, seenAt: now, alertedAt: now });
+      this.counts[rule]!++;
+    }
+    for (const { owner, ...device } of snapshot.devices) {
+      const known = this.devices.get(owner);
+      if (known) {
+        if (device.silentSince && !known.silentSince) {
+          known.silentSince = device.silentSince;
+          this.silentCount++;
+        }
+        continue;
+      }
+      this.devices.set(owner, { ...device, seenAt: now, alertedAt: now, windowMs: Math.max(device.windowMs, this.options.silenceMs) });
+      if (device.silentSince) this.silentCount++;
+    }
+  }
+
+  // --- silence -----------------------------------------------------------------------------
+
+  private hear(reading: Reading, now: number, alerts: Alert[]): void {
+    const key = silenceOwner(reading);
+    if (key === undefined) return;
+    let device = this.devices.get(key);
+    if (device) {
+      // moved to the end: the Map stays ordered by last reading
+      this.devices.delete(key);
+      if (device.silentSince) {
+        alerts.push({ payload: this.silentPayload(device, 'resolved', now), reading });
+        device.silentSince = 0;
+        this.silentCount--;
+      }
+    }
+    if (reading.context?.sensorState === 'finished') {
+      this.changedQuietly ||= device !== undefined;
+      return;
+    }
+    const interval = Number(reading.context?.intervalMinutes);
+    const windowMs = Math.max(this.options.silenceMs, Number.isFinite(interval) && interval > 0 ? 3 * interval * 60_000 : 0);
+    if (device) {
+      device.seenAt = now;
+      device.windowMs = windowMs;
+      device.kind = reading.kind;
+      device.subject = reading.subject;
+      device.device = reading.device;
+    } else {
+      this.changedQuietly = true;
+      device = { seenAt: now, windowMs, silentSince: 0, alertedAt: 0, vendor: reading.vendor, kind: reading.kind, subject: reading.subject, device: reading.device };
+    }
+    this.devices.set(key, device);
+  }
+
+  private silentPayload(device: Watched, state: AlertState, now: number): AlertPayload {
+    return {
+      rule: SILENT_RULE,
+      state,
+      severity: SILENT_SEVERITY,
+      vendor: device.vendor,
+      kind: device.kind,
+      subject: device.subject ?? null,
+      device: device.device ?? null,
+      value: null,
+      unit: 'min',
+      threshold: round(device.windowMs / 60_000),
+      readingId: null,
+      since: iso(device.silentSince),
+      time: iso(now),
+    };
+  }
+
+  // --- value rules -------------------------------------------------------------------------
+
+  private judgeRule(rule: CompiledRule, reading: Reading, owner: string, now: number, alerts: Alert[]): void {
+    const verdict = this.verdict(rule, reading);
+    if (!verdict) return;
+    const key = rule.index + EPISODE_KEY + owner;
+    const episode = this.episodes.get(key);
+    if (!episode) {
+      if (!verdict.fires) return;
+      const started: Episode = {
+        rule: rule.index, owner, since: reading.time, alertedAt: now, seenAt: now,
+        vendor: reading.vendor, kind: reading.kind, subject: reading.subject, device: reading.device,
+      };
+      this.episodes.set(key, started);
+      this.counts[rule.index]!++;
+      alerts.push(this.valueAlert(rule, started, 'firing', verdict, reading));
+      return;
+    }
+    episode.seenAt = now;
+    episode.subject = reading.subject;
+    episode.device = reading.device;
+    if (verdict.fires) {
+      const { repeatMs } = this.options;
+      if (repeatMs > 0 && now - episode.alertedAt >= repeatMs) {
+        episode.alertedAt = now;
+        alerts.push(this.valueAlert(rule, episode, 'firing', verdict, reading));
+      }
+    } else if (verdict.clear) {
+      this.episodes.delete(key);
+      this.counts[rule.index]!--;
+      alerts.push(this.valueAlert(rule, episode, 'resolved', verdict, reading));
+    }
+  }
+
+  /**
+   * What the reading says of a rule, or undefined when it says nothing (no row's value in it, or a
+   * value in a unit that cannot be converted).
+   */
+  private verdict(rule: CompiledRule, reading: Reading): Verdict | undefined {
+    const outOfRange = reading.context?.outOfRange;
+    const unmeasured = reading.context?.unmeasured;
+    const margin = this.options.margin / 100;
+    let spoken: Verdict | undefined;
+    let clear = true;
+    for (const row of rule.rows) {
+      const quantity = reading.values[row.value];
+      let value: number | undefined;
+      if (quantity) value = inRuleUnit(row.value, quantity);
+      else if ((outOfRange === 'high' || outOfRange === 'low') && (!Array.isArray(unmeasured) || unmeasured.includes(row.value))) {
+        // beyond what the device measures: past every threshold on that side
+        value = outOfRange === 'high' ? Infinity : -Infinity;
+      }
+      if (value === undefined) continue;
+      const unit = ruleUnit(row.value) || quantity?.unit || '';
+      const shown = Number.isFinite(value) ? round(value) : null;
+      const passedBelow = row.below !== undefined && value < row.below;
+      const passedAbove = row.above !== undefined && value >= row.above;
+      if (passedBelow || passedAbove) {
+        return { fires: true, clear: false, value: shown, unit, threshold: passedBelow ? row.below! : row.above! };
+      }
+      const backBelow = row.below === undefined || value >= row.below + Math.abs(row.below) * margin;
+      const backAbove = row.above === undefined || value <= row.above - Math.abs(row.above) * margin;
+      clear &&= backBelow && backAbove;
+      spoken ??= { fires: false, clear: false, value: shown, unit, threshold: row.below ?? row.above ?? null };
+    }
+    return spoken && { ...spoken, clear };
+  }
+
+  private valueAlert(rule: CompiledRule, episode: Episode, state: AlertState, verdict: Verdict, reading: Reading): Alert {
+    return {
+      payload: {
+        rule: rule.name,
+        state,
+        severity: rule.severity,
+        vendor: reading.vendor,
+        kind: reading.kind,
+        subject: reading.subject ?? null,
+        device: reading.device ?? null,
+        value: verdict.value,
+        unit: verdict.unit,
+        threshold: verdict.threshold,
+        readingId: reading.id,
+        since: episode.since,
+        time: reading.time,
+      },
+      reading,
+    };
+  }
+}

@@ -1,0 +1,136 @@
+import { errorCode } from '../coded-error';
+import type { Reading } from '../reading';
+import { WatchEngine, type Alert } from './engine';
+import { compileRules, type WatchProperties } from './rules';
+import { CoalescedWrites, type WatchStore } from './store';
+
+/**
+ * A running health-watch without Node-RED: the engine (./engine.ts), its one timer, and what it
+ * keeps on disk. An alert leaves only once the episode it starts or ends is on disk, so a restart
+ * neither repeats it nor loses it; what no alert tells (a new device, a sensor finished) is
+ * written a little later, a few changes at once. Without a store (no at-rest key, no user
+ * directory, or a file that could not be read and must not be overwritten) the watch works in
+ * memory and its episodes end with the process.
+ */
+
+/**
+ * How long a change no alert tells (a new device, a finished sensor) may wait before it is written:
+ * the list of devices is large (100,000 devices take about a second to write, bench part `watch`),
+ * and many new devices at once make one write.
+ */
+const QUIET_WRITE_DELAY_MS = 30_000;
+
+export interface WatchHooks {
+  /** Alerts, in order, once they are kept. */
+  send(alerts: Alert[]): void;
+  /** The count firing may have changed (the status). */
+  changed(): void;
+  /** What is kept could not be written (the file system's code); undefined once a write succeeds again. */
+  storeProblem(code: string | undefined): void;
+}
+
+export interface WatchSetup {
+  properties: WatchProperties;
+  store?: WatchStore;
+  hooks: WatchHooks;
+  now?: () => number;
+}
+
+export class Watch {
+  readonly engine: WatchEngine;
+  private readonly now: () => number;
+  private writes: CoalescedWrites | undefined;
+  private deviceWrites: CoalescedWrites | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly setup: WatchSetup) {
+    const { properties } = setup;
+    this.now = setup.now ?? Date.now;
+    this.engine = new WatchEngine({
+      rules: compileRules(properties.rules),
+      margin: properties.margin,
+      silenceMs: properties.silenceMinutes * 60_000,
+      forgetMs: properties.forgetHours * 3_600_000,
+      repeatMs: properties.repeatMinutes * 60_000,
+    });
+    const store = setup.store;
+    this.writes = store && new CoalescedWrites(() => store.saveEpisodes(this.engine.episodesSnapshot()));
+    this.deviceWrites = store && new CoalescedWrites(() => store.saveDevices(this.engine.devicesSnapshot()));
+  }
+
+  /**
+   * Reads what the last run kept (a restart: every clock starts again now) and starts the clock.
+   * Rejects with the store's error (`undecryptable`, `damaged`, `unreadable`): the watch then runs
+   * without a store rather than overwrite a file the right key would read.
+   */
+  start(): Promise<void> {
+    const loaded = (async () => {
+      const kept = await this.setup.store?.load();
+      if (kept) this.engine.restore(kept, this.now());
+    })();
+    // readings that come meanwhile wait for it, in order; a file that cannot be read is left as
+    // it is (the right key reads it again) and nothing is written over it
+    this.queue = loaded.catch(() => {
+      this.writes = undefined;
+      this.deviceWrites = undefined;
+    });
+    this.timer = setInterval(() => void this.enqueue(() => this.engine.tick(this.now())), this.engine.tickEveryMs());
+    void this.queue.then(() => this.setup.hooks.changed());
+    return loaded;
+  }
+
+  /** One reading, in order with the others and with the clock's alerts; resolves once its alerts are sent. */
+  observe(reading: Reading): Promise<void> {
+    return this.enqueue(() => this.engine.observe(reading, this.now()));
+  }
+
+  /** Stops the clock and writes what must survive the restart. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.closed = true;
+    await this.queue;
+    await this.keep(true).catch(() => undefined);
+  }
+
+  private enqueue(step: () => Alert[]): Promise<void> {
+    const run = this.queue.then(async () => {
+      const alerts = step();
+      const quiet = this.engine.takeQuietChange();
+      if (alerts.length === 0) {
+        if (quiet) this.keepSoon();
+        return;
+      }
+      // the episode is on disk before anyone hears of it; a write that fails is told, and the
+      // alert still goes out: a nurse must see a 2.8 even on a full disk
+      await this.keep().catch(() => undefined);
+      this.setup.hooks.send(alerts);
+      this.setup.hooks.changed();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private keepSoon(): void {
+    if (!this.writes || this.quietTimer || this.closed) return;
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      void this.keep(true).catch(() => undefined);
+    }, QUIET_WRITE_DELAY_MS);
+  }
+
+  /** Writes the episodes, and with `devices` the list of devices too. */
+  private async keep(devices = false): Promise<void> {
+    if (!this.writes) return;
+    try {
+      await Promise.all([this.writes.request(), devices ? this.deviceWrites?.request() : undefined]);
+      this.setup.hooks.storeProblem(undefined);
+    } catch (error) {
+      this.setup.hooks.storeProblem(errorCode(error));
+      throw error;
+    }
+  }
+}
