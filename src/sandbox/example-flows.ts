@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { vendorOfReceiver, type Vendor } from '../lib/vendors/manifest';
 import { SANDBOX_PATIENT_ROWS } from './patients';
+import { CGM_STORY } from './story';
 import { DEFAULT_SANDBOX_PORT, SANDBOX_CREDENTIALS, SANDBOX_DEVICES } from './sandbox';
 
 /**
@@ -45,6 +46,9 @@ export function examplesForSandbox(apiUrl = `http://127.0.0.1:${DEFAULT_SANDBOX_
           };
         case 'health-patient':
           return { ...pointed, credentials: { sources: JSON.stringify(SANDBOX_PATIENT_ROWS) } };
+        case 'health-watch':
+          // the example's own silence (15 min) outlasts the sandbox's quiet spell: shortened so the demo shows it
+          return { ...pointed, silenceMinutes: CGM_STORY.watchSilenceMinutes };
         case 'hl7-mllp':
           return options.mllpPort === undefined ? pointed : { ...pointed, host: '127.0.0.1', port: String(options.mllpPort) };
         case 'expeed-query':

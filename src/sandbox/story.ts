@@ -41,6 +41,12 @@ export const CGM_STORY = {
    * sensor's intervals), and the first reading after it resolves it.
    */
   quietSpell: { fromPush: 100, toPush: 200 },
+  /**
+   * The `silenceMinutes` the sandbox gives the example's health-watch (its own default, 15, is
+   * longer than the spell): under the spell's 5 minutes, so `npm start` shows `silent` fire and
+   * resolve.
+   */
+  watchSilenceMinutes: 2,
 } as const;
 
 /** Seconds after the start at which push n comes, with the default interval. */
@@ -79,5 +85,6 @@ export function describeStory(hospitalDown: readonly DownWindow[], intervalMs = 
     `the second CGM patient reads "HI" (over the sensor's range) at about ${at(hiAtPush)}`,
     `the second CGM patient goes low, then urgently low, and back in range from about ${at(lowEpisode.fromPush)} to ${at(lowEnd)}`,
     `the second CGM patient's phone stops uploading from about ${at(quietSpell.fromPush)} to ${at(quietSpell.toPush)}`,
+    'the health-watch example writes each alert, firing and resolved, to .demo/health-bridge-data/alerts.jsonl; the Health Bridge sidebar tab and /metrics show the queues and the alerts firing',
   ];
 }
