@@ -55,6 +55,7 @@ export const NODE_TYPES = {
   'health-outbox': { kind: 'flow', icon: 'health-bridge-outbox.svg' },
   'health-patient': { kind: 'flow', icon: 'health-bridge-patient.svg' },
   'health-metrics': { kind: 'flow', icon: 'health-bridge-metrics.svg' },
+  'health-redis': { kind: 'config', icon: null },
 } as const satisfies Record<string, NodeTypeEntry>;
 
 export type NodeType = keyof typeof NODE_TYPES;

@@ -45,7 +45,7 @@ interface NodeSpec {
   noPorts?: true;
 }
 
-const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
+const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'state', 'maxBytes', 'tz'];
 // The key is a credential too, but shown in clear (a text credential): the callback URL carries it.
 const RECEIVER_CREDENTIALS = ['piiKey'];
 /** What the editor generates for a new receiver: 24 random bytes in base64url. */
@@ -102,6 +102,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
+  },
+  'health-redis': {
+    kind: 'config', fields: ['name', 'url', 'prefix', 'tls', 'ca', 'username', 'password'], credentials: ['password'], typed: ['url', 'ca'],
+    fill: { url: 'redis://127.0.0.1:6379' }, label: 'redis://127.0.0.1:6379', vendorSetup: false,
   },
   'viatom-account': {
     kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],

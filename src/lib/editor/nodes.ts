@@ -6,6 +6,7 @@ import { metricsPropertiesSchema } from '../metrics/properties';
 import { outboxPropertiesSchema } from '../outbox/properties';
 import { patientPropertiesSchema } from '../patients/properties';
 import { receiverConfigSchema } from '../receiver/config';
+import { redisPropertiesSchema } from '../redis/properties';
 import type { NodeType } from '../registry';
 import { accountConfigSchema, queryConfigSchema, setConfigSchema } from '../vendors/expeed/config';
 import { viatomAccountSchema } from '../vendors/viatom/account';
@@ -28,6 +29,8 @@ export interface EditorOptions {
   schema?: z.ZodType;
   /** config nodes it uses: property → config node type (required) */
   configs?: Readonly<Record<string, string>>;
+  /** config nodes it may use: property → config node type (blank: none) */
+  optionalConfigs?: Readonly<Record<string, string>>;
   /** a config node: its inputs are node-config-input-<property> */
   config?: true;
   /** the property that holds the configuration version: `version`, unless that name is taken */
@@ -48,6 +51,8 @@ export interface EditorOptions {
 
 const receiver = {
   schema: receiverConfigSchema,
+  // blank: this instance's own dedup (memory or a context store), as before
+  optionalConfigs: { state: 'health-redis' },
   credentials: ['key', 'piiKey'],
   checks: { allow: 'allowList', tz: 'timeZone' },
   messages: {
@@ -123,6 +128,13 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     credentials: ['key'],
     checks: { allow: 'allowList' },
     messages: { path: 'health-metrics.validation.path', allow: 'health-metrics.validation.allow' },
+  },
+  'health-redis': {
+    config: true,
+    schema: redisPropertiesSchema,
+    credentials: ['username', 'password'],
+    messages: { url: 'health-redis.validation.url' },
+    env: ['url', 'ca'],
   },
   'health-fhir': { schema: fhirNodeOptions },
   'health-hl7': { schema: hl7NodeOptions, versionProperty: 'configVersion' },
