@@ -68,7 +68,7 @@ function dedupStoreFor(RED: NodeRedApi, node: RuntimeNode, state: unknown, setti
       const problem = found.problem;
       return new UnavailableDedupStore(() => problem);
     }
-    return new RedisDedupStore(found.client.client, {
+    return new RedisDedupStore(found.client.use(), {
       windowMs: settings.dedupWindowMs,
       ackTimeoutMs: settings.ackTimeoutMs,
       keyPrefix: `${found.client.prefix}dedup:${node.id}:`,

@@ -74,7 +74,7 @@ export interface RedisStatus {
   /** scheme://host:port/db as configured, without user name or password. */
   address: string;
   connected: boolean;
-  /** connecting, connected, reconnecting or closed. */
+  /** idle (no node uses it yet), connecting, connected, reconnecting or closed. */
   state: string;
   /** The server's maxmemory-policy as last read (`unknown` where CONFIG is refused), or null before. */
   evictionPolicy: string | null;

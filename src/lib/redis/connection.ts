@@ -5,7 +5,8 @@ import { displayUrl, usesTls, type RedisProperties } from './properties';
 
 /**
  * One connection to Redis, shared by every node that names the same `health-redis` config node
- * in `state`. It connects when made, reconnects by itself with a growing pause after a loss, and
+ * in `state`. It connects when the first of them asks for it (`use`: a config node nobody uses
+ * opens nothing, as an example flow's would not), reconnects by itself with a growing pause after a loss, and
  * is closed with its config node.
  *
  * Commands fail at once while it is not connected (node-redis's `disableOfflineQueue`) instead of
@@ -21,7 +22,7 @@ import { displayUrl, usesTls, type RedisProperties } from './properties';
  * Nothing here writes a credential anywhere: errors are reported with the server's address only.
  */
 
-export type RedisState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type RedisState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** Pauses between reconnection attempts: 100 ms doubling up to 5 s, with some jitter. */
 export function reconnectDelayMs(retries: number): number {
@@ -40,12 +41,12 @@ export interface RedisConnectionEvents {
 export type RedisCommands = RedisClientType;
 
 export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
-  readonly client: RedisCommands;
+  private readonly client: RedisCommands;
   /** The key prefix every user of the connection writes under. */
   readonly prefix: string;
   /** Where it connects to, fit to be shown: no user name, no password. */
   readonly address: string;
-  private current: RedisState = 'connecting';
+  private current: RedisState = 'idle';
   private reportedLoss = false;
 
   constructor(properties: RedisProperties) {
@@ -79,8 +80,16 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
     });
     this.client.on('reconnecting', () => this.setState('reconnecting'));
     this.client.on('end', () => this.setState('closed'));
-    // The first attempt may fail too (Redis not up yet): the client keeps trying by itself.
-    this.client.connect().catch(() => undefined);
+  }
+
+  /** The client, connecting it if nobody has yet. */
+  use(): RedisCommands {
+    if (this.current === 'idle') {
+      this.setState('connecting');
+      // The first attempt may fail too (Redis not up yet): the client keeps trying by itself.
+      this.client.connect().catch(() => undefined);
+    }
+    return this.client;
   }
 
   get state(): RedisState {
@@ -91,16 +100,15 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
     return this.current === 'connected';
   }
 
-  /** Closes the connection: commands sent already are answered first. */
+  /** Closes the connection: commands sent already are answered first; a reconnection is stopped. */
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.setState('closed');
     try {
-      if (this.client.isOpen) await this.client.close();
+      if (this.client.isReady) await this.client.close();
     } catch {
-      this.client.destroy();
+      // closed meanwhile: destroyed below if still open
     }
-    // a client still reconnecting is not open: stop its attempts
     if (this.client.isOpen) this.client.destroy();
   }
 
