@@ -64,6 +64,7 @@ function flow(hospitalPort: number, redisUrl?: string): object[] {
   return [
     ...nodes,
     ...placed(httpDelivery('tab-rx', `http://127.0.0.1:${hospitalPort}/in`, 'the hospital').map((node) => ({ ...node }))),
+    ...placed([{ id: 'hm', z: 'tab-rx', type: 'health-metrics', name: '', path: '/metrics', allow: '127.0.0.1', processMetrics: false, credentials: {} }]),
     ...(redisUrl ? [{ id: 'shared', type: 'health-redis', name: '', url: redisUrl, prefix: 'hb-test:', tls: false, ca: '', credentials: {} }] : []),
   ];
 }
@@ -147,12 +148,19 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
     const at = (n: number): string => `${(n % 2 ? b : a).url}/sinocare`;
     const status = async (instance: NodeRed): Promise<{ connected: boolean }[]> =>
       (await request(`${instance.url}/health-bridge/status`)).json as any;
+    const connectedGauge = async (instance: NodeRed): Promise<string | undefined> =>
+      /^health_bridge_redis_connected\{node="shared",name=""\} (\d)$/m.exec((await request(`${instance.url}/metrics`)).text)?.[1];
+    assert.equal(await connectedGauge(a), '1');
 
     const before = Array.from({ length: 6 }, sinocarePush);
     for (const [n, body] of before.entries()) await pushUntilAccepted(at(n), body, Date.now() + 10_000);
     assert.equal(hospital.total, 6);
 
     await redis.pause();
+    // the status says so before any push comes
+    for (const instance of [a, b]) {
+      await waitFor(() => instance.messages.some((m) => m.sink === 'rx/statuses' && m.msg.status.fill === 'red' && /^Redis not connected \(redis:\/\/127\.0\.0\.1:\d+\): pushes answered 503$/.test(m.msg.status.text)), 10_000);
+    }
     const during: any[] = [];
     const downUntil = Date.now() + 10_000;
     for (let n = 0; Date.now() < downUntil; n++) {
@@ -169,6 +177,7 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
       assert.equal(statuses.at(-1)?.msg.status.fill, 'red');
       assert.match(statuses.at(-1)?.msg.status.text, /dedup store failed/);
       assert.deepEqual(((await status(instance)) as any).redis.map((entry: any) => entry.connected), [false]);
+      assert.equal(await connectedGauge(instance), '0');
     }
     assert.equal(hospital.total, 6, 'nothing stored while Redis is down');
 
@@ -184,6 +193,7 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
       const statuses = await instance.settledMessages('rx/statuses');
       assert.equal(statuses.at(-1)?.msg.status.fill, 'green');
       assert.deepEqual(((await status(instance)) as any).redis.map((entry: any) => entry.connected), [true]);
+      assert.equal(await connectedGauge(instance), '1');
     }
   });
 

@@ -60,23 +60,30 @@ function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
  * is answered 503 with the reason: falling back to this instance's memory would emit twice what
  * reaches two instances.
  */
-function dedupStoreFor(RED: NodeRedApi, node: RuntimeNode, state: unknown, settings: ReceiverSettings, onError: (error: unknown) => void): DedupStore {
+function dedupStoreFor(
+  RED: NodeRedApi, node: RuntimeNode, state: unknown, settings: ReceiverSettings, onError: (error: unknown) => void,
+): { store: DedupStore; redis?: RedisConnection } {
   const options = { windowMs: settings.dedupWindowMs, maxKeys: DEFAULT_MAX_DEDUP_KEYS };
   if (typeof state === 'string' && state !== '') {
     const found = configClient<RedisConnection>(RED, state, 'health-redis');
     if (found.problem) {
       const problem = found.problem;
-      return new UnavailableDedupStore(() => problem);
+      // said at deploy too, once the flow's Catch and Status nodes are wired (next turn)
+      setImmediate(() => onError(problem));
+      return { store: new UnavailableDedupStore(() => problem) };
     }
-    return new RedisDedupStore(found.client.use(), {
+    const store = new RedisDedupStore(found.client.use(), {
       windowMs: settings.dedupWindowMs,
       ackTimeoutMs: settings.ackTimeoutMs,
       keyPrefix: `${found.client.prefix}dedup:${node.id}:`,
     });
+    return { store, redis: found.client };
   }
-  return settings.dedupStore
-    ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
-    : new MemoryDedupStore(options);
+  return {
+    store: settings.dedupStore
+      ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
+      : new MemoryDedupStore(options),
+  };
 }
 
 /**
@@ -116,7 +123,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       node.status({ fill: 'red', shape: 'ring', text: message });
       node.error(message);
     };
-    const dedup = dedupStoreFor(RED, node, config.state, settings, reportStoreError);
+    const { store: dedup, redis } = dedupStoreFor(RED, node, config.state, settings, reportStoreError);
     // a push the flow failed to store is no refused push: counted apart, shown only when there are some
     const countsText = (counts: ReceiverCounts): string =>
       [
@@ -189,7 +196,23 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       node.status({ fill: 'green', shape: 'ring', text: settings.path });
     }
 
+    // Shared state on Redis: the status says when it is lost (every push is answered 503 meanwhile)
+    // and when it is back, without waiting for a push.
+    let redisDown = false;
+    const onRedisState = (state: string): void => {
+      if (state === 'connected' && redisDown) {
+        redisDown = false;
+        node.status({ fill: 'green', shape: 'ring', text: t('status.redis-up', { path: settings.path }) });
+      } else if (state === 'reconnecting' && !redisDown) {
+        redisDown = true;
+        countsStatus.cancel();
+        node.status({ fill: 'red', shape: 'ring', text: t('status.redis-down', { address: redis?.address }) });
+      }
+    };
+    redis?.on('state', onRedisState);
+
     node.on('close', (_removed, done) => {
+      redis?.off('state', onRedisState);
       // a node's series live while it runs: a deleted node's go away with it
       metrics.close();
       countsStatus.cancel();

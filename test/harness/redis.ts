@@ -14,8 +14,8 @@ import { freePort } from './node-red';
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
 export interface RedisServerOptions {
-  /** Extra `--name value` arguments, e.g. `{ 'maxmemory-policy': 'allkeys-lru' }`. */
-  config?: Record<string, string>;
+  /** Extra `--name value…` arguments, e.g. `{ 'maxmemory-policy': 'allkeys-lru' }`; a list for several words. */
+  config?: Record<string, string | string[]>;
 }
 
 export class RedisServer {
@@ -40,7 +40,7 @@ export class RedisServer {
   async resume(): Promise<void> {
     if (this.child) return;
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-    for (const [name, value] of Object.entries(this.options.config ?? {})) args.push(`--${name}`, value);
+    for (const [name, value] of Object.entries(this.options.config ?? {})) args.push(`--${name}`, ...(Array.isArray(value) ? value : [value]));
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
