@@ -66,6 +66,7 @@ import { PUSHES, RECEIVERS } from './lib/pushes.mjs';
 import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
 import { benchMetrics, metricsMarkdown } from './lib/metrics.mjs';
+import { benchRedis, redisMarkdown } from './lib/redis.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -75,7 +76,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'redis'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -901,7 +902,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, redis }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -967,6 +968,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (redis) {
+    // part 9, receivers with dedup on Redis beside memory: bench/lib/redis.mjs
+    const part = redisMarkdown(redis, { fmt });
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -1014,9 +1021,10 @@ async function main() {
   const hospital = wanted('hospital') ? await benchHospitalPart(options) : undefined;
   const outboxNodeRed = wanted('outbox-node-red') ? await benchOutboxNodeRed(options, log) : undefined;
   const metrics = wanted('metrics') ? await benchMetrics(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
+  const redis = wanted('redis') ? await benchRedis(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, redis });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

@@ -75,6 +75,24 @@ describe('health-redis: the connection and the dedup store on a real Redis', fun
     assert.equal(await a.claim('push-3'), 'seen');
   });
 
+  it('ack: auto (confirmAtClaim): the claim is seen by the others at once, for the window, and a release still frees it', async function () {
+    server = await RedisServer.start();
+    const client = (await open()).use();
+    const options = { windowMs: 2 * HOUR, ackTimeoutMs: 4000, keyPrefix: 'hb-unit:dedup:auto:', confirmAtClaim: true };
+    const a = new RedisDedupStore(client, options);
+    const b = new RedisDedupStore(client, options);
+    assert.equal(await a.claim('auto-1'), 'claimed');
+    assert.equal(await b.claim('auto-1'), 'seen');
+    const [key] = (await server.command('KEYS', 'hb-unit:dedup:auto:*')).match(/hb-unit:dedup:auto:[0-9a-f]{32}/g) ?? [];
+    const ttl = Number((await server.command('PTTL', key!)).slice(1));
+    assert.ok(ttl > HOUR && ttl <= 2 * HOUR, String(ttl));
+    await a.confirm('auto-1');
+    assert.equal(await b.claim('auto-1'), 'seen');
+    assert.equal(await a.claim('auto-2'), 'claimed');
+    await a.release('auto-2');
+    assert.equal(await b.claim('auto-2'), 'claimed');
+  });
+
   it('while Redis is down a claim fails at once (no queue waiting for it); once it is back the same connection claims again', async function () {
     server = await RedisServer.start();
     const connection = await open();

@@ -76,6 +76,7 @@ function dedupStoreFor(
       windowMs: settings.dedupWindowMs,
       ackTimeoutMs: settings.ackTimeoutMs,
       keyPrefix: `${found.client.prefix}dedup:${node.id}:`,
+      confirmAtClaim: settings.ack === 'auto',
     });
     return { store, redis: found.client };
   }

@@ -18,6 +18,9 @@ import type { ClaimResult, DedupStore } from './store';
  * - confirm: `SET key seen PX <dedupHours>`, whoever holds it now: the push is stored.
  * - release: deleted only if the claim is still ours (a script compares the token), so that a
  *   claim that expired and was taken by another instance is left alone.
+ * - `ack: auto` (`confirmAtClaim`): the push is answered with success as soon as it is handed to
+ *   the flow, so the claim writes `seen:<token>` for the whole window at once, and confirm writes
+ *   nothing: one round trip a push. Release still compares the token.
  * Redis unreachable: the command rejects at once (the connection keeps no offline queue), the
  * claim fails, and the core answers 503.
  */
@@ -36,12 +39,20 @@ export interface RedisDedupOptions {
   ackTimeoutMs: number;
   /** `<health-redis prefix>dedup:<receiver id>:`. */
   keyPrefix: string;
+  /**
+   * The push is as good as confirmed when claimed (`ack: auto`: it is handed to the flow at once
+   * and answered with success): the claim writes the outcome for the whole window, and `confirm`
+   * has nothing left to write. One round trip a push instead of two.
+   */
+  confirmAtClaim?: boolean;
 }
 
 /** How long a claim outlives its push's ackTimeout: time for the confirm or release to arrive. */
 export const CLAIM_MARGIN_MS = 5000;
 
 const SEEN = 'seen';
+/** The value of a claim made `confirmAtClaim`: seen, and still the claimer's to release. */
+const SEEN_BY = 'seen:';
 
 /** DEL the key if it still holds this token (a claim that expired may have been taken since). */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
@@ -58,23 +69,27 @@ export class RedisDedupStore implements DedupStore {
   async claim(key: string): Promise<ClaimResult> {
     if (this.options.windowMs <= 0) return 'claimed';
     const redisKey = this.redisKey(key);
-    const token = `${this.owner}:${++this.counter}`;
+    const atOnce = this.options.confirmAtClaim === true;
+    const token = `${atOnce ? SEEN_BY : ''}${this.owner}:${++this.counter}`;
     const set = await this.client.set(redisKey, token, {
       condition: 'NX',
-      expiration: { type: 'PX', value: this.options.ackTimeoutMs + CLAIM_MARGIN_MS },
+      expiration: { type: 'PX', value: atOnce ? Math.round(this.options.windowMs) : this.options.ackTimeoutMs + CLAIM_MARGIN_MS },
     });
     if (set === 'OK') {
       this.tokens.set(redisKey, token);
       return 'claimed';
     }
     // Gone between the two commands (released, or expired): pending, so that the core asks again.
-    return (await this.client.get(redisKey)) === SEEN ? 'seen' : 'pending';
+    const value = await this.client.get(redisKey);
+    return value === SEEN || value?.startsWith(SEEN_BY) ? 'seen' : 'pending';
   }
 
   async confirm(key: string): Promise<void> {
     if (this.options.windowMs <= 0) return;
     const redisKey = this.redisKey(key);
+    const token = this.tokens.get(redisKey);
     this.tokens.delete(redisKey);
+    if (token?.startsWith(SEEN_BY)) return;
     await this.client.set(redisKey, SEEN, { expiration: { type: 'PX', value: Math.round(this.options.windowMs) } });
   }
 
