@@ -53,10 +53,10 @@ function sinocarePush(): any {
 }
 
 /** The flow both instances run: the receiver (with `state` when `redisUrl` is given) delivering to the hospital. */
-function flow(hospitalPort: number, redisUrl?: string): object[] {
+function flow(hospitalPort: number, redisUrl?: string, ack: 'flow' | 'auto' = 'flow'): object[] {
   const nodes = receiverFlow({
     type: 'sinocare-in', path: '/sinocare', sink: 'never-answer',
-    properties: { ack: 'flow', ackTimeout: 10, ...(redisUrl && { state: 'shared' }) },
+    properties: { ack, ackTimeout: 10, ...(redisUrl && { state: 'shared' }) },
   }) as Array<Record<string, any>>;
   // each reading to the hospital, and only then health-ack answers the vendor; the sink sees them too
   const rx = nodes.find((node) => node.id === 'rx')!;
@@ -90,9 +90,9 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
   let hospitalPort: number;
   let instances: NodeRed[] = [];
 
-  async function startBoth(redisUrl?: string): Promise<[NodeRed, NodeRed]> {
+  async function startBoth(redisUrl?: string, ack: 'flow' | 'auto' = 'flow'): Promise<[NodeRed, NodeRed]> {
     instances = await Promise.all([0, 1].map(() => NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' })));
-    await Promise.all(instances.map((instance) => instance.deploy(flow(hospitalPort, redisUrl))));
+    await Promise.all(instances.map((instance) => instance.deploy(flow(hospitalPort, redisUrl, ack))));
     return instances as [NodeRed, NodeRed];
   }
 
@@ -131,6 +131,17 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
     assert.doesNotMatch(keys, /\$\d+\r\n(?!hb-test:)/, 'every key starts with the prefix');
     // a server that does not evict: no warning
     for (const instance of [a, b]) assert.doesNotMatch(instance.logs, /maxmemory-policy/);
+  });
+
+  it('ack: auto (answered before the hospital has it): the same, one reading stored of 50 copies', async function () {
+    redis = await RedisServer.start();
+    const [a, b] = await startBoth(redis.url, 'auto');
+    const body = sinocarePush();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, copy) => postJson(`${(copy % 2 ? b : a).url}/sinocare`, body)));
+    for (const answer of answers) assert.deepEqual([answer.status, answer.json], [200, ACCEPTED]);
+    await waitFor(() => hospital.total >= 1, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(hospital.stored.get(`sinocare:${body.data.testId}`), 1);
   });
 
   it('without state, the same 50 copies are stored twice: each instance dedups only what it sees', async function () {
