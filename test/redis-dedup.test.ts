@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { RedisDedupStore, CLAIM_MARGIN_MS } from '../src/lib/dedup';
 import { RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
 import { RedisServer } from './harness/redis';
@@ -155,6 +159,32 @@ describe('health-redis: the connection and the dedup store on a real Redis', fun
     assert.match(message, /WRONGPASS|invalid username-password/i);
     assert.doesNotMatch(message, /wrong-pw-456|right-pw-123/);
     assert.notEqual(bad.state, 'connected');
+  });
+
+  it('TLS (rediss://): trusts the server with the CA file given, and refuses a server the system CAs do not vouch for', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-redis-tls-'));
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+    } catch (error) {
+      throw new Error(`this test makes its certificate with openssl, which failed (${(error as Error).message}): apt-get install openssl`);
+    }
+    server = await RedisServer.start({ tls: { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') } });
+    assert.match(server.url, /^rediss:/);
+    const trusted = await open({ ca: path.join(dir, 'cert.pem') });
+    const store = new RedisDedupStore(trusted.use(), { windowMs: HOUR, ackTimeoutMs: 4000, keyPrefix: 'hb-unit:dedup:tls:' });
+    assert.equal(await store.claim('tls'), 'claimed');
+
+    const untrusted = connect(server);
+    connections.push(untrusted);
+    const problem = once(untrusted, 'problem', { signal: AbortSignal.timeout(10_000) });
+    untrusted.use();
+    assert.match(((await problem) as [string])[0], /certificate/i);
+    assert.notEqual(untrusted.state, 'connected');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a URL that carries a password, and a scheme other than redis:// or rediss://', function () {

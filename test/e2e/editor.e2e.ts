@@ -254,6 +254,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('status');
 
       if (node.account) await chooseAccount(node.account, node.accountField);
+      if (node.kind === 'receiver' && !placed.has('health-redis')) await addOptionalConfig('health-redis', 'state');
       if (node.kind === 'receiver') await checkReceiverDialog(form, node);
       else for (const field of node.credentials) await editor.type(form.locator(`#node-input-${field}`), secret(field));
       await dialog.screenshot({ path: screenshotPath(`${node.type}.en-US`) });
@@ -288,6 +289,25 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     await editor.configDone();
     assert.notEqual(await select.inputValue(), '_ADD_', `the new ${type} is selected`);
     assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
+  }
+
+  /**
+   * A config node a property may name (a receiver's `state`): made with the "+" button, its dialog
+   * checked, then the property set back to none, so that the receiver keeps its own dedup.
+   */
+  async function addOptionalConfig(type: string, field: string): Promise<void> {
+    const config = spec(type);
+    const dialog = await editor.addConfigNode(field);
+    const form = dialog.locator('#node-config-dialog-edit-form');
+    await checkDialog(form, config, 'node-config-input');
+    for (const [name, value] of Object.entries(config.fill ?? {})) await editor.type(textInput(form, config, 'node-config-input', name), value);
+    for (const name of config.credentials) await editor.type(form.locator(`#node-config-input-${name}`), secret(name));
+    await dialog.screenshot({ path: screenshotPath(`${type}.en-US`) });
+    await editor.configDone();
+    const select = editor.page.locator(`#node-input-${field}`);
+    assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
+    placed.set(type, await select.inputValue());
+    if ((await select.locator('option[value=""]').count()) > 0) await select.selectOption('');
   }
 
   /**

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { freePort } from './node-red';
 
 /**
@@ -16,6 +17,8 @@ export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 export interface RedisServerOptions {
   /** Extra `--name value…` arguments, e.g. `{ 'maxmemory-policy': 'allkeys-lru' }`; a list for several words. */
   config?: Record<string, string | string[]>;
+  /** TLS only (no plain port), with this certificate and key (PEM files); clients need no certificate. */
+  tls?: { cert: string; key: string };
 }
 
 export class RedisServer {
@@ -33,13 +36,17 @@ export class RedisServer {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
   }
 
   /** Starts the server (again) on its port; resolves once it answers PING. */
   async resume(): Promise<void> {
     if (this.child) return;
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+    const { tls: secure } = this.options;
+    const ports = secure
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', secure.cert, '--tls-key-file', secure.key, '--tls-ca-cert-file', secure.cert, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const args = [...ports, '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
     for (const [name, value] of Object.entries(this.options.config ?? {})) args.push(`--${name}`, ...(Array.isArray(value) ? value : [value]));
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -74,7 +81,8 @@ export class RedisServer {
   /** One command in RESP, on a connection of its own: what a test reads or sets beside the nodes. */
   command(...args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(this.port, '127.0.0.1');
+      const secure = this.options.tls;
+      const socket = secure ? tls.connect({ port: this.port, host: '127.0.0.1', ca: fs.readFileSync(secure.cert) }) : net.connect(this.port, '127.0.0.1');
       let reply = '';
       socket.setTimeout(5000, () => socket.destroy(new Error('redis command timed out')));
       socket.on('data', (chunk) => {
