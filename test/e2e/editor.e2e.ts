@@ -130,7 +130,8 @@ const secret = (field: string): string => (SECRETS[field] ??= `${field}-${crypto
 /** Where the dialog tests put each node: three to a row. */
 const position = (index: number): { x: number; y: number } => ({ x: 100 + (index % 3) * 260, y: 60 + Math.floor(index / 3) * 70 });
 /** The first free row below that grid, for the tests that wire nodes of their own. */
-const belowGrid = (row: number): number => 60 + Math.ceil(NODES.length / 3) * 70 + 60 + row * 150;
+// (the grid holds the canvas nodes only: a config node added to the package must not push these rows off the screen)
+const belowGrid = (row: number): number => 60 + Math.ceil(CANVAS_NODES.length / 3) * 70 + 60 + row * 150;
 
 /** The input a user types a field's value into: the typed input's own, where it has one. */
 function textInput(form: Locator, node: NodeSpec, prefix: string, field: string): Locator {
