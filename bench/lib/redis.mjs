@@ -5,8 +5,8 @@
 // user running several instances asks is how much throughput a receiver keeps. Two Node-RED
 // processes run the same receivers, one with `state` on a real redis-server started here (the
 // settings docs/redis.md recommends: appendonly yes, appendfsync everysec, noeviction), one
-// without; each receiver's unique-reading load (every push a new reading: a claim and a confirm
-// each) is interleaved between the two in slices, so whatever else the machine does falls on
+// without; each receiver's unique-reading load (every push a new reading: one claim, which with
+// ack: auto writes the outcome at once) is interleaved between the two in slices, so whatever else the machine does falls on
 // both alike. A second measure takes the store alone: the latency of one claim (SET NX PX) from
 // this process, one at a time and with 50 in flight.
 import { spawn } from 'node:child_process';
@@ -153,7 +153,7 @@ export function redisMarkdown(part, { fmt }) {
     '## Receivers with dedup on Redis beside memory',
     '',
     'Two Node-RED processes with the same receivers, one with `state` on a local redis-server (appendonly yes, appendfsync ' +
-      'everysec, noeviction, as docs/redis.md recommends), the unique-reading load (a claim and a confirm per push) interleaved ' +
+      'everysec, noeviction, as docs/redis.md recommends), the unique-reading load (ack: auto: one claim per push, which writes the outcome at once) interleaved ' +
       `between them in slices. One claim (\`SET NX PX\`) from the runner's process: p50 ${fmt(sequential.p50, 3)} ms, ` +
       `p99 ${fmt(sequential.p99, 3)} ms one at a time (${sequential.count}); p50 ${fmt(concurrent.p50, 3)} ms, ` +
       `p99 ${fmt(concurrent.p99, 3)} ms with 50 in flight (${concurrent.count}).`,
