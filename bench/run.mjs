@@ -69,6 +69,7 @@ import { benchOutbox, outboxMarkdown } from './lib/outbox.mjs';
 import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red.mjs';
 import { benchMetrics, metricsMarkdown } from './lib/metrics.mjs';
 import { benchWatch, watchMarkdown } from './lib/watch.mjs';
+import { benchRedis, redisMarkdown } from './lib/redis.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -78,7 +79,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'watch'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'watch', 'redis'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -904,7 +905,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -971,8 +972,14 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     checks.push(...part.checks);
   }
   if (watch) {
-    // health-watch's library: bench/lib/watch.mjs
+    // part 9, health-watch's library: bench/lib/watch.mjs
     const part = watchMarkdown(watch);
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
+  if (redis) {
+    // part 10, receivers with dedup on Redis beside memory: bench/lib/redis.mjs
+    const part = redisMarkdown(redis, { fmt });
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
@@ -1024,9 +1031,10 @@ async function main() {
   const outboxNodeRed = wanted('outbox-node-red') ? await benchOutboxNodeRed(options, log) : undefined;
   const metrics = wanted('metrics') ? await benchMetrics(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
   const watch = wanted('watch') ? await benchWatch(options, log) : undefined;
+  const redis = wanted('redis') ? await benchRedis(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

@@ -30,6 +30,9 @@ export function defaultsSource(type, { editorDefaults, EDITOR_OPTIONS }, configV
   for (const [property, configType] of Object.entries(options.configs ?? {})) {
     lines.push(`${property}: {value: "", type: ${JSON.stringify(configType)}, required: true},`);
   }
+  for (const [property, configType] of Object.entries(options.optionalConfigs ?? {})) {
+    lines.push(`${property}: {value: "", type: ${JSON.stringify(configType)}, required: false},`);
+  }
   for (const [property, entry] of Object.entries(editorDefaults(type))) {
     const required = entry.required ? ', required: true' : '';
     lines.push(
@@ -93,7 +96,7 @@ export function formRows(type, tokens, { editorDefaults, EDITOR_OPTIONS }, share
     } else {
       const { property, icon, opts } = parseToken(token);
       const entry = defaults[property];
-      const known = entry || EDITOR_OPTIONS[type].configs?.[property] || opts.type === 'password';
+      const known = entry || EDITOR_OPTIONS[type].configs?.[property] || EDITOR_OPTIONS[type].optionalConfigs?.[property] || EDITOR_OPTIONS[type].credentials?.includes(property) || opts.type === 'password';
       if (!known) throw new Error(`@form ${type}: no property ${property}`);
       rows.push(...row(property, icon, `${type}.label.${property}`, input(type, property, `${prefix}-${property}`, entry, opts), opts.class));
     }

@@ -78,6 +78,13 @@ const SYSTEM_NEEDS = [
     present: () => onPath('prometheus') && onPath('promtool'),
     tests: 'test/metrics.test.ts',
   },
+  {
+    what: 'redis-server, the Redis that several Node-RED instances share (the tests start their own on free ports)',
+    debian: 'redis-server',
+    // where test/harness/redis.ts looks for it
+    present: () => fs.existsSync(process.env.REDIS_SERVER ?? '/usr/bin/redis-server'),
+    tests: 'test/redis.test.ts, test/redis-dedup.test.ts',
+  },
 ];
 
 const PARTS = {

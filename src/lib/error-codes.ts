@@ -65,6 +65,8 @@ export const NODE_ERROR_CODES = {
   ],
   'health-outbox': ['properties', 'storage', 'invalid', 'no-answer', 'no-key', 'bad-key'],
   'health-metrics': ['invalid-config', 'route-taken', 'http-disabled', 'internal'],
+  // its properties; a server that may evict keys (a warning); a connection lost (a warning: the nodes using it fail their own way)
+  'health-redis': ['invalid-config', 'eviction', 'connection'],
   'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable'],
   'health-watch': ['properties', 'not-a-reading', 'load', 'storage'],
 } as const satisfies Record<NodeType, readonly string[]>;

@@ -57,6 +57,7 @@ export const NODE_TYPES = {
   'health-patient': { kind: 'flow', icon: 'health-bridge-patient.svg' },
   'health-metrics': { kind: 'flow', icon: 'health-bridge-metrics.svg' },
   'health-watch': { kind: 'flow', icon: 'health-bridge-watch.svg' },
+  'health-redis': { kind: 'config', icon: null },
 } as const satisfies Record<string, NodeTypeEntry>;
 
 export type NodeType = keyof typeof NODE_TYPES;

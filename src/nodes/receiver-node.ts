@@ -1,4 +1,4 @@
-import { ContextDedupStore, MemoryDedupStore, type DedupStore, type KeyValueStore } from '../lib/dedup';
+import { ContextDedupStore, MemoryDedupStore, RedisDedupStore, UnavailableDedupStore, type DedupStore, type KeyValueStore } from '../lib/dedup';
 import { FailureWindow } from '../lib/failure-window';
 import { LatestOnly } from '../lib/latest-only';
 import { receiverMetrics } from '../lib/metrics';
@@ -6,7 +6,9 @@ import { DEFAULT_MAX_DEDUP_KEYS, describeIssues, isOpen, receiverConfigSchema, t
 import { FLOW_FAILURES, PushReceiver, type ReceiverCounts, type Rejection } from '../lib/receiver/core';
 import type { PushProtocol } from '../lib/receiver/protocol';
 import { mountRoutes } from '../lib/receiver/route';
+import type { RedisConnection } from '../lib/redis';
 import { watchReceiverType } from './ack-copies';
+import { configClient } from './action';
 import type { ContextStore, NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
@@ -51,12 +53,38 @@ function contextStore(node: RuntimeNode, storeName: string): KeyValueStore {
   };
 }
 
-/** The one place a receiver's dedup store is chosen: memory, or a context store the user named. */
-function dedupStoreFor(node: RuntimeNode, settings: ReceiverSettings, onError: (error: unknown) => void): DedupStore {
+/**
+ * The one place a receiver's dedup store is chosen: Redis when `state` names a health-redis config
+ * node (shared by every instance running the flow), else memory, or a context store the user named.
+ * A `state` that cannot be used (the config node missing or invalid) fails every claim, so each push
+ * is answered 503 with the reason: falling back to this instance's memory would emit twice what
+ * reaches two instances.
+ */
+function dedupStoreFor(
+  RED: NodeRedApi, node: RuntimeNode, state: unknown, settings: ReceiverSettings, onError: (error: unknown) => void,
+): { store: DedupStore; redis?: RedisConnection } {
   const options = { windowMs: settings.dedupWindowMs, maxKeys: DEFAULT_MAX_DEDUP_KEYS };
-  return settings.dedupStore
-    ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
-    : new MemoryDedupStore(options);
+  if (typeof state === 'string' && state !== '') {
+    const found = configClient<RedisConnection>(RED, state, 'health-redis');
+    if (found.problem) {
+      const problem = found.problem;
+      // said at deploy too, once the flow's Catch and Status nodes are wired (next turn)
+      setImmediate(() => onError(problem));
+      return { store: new UnavailableDedupStore(() => problem) };
+    }
+    const store = new RedisDedupStore(found.client.use(), {
+      windowMs: settings.dedupWindowMs,
+      ackTimeoutMs: settings.ackTimeoutMs,
+      keyPrefix: `${found.client.prefix}dedup:${node.id}:`,
+      confirmAtClaim: settings.ack === 'auto',
+    });
+    return { store, redis: found.client };
+  }
+  return {
+    store: settings.dedupStore
+      ? new ContextDedupStore(contextStore(node, settings.dedupStore), { ...options, onError })
+      : new MemoryDedupStore(options),
+  };
 }
 
 /**
@@ -96,7 +124,7 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       node.status({ fill: 'red', shape: 'ring', text: message });
       node.error(message);
     };
-    const dedup = dedupStoreFor(node, settings, reportStoreError);
+    const { store: dedup, redis } = dedupStoreFor(RED, node, config.state, settings, reportStoreError);
     // a push the flow failed to store is no refused push: counted apart, shown only when there are some
     const countsText = (counts: ReceiverCounts): string =>
       [
@@ -169,7 +197,23 @@ export function registerReceiver<Body>(RED: NodeRedApi, type: string, source: Pr
       node.status({ fill: 'green', shape: 'ring', text: settings.path });
     }
 
+    // Shared state on Redis: the status says when it is lost (every push is answered 503 meanwhile)
+    // and when it is back, without waiting for a push.
+    let redisDown = false;
+    const onRedisState = (state: string): void => {
+      if (state === 'connected' && redisDown) {
+        redisDown = false;
+        node.status({ fill: 'green', shape: 'ring', text: t('status.redis-up', { path: settings.path }) });
+      } else if (state === 'reconnecting' && !redisDown) {
+        redisDown = true;
+        countsStatus.cancel();
+        node.status({ fill: 'red', shape: 'ring', text: t('status.redis-down', { address: redis?.address }) });
+      }
+    };
+    redis?.on('state', onRedisState);
+
     node.on('close', (_removed, done) => {
+      redis?.off('state', onRedisState);
       // a node's series live while it runs: a deleted node's go away with it
       metrics.close();
       countsStatus.cancel();

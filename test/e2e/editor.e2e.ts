@@ -46,7 +46,7 @@ interface NodeSpec {
   noPorts?: true;
 }
 
-const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'maxBytes', 'tz'];
+const RECEIVER_FIELDS = ['name', 'path', 'key', 'allow', 'ack', 'pii', 'dedupHours', 'dedupStore', 'state', 'maxBytes', 'tz'];
 // The key is a credential too, but shown in clear (a text credential): the callback URL carries it.
 const RECEIVER_CREDENTIALS = ['piiKey'];
 /** What the editor generates for a new receiver: 24 random bytes in base64url. */
@@ -108,6 +108,10 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],
     fill: { host: '127.0.0.1', port: '2575' }, label: 'mllp://127.0.0.1:2575', vendorSetup: false,
   },
+  'health-redis': {
+    kind: 'config', fields: ['name', 'url', 'prefix', 'tls', 'ca', 'username', 'password'], credentials: ['password'], typed: ['url', 'ca'],
+    fill: { url: 'redis://127.0.0.1:6379' }, label: 'redis://127.0.0.1:6379', vendorSetup: false,
+  },
   'viatom-account': {
     kind: 'config', fields: ['name', 'host', 'secret', 'accessToken', 'language', 'timeout'],
     credentials: ['secret', 'accessToken'], typed: ['host'], label: 'viatom account', vendorSetup: true,
@@ -132,8 +136,9 @@ const secret = (field: string): string => (SECRETS[field] ??= `${field}-${crypto
 const position = (index: number): { x: number; y: number } => ({ x: 100 + (index % 3) * 260, y: 60 + Math.floor(index / 3) * 70 });
 /** The first free row below that grid, for the tests that wire nodes of their own. */
 // rows of 120 px: the lowest drop (row 3, and 80 px below it) must stay inside the 1200 px viewport
-// however many node types the grid above holds (seven rows since health-watch)
-const belowGrid = (row: number): number => 60 + Math.ceil(NODES.length / 3) * 70 + 40 + row * 120;
+// however many node types the grid above holds (the grid holds the canvas nodes only: a config
+// node added to the package does not push these rows off the screen)
+const belowGrid = (row: number): number => 60 + Math.ceil(CANVAS_NODES.length / 3) * 70 + 40 + row * 120;
 
 /** The input a user types a field's value into: the typed input's own, where it has one. */
 function textInput(form: Locator, node: NodeSpec, prefix: string, field: string): Locator {
@@ -257,6 +262,7 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
       if (node.type === 'expeed-query') await form.locator('#node-input-operation').selectOption('status');
 
       if (node.account) await chooseAccount(node.account, node.accountField);
+      if (node.kind === 'receiver' && !placed.has('health-redis')) await addOptionalConfig('health-redis', 'state');
       if (node.kind === 'receiver') await checkReceiverDialog(form, node);
       else for (const field of node.credentials) await editor.type(form.locator(`#node-input-${field}`), secret(field));
       await dialog.screenshot({ path: screenshotPath(`${node.type}.en-US`) });
@@ -291,6 +297,25 @@ describe(`the editor in Chromium (English and Chinese), Node-RED ${NODE_RED_MAJO
     await editor.configDone();
     assert.notEqual(await select.inputValue(), '_ADD_', `the new ${type} is selected`);
     assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
+  }
+
+  /**
+   * A config node a property may name (a receiver's `state`): made with the "+" button, its dialog
+   * checked, then the property set back to none, so that the receiver keeps its own dedup.
+   */
+  async function addOptionalConfig(type: string, field: string): Promise<void> {
+    const config = spec(type);
+    const dialog = await editor.addConfigNode(field);
+    const form = dialog.locator('#node-config-dialog-edit-form');
+    await checkDialog(form, config, 'node-config-input');
+    for (const [name, value] of Object.entries(config.fill ?? {})) await editor.type(textInput(form, config, 'node-config-input', name), value);
+    for (const name of config.credentials) await editor.type(form.locator(`#node-config-input-${name}`), secret(name));
+    await dialog.screenshot({ path: screenshotPath(`${type}.en-US`) });
+    await editor.configDone();
+    const select = editor.page.locator(`#node-input-${field}`);
+    assert.equal((await select.locator('option:checked').textContent())?.trim(), config.label);
+    placed.set(type, await select.inputValue());
+    if ((await select.locator('option[value=""]').count()) > 0) await select.selectOption('');
   }
 
   /**

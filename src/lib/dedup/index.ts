@@ -2,3 +2,4 @@
 export type { ClaimResult, DedupStore } from './store';
 export { DedupMemory, MemoryDedupStore, digestOf, type DedupMemoryOptions } from './memory';
 export { ContextDedupStore, LEGACY_CONTEXT_KEY, type ContextDedupOptions, type KeyValueStore } from './context-store';
+export { RedisDedupStore, UnavailableDedupStore, CLAIM_MARGIN_MS, type RedisDedupClient, type RedisDedupOptions } from './redis';

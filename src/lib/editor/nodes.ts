@@ -6,6 +6,7 @@ import { metricsPropertiesSchema } from '../metrics/properties';
 import { outboxPropertiesSchema } from '../outbox/properties';
 import { patientPropertiesSchema } from '../patients/properties';
 import { receiverConfigSchema } from '../receiver/config';
+import { redisPropertiesSchema } from '../redis/properties';
 import type { NodeType } from '../registry';
 import { accountConfigSchema, queryConfigSchema, setConfigSchema } from '../vendors/expeed/config';
 import { viatomAccountSchema } from '../vendors/viatom/account';
@@ -29,6 +30,8 @@ export interface EditorOptions {
   schema?: z.ZodType;
   /** config nodes it uses: property → config node type (required) */
   configs?: Readonly<Record<string, string>>;
+  /** config nodes it may use: property → config node type (blank: none) */
+  optionalConfigs?: Readonly<Record<string, string>>;
   /** a config node: its inputs are node-config-input-<property> */
   config?: true;
   /** the property that holds the configuration version: `version`, unless that name is taken */
@@ -55,6 +58,8 @@ export interface EditorOptions {
 
 const receiver = {
   schema: receiverConfigSchema,
+  // blank: this instance's own dedup (memory or a context store), as before
+  optionalConfigs: { state: 'health-redis' },
   credentials: ['key', 'piiKey'],
   checks: { allow: 'allowList', tz: 'timeZone' },
   messages: {
@@ -136,6 +141,13 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     schema: watchFieldsSchema,
     tables: { rules: { schema: rulesSchema, check: 'watchRules' } },
     messages: { rules: 'health-watch.validation.rules', margin: 'health-watch.validation.margin', silenceMinutes: 'health-watch.validation.positive', forgetHours: 'health-watch.validation.positive', repeatMinutes: 'health-watch.validation.non-negative' },
+  },
+  'health-redis': {
+    config: true,
+    schema: redisPropertiesSchema,
+    credentials: ['username', 'password'],
+    messages: { url: 'health-redis.validation.url' },
+    env: ['url', 'ca'],
   },
   'health-fhir': { schema: fhirNodeOptions },
   'health-hl7': { schema: hl7NodeOptions, versionProperty: 'configVersion' },

@@ -20,6 +20,7 @@ export { outboxMetrics, type OutboxFigures, type OutboxMetrics } from './outboxe
 export { hl7SendMetrics, mllpMetrics, type Hl7SendMetrics } from './hl7';
 export { expeedTokenMetrics, type ExpeedTokenMetrics } from './expeed';
 export { watchMetrics } from './watch';
+export { redisMetrics, type RedisFigures } from './redis';
 
 /** A second registry with the Node.js process's figures (`processMetrics`), made on first use. */
 let processRegistry: Registry | undefined;

@@ -67,7 +67,21 @@ export interface WatchStatus {
   firing: { rule: string; severity: string; count: number }[];
 }
 
-export type RunningStatus = ReceiverStatus | OutboxStatus | MllpStatus | ExpeedAccountStatus | WatchStatus;
+export interface RedisStatus {
+  kind: 'redis';
+  id: string;
+  type: 'health-redis';
+  name: string;
+  /** scheme://host:port/db as configured, without user name or password. */
+  address: string;
+  connected: boolean;
+  /** idle (no node uses it yet), connecting, connected, reconnecting or closed. */
+  state: string;
+  /** The server's maxmemory-policy as last read (`unknown` where CONFIG is refused), or null before. */
+  evictionPolicy: string | null;
+}
+
+export type RunningStatus = ReceiverStatus | OutboxStatus | MllpStatus | ExpeedAccountStatus | WatchStatus | RedisStatus;
 export type RunningKind = RunningStatus['kind'];
 
 /** What `GET /health-bridge/status` answers. */
@@ -77,6 +91,7 @@ export interface BridgeStatus {
   mllp: MllpStatus[];
   expeedAccounts: ExpeedAccountStatus[];
   watches: WatchStatus[];
+  redis: RedisStatus[];
 }
 
 export interface RunningNode<S extends RunningStatus = RunningStatus> {
@@ -118,5 +133,6 @@ export function bridgeStatus(): BridgeStatus {
     mllp: statuses('mllp'),
     expeedAccounts: statuses('expeed-account'),
     watches: statuses('watch'),
+    redis: statuses('redis'),
   };
 }
