@@ -4,10 +4,11 @@ import { buildCgmPush, type CgmPatient } from '../src/sandbox/sinocare-pushes';
 import { httpDelivery, placed, receiverFlow } from './harness/flows';
 import { postJson, request } from './harness/http';
 import { NodeRed } from './harness/node-red';
+import { installPackedPackage } from './harness/package';
 import { Prometheus, promtoolCheck, requireBinary, sample, until } from './harness/prometheus';
 
 /**
- * health-metrics in a real Node-RED, read by a real Prometheus server: two Sinocare receivers (one
+ * health-metrics in a real Node-RED with the packed package installed, read by a real Prometheus server: two Sinocare receivers (one
  * whose sink stores, one whose sink fails) and an outbox delivering to a hospital that holds its
  * answers. The test sends pushes of every outcome it can cause by HTTP, then asks Prometheus's
  * query API for the numbers it sent, checks the page with promtool, the key and the allow list on
@@ -95,7 +96,10 @@ describe('health-metrics: a real Prometheus reads what the receivers and the out
     requireBinary('promtool');
     hospital = new HoldingHospital();
     hospitalPort = await hospital.start();
-    nodeRed = await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' });
+    // the package as a user installs it: the npm pack tarball in a plain user directory
+    this.timeout(180_000);
+    const { userDir } = installPackedPackage();
+    nodeRed = await NodeRed.start({ userDir, linkPackage: false, settings: { lang: 'en-US' }, logLevel: 'info' });
     await nodeRed.deploy(flow(hospitalPort));
   });
   after(async function () {
