@@ -23,7 +23,12 @@ export = function register(RED: AdminRED): void {
   const read = RED.auth.needsPermission('health-bridge.read');
   const write = RED.auth.needsPermission('health-bridge.write');
   const answer = (route: (request: AdminRequest) => Promise<AdminAnswer>): Handler => (req, res) => {
-    void route(req).then(({ status, body }) => res.status(status).json(body));
+    // a route that fails unexpectedly answers 500 with no detail (its text could quote a record);
+    // an unhandled rejection here would stop Node-RED
+    route(req).then(
+      ({ status, body }) => res.status(status).json(body),
+      () => res.status(500).json({ code: 'internal', message: 'internal error' }),
+    );
   };
   const status: Handler = (_req, res) => res.json(bridgeStatus());
   RED.httpAdmin.get('/health-bridge/status', read, status);
