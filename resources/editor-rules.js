@@ -11,12 +11,16 @@
     var envReference = /^\$\{(\S+)\}$/;
 
     var ipv4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+    // as Node's net.isIP: hex digits, colons and dots (an embedded IPv4), then an optional zone
+    // (%eth0); the URL parser judges the address itself. Without the character check a text such
+    // as "@A#:" would pass, its "@" and "#" read as a URL's user and fragment.
     var isIpv6 = function (text) {
-        if (text.indexOf(":") === -1) {
+        var parts = /^([0-9a-fA-F:.]+)(?:%[0-9a-zA-Z.:-]+)?$/.exec(text);
+        if (!parts || parts[1].indexOf(":") === -1) {
             return false;
         }
         try {
-            new URL("http://[" + text + "]/");
+            new URL("http://[" + parts[1] + "]/");
             return true;
         } catch (err) {
             return false;
