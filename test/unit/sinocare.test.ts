@@ -182,6 +182,13 @@ describe('Sinocare push protocol', () => {
         receivedAt: RECEIVED_AT,
       });
     });
+
+    it('reads a numeric reservedCode 1 as "01": the reading, not an unrecognized event', () => {
+      const body = { ...fixture('document-example'), reservedCode: 1 };
+      assert.deepEqual(normalize(body), [
+        { output: 'reading', topic: 'sinocare/glucose', payload: DOCUMENT_READING, dedupKey: '23434335345' },
+      ]);
+    });
   });
 
   describe('another reservedCode', () => {

@@ -62,7 +62,13 @@ type CgmData = z.infer<typeof cgmData>;
 
 const cgmPush = z.object({ reservedCode: z.literal(CGM_READING), data: cgmData });
 
-const envelope = z.looseObject({ reservedCode: looseString, data: z.looseObject({}) });
+/**
+ * The command, two digits as the document writes it ("01"); a cloud that sends it as a JSON number
+ * (1) means the same command: a number is written back with its leading zero.
+ */
+const reservedCode = z.union([z.string(), z.number().int().nonnegative().transform((code) => String(code).padStart(2, '0')), looseString]);
+
+const envelope = z.looseObject({ reservedCode, data: z.looseObject({}) });
 
 /**
  * Only a CGM push has to match the CGM data schema; any other command is passed on as it came.
