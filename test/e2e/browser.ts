@@ -263,8 +263,19 @@ export class Editor {
 
   /** Picks a type (`str`, `env`, …) from a typed input's menu. */
   async chooseType(typedInput: Locator, type: string): Promise<void> {
-    await typedInput.locator('.red-ui-typedInput-type-select').click();
-    await this.page.locator(`.red-ui-typedInput-options a[value="${type}"]`).locator('visible=true').click();
+    const option = this.page.locator(`.red-ui-typedInput-options a[value="${type}"]`).locator('visible=true');
+    // A click that lands while the dialog is still sliding in may open no menu (seen once on a busy
+    // machine): open it again until the option shows, a few times, before giving up.
+    for (let attempt = 1; ; attempt++) {
+      await typedInput.locator('.red-ui-typedInput-type-select').click();
+      try {
+        await option.waitFor({ state: 'visible', timeout: 3000 });
+        break;
+      } catch (error) {
+        if (attempt === 4) throw error;
+      }
+    }
+    await option.click();
   }
 
   /** Waits until the badge shows (or is hidden): our badge follows wiring changes on its own. */
