@@ -117,6 +117,8 @@ function command(name, files) {
   return part.nodeRed === 5 ? { file: NODE22, args: ['node', ...mocha], env } : { file: process.execPath, args: mocha, env };
 }
 
+const FAILURE_LINES = 150;
+
 /** Runs a part with its output shown as it comes; the counts are read from mocha's summary lines. */
 function run(name, files) {
   const { file, args, env } = command(name, files);
@@ -126,6 +128,9 @@ function run(name, files) {
     // mocha's summary ("  12 passing (3s)", "  1 failing", "  2 pending") comes before the failures'
     // details, which may be long: the counts are taken from each whole line as it passes
     const counts = {};
+    // the failures' details, kept to be printed again under the summary: CI shows a run's tail only
+    const failures = [];
+    let inFailures = false;
     const follow = (from, to) => {
       let partial = '';
       from.on('data', (chunk) => {
@@ -135,6 +140,8 @@ function run(name, files) {
         for (const line of lines) {
           const summary = /^ {2}(\d+) (passing|failing|pending)(?: \(.*\))?\s*$/.exec(line);
           if (summary) counts[summary[2]] = Number(summary[1]);
+          if (summary?.[2] === 'failing') inFailures = true;
+          else if (inFailures && failures.length < FAILURE_LINES && !/^\s+at .*(\(node:|node_modules)/.test(line)) failures.push(line);
         }
       });
     };
@@ -142,7 +149,7 @@ function run(name, files) {
     follow(child.stderr, process.stderr);
     child.on('error', (error) => resolve({ name, error: error.message, seconds: (Date.now() - started) / 1000 }));
     child.on('close', (code, signal) => {
-      const result = { name, code: code ?? signal, seconds: (Date.now() - started) / 1000, passed: counts.passing ?? 0, failed: counts.failing ?? 0, pending: counts.pending ?? 0 };
+      const result = { name, code: code ?? signal, seconds: (Date.now() - started) / 1000, passed: counts.passing ?? 0, failed: counts.failing ?? 0, pending: counts.pending ?? 0, failures };
       if (counts.passing === undefined) result.error = `mocha ended (exit ${code ?? signal}) without a result`;
       resolve(result);
     });
@@ -214,6 +221,11 @@ async function main() {
     const result = await run(name, PARTS[name].e2e ? e2eFiles : otherFiles);
     console.error(`[npm test] ${name} ended: ${result.passed ?? 0} passed, ${result.failed ?? 0} failed in ${duration(result.seconds)}`);
     results.push(result);
+  }
+
+  for (const result of results.filter((r) => r.failures?.length > 0)) {
+    console.log(`\n[npm test] ${result.name}: the failures again (first ${FAILURE_LINES} lines, stack frames of Node and node_modules left out)`);
+    for (const line of result.failures) console.log(line);
   }
 
   console.log('\n[npm test] summary');
