@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RedisDedupStore, CLAIM_MARGIN_MS } from '../src/lib/dedup';
-import { RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
+import { COMMAND_TIMEOUT_MS, RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
 import { RedisServer } from './harness/redis';
 
 /**
@@ -125,6 +125,33 @@ describe('health-redis: the connection and the dedup store on a real Redis', fun
     assert.equal(connection.state, 'connected');
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0]!, /^redis:\/\/127\.0\.0\.1:\d+: /);
+  });
+
+  it('a server that stops answering with its connection open (frozen): a claim fails within the command timeout, and works again once it answers', async function () {
+    server = await RedisServer.start();
+    const connection = await open();
+    const store = new RedisDedupStore(connection.use(), { windowMs: HOUR, ackTimeoutMs: 4000, keyPrefix: 'hb-unit:dedup:rx:' });
+    assert.equal(await store.claim('before'), 'claimed');
+    server.freeze();
+    try {
+      const started = Date.now();
+      await assert.rejects(store.claim('frozen'));
+      const took = Date.now() - started;
+      // not sooner than the timeout (it was the timeout that ended it), and not for ever
+      assert.ok(took >= COMMAND_TIMEOUT_MS - 100 && took < COMMAND_TIMEOUT_MS + 5000, `the claim failed after ${took} ms`);
+    } finally {
+      server.thaw();
+    }
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const result = await store.claim('after-thaw').catch(() => undefined);
+      if (result) {
+        assert.equal(result, 'claimed');
+        break;
+      }
+      if (Date.now() > until) throw new Error('no claim after the server answered again');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   it('reads the eviction policy at each connection, and takes a server that refuses CONFIG', async function () {

@@ -73,7 +73,18 @@ export class RedisServer {
     }
   }
 
+  /** Freezes the server (SIGSTOP): its connections stay open and nothing is answered, as a hung host. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.thaw();
     await this.pause();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -22,6 +22,15 @@ import { displayUrl, usesTls, type RedisProperties } from './properties';
  * Nothing here writes a credential anywhere: errors are reported with the server's address only.
  */
 
+/**
+ * How long a command may take before it fails. A server that stopped answering without closing
+ * the connection (frozen, a network that drops packets) would otherwise leave every command
+ * waiting for ever, and a receiver's vendor without an answer: after this it gets the 503 it
+ * retries, well inside the seconds a vendor waits (Sinocare: 5). Blocking reads are not cut
+ * (node-redis leaves commands that block on the server alone once sent).
+ */
+export const COMMAND_TIMEOUT_MS = 2_000;
+
 export type RedisState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** Pauses between reconnection attempts: 100 ms doubling up to 5 s, with some jitter. */
@@ -61,6 +70,8 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
       ...(properties.username !== undefined && { username: properties.username }),
       ...(properties.password !== undefined && { password: properties.password }),
       disableOfflineQueue: true,
+      // `rejectInFlight`: the timeout also ends a command sent and not answered (the frozen server)
+      commandOptions: { timeout: COMMAND_TIMEOUT_MS, rejectInFlight: true },
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: reconnectDelayMs,
