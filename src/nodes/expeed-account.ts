@@ -56,8 +56,7 @@ export = function register(RED: NodeRedApi): void {
         shared = { tokenStore: new UnavailableTokenStore(problem) };
       } else {
         shared = sharedAccountState({
-          client: found.client.use(),
-          prefix: found.client.prefix,
+          connection: found.client,
           accountId: String(config.id),
           apiBase: parsed.data.apiBase,
           platformKey: parsed.data.platformKey,

@@ -35,6 +35,8 @@ export interface ExpeedRedisPublisher {
 export interface RedisSettingResultsOptions {
   /** `<health-redis prefix>expeed:<account id>:`. */
   keyPrefix: string;
+  /** Resolves once the connection is up (a bounded wait); a result is shared then. */
+  connected?(): Promise<void>;
   /** A new connection to the same server (node-redis: `client.duplicate()`). */
   subscriber(): ExpeedRedisSubscriber;
   /** A result that could not be shared (Redis unreachable): a wait on another instance will time out. */
@@ -69,10 +71,14 @@ export class RedisSettingResults implements SettingWaits {
   deliver(result: SettingResult): void {
     this.local.deliver(result);
     const text = JSON.stringify({ from: this.instance, messageId: result.messageId, success: result.success, setResult: result.setResult });
-    Promise.all([
-      this.client.set(this.resultKey(result.messageId), text, { expiration: { type: 'PX', value: KEEP_MS } }),
-      this.client.publish(this.channel, text),
-    ]).catch((error: unknown) => this.options.onError?.(new Error(safeMessage(error))));
+    (this.options.connected?.() ?? Promise.resolve())
+      .then(() =>
+        Promise.all([
+          this.client.set(this.resultKey(result.messageId), text, { expiration: { type: 'PX', value: KEEP_MS } }),
+          this.client.publish(this.channel, text),
+        ]),
+      )
+      .catch((error: unknown) => this.options.onError?.(new Error(safeMessage(error))));
   }
 
   wait(messageId: string, timeoutMs: number, onTimeout: () => unknown): SettingWait {

@@ -1,5 +1,5 @@
 import { loadAtRestKey, Sealer } from '../../at-rest';
-import type { RedisCommands } from '../../redis/connection';
+import type { RedisConnection } from '../../redis/connection';
 import { RedisSettingResults, type ExpeedRedisSubscriber } from './redis-settings';
 import { RedisTokenStore } from './redis-token-store';
 import type { SettingWaits } from './settings';
@@ -13,9 +13,8 @@ import type { TokenStore } from './token-store';
  */
 
 export interface SharedAccountOptions {
-  /** The health-redis connection's client (connected on first use) and its key prefix. */
-  client: RedisCommands;
-  prefix: string;
+  /** The health-redis node's connection (its client connects on first use; its key prefix). */
+  connection: RedisConnection;
   accountId: string;
   apiBase: string;
   platformKey: string;
@@ -28,12 +27,37 @@ export interface SharedAccountOptions {
   atRestKey?: ReturnType<typeof loadAtRestKey>;
 }
 
+/** How long a caller waits for a connection that is being made (at deploy, or after a loss) before it fails. */
+export const CONNECT_WAIT_MS = 3000;
+
+/** Resolves once `connection` is connected; rejects after `waitMs`. */
+export function whenConnected(connection: RedisConnection, waitMs = CONNECT_WAIT_MS): Promise<void> {
+  if (connection.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onState = (): void => {
+      if (!connection.connected) return;
+      clearTimeout(timer);
+      connection.off('state', onState);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      connection.off('state', onState);
+      reject(new Error(`not connected to ${connection.address}`));
+    }, waitMs);
+    connection.on('state', onState);
+  });
+}
+
 export function sharedAccountState(options: SharedAccountOptions): { tokenStore: TokenStore; settings: SettingWaits } {
-  const keyPrefix = `${options.prefix}expeed:${options.accountId}:`;
+  const { connection } = options;
+  const client = connection.use();
+  const connected = (): Promise<void> => whenConnected(connection);
+  const keyPrefix = `${connection.prefix}expeed:${options.accountId}:`;
   const key = options.atRestKey ?? loadAtRestKey();
   const sealer = Buffer.isBuffer(key) ? new Sealer(key, `expeed:${options.accountId}`) : undefined;
-  const tokenStore = new RedisTokenStore(options.client, {
+  const tokenStore = new RedisTokenStore(client, {
     keyPrefix,
+    connected,
     apiBase: options.apiBase,
     platformKey: options.platformKey,
     tz: options.tz,
@@ -42,9 +66,10 @@ export function sharedAccountState(options: SharedAccountOptions): { tokenStore:
     ...(sealer && { sealer }),
     ...(options.onUnreadable && { onUnreadable: options.onUnreadable }),
   });
-  const settings = new RedisSettingResults(options.client, {
+  const settings = new RedisSettingResults(client, {
     keyPrefix,
-    subscriber: () => options.client.duplicate() as unknown as ExpeedRedisSubscriber,
+    connected,
+    subscriber: () => client.duplicate() as unknown as ExpeedRedisSubscriber,
     ...(options.onRelayError && { onError: options.onRelayError }),
   });
   return { tokenStore, settings };

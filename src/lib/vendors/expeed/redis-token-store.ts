@@ -37,6 +37,11 @@ export interface ExpeedRedisClient {
 export interface RedisTokenStoreOptions {
   /** `<health-redis prefix>expeed:<account id>:`. */
   keyPrefix: string;
+  /**
+   * Resolves once the connection is up, rejects after a short bounded wait: a query right after a
+   * deploy (the connection still being made) or during a brief loss waits that long, no longer.
+   */
+  connected?(): Promise<void>;
   apiBase: string;
   platformKey: string;
   tz: string;
@@ -117,6 +122,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async renew(usable: (token: KeptToken) => boolean, fetch: () => Promise<KeptToken>): Promise<KeptToken> {
+    await this.command(() => this.options.connected?.() ?? Promise.resolve());
     const waitMs = this.options.waitMs ?? 2 * this.lockTtlMs + LOCK_MARGIN_MS;
     const deadline = this.options.now() + waitMs;
     let waitedOn: string | null = null;
@@ -135,6 +141,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async count(cap: number): Promise<void> {
+    await this.command(() => this.options.connected?.() ?? Promise.resolve());
     const day = dayIn(this.options.now(), this.options.tz);
     const reply = await this.command(() => this.client.eval(COUNT, { keys: [this.key(`calls:${day}`)], arguments: [String(cap), String(COUNT_TTL_MS)] }));
     const [count, raised] = (reply as [number, number]).map(Number) as [number, number];
