@@ -109,7 +109,11 @@ export class RedisSettingResults implements SettingWaits {
   close(): void {
     this.closed = true;
     this.local.close();
-    this.subscriber?.destroy();
+    try {
+      this.subscriber?.destroy();
+    } catch {
+      // never connected: nothing to close
+    }
     this.subscriber = undefined;
   }
 
