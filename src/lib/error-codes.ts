@@ -37,8 +37,11 @@ const everyRefusalListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyRefusalListed;
 const RECEIVER = [...REFUSALS, ...RECEIVER_START];
 
-/** The Expeed client's failures, and its account's own (properties, the token file). */
-const EXPEED = [...EXPEED_ERROR_CODES, 'invalid-config', 'state-file'];
+/**
+ * The Expeed client's failures, and its account's own warnings (properties, the token file; with
+ * `state`: a shared token it cannot read, a setting result it cannot share).
+ */
+const EXPEED = [...EXPEED_ERROR_CODES, 'invalid-config', 'state-file', 'state-unreadable', 'setting-relay'];
 
 /** Each format's node: the codes its module throws, and the runner's own (src/lib/formats/contract.ts). */
 const FORMAT_CODES = Object.fromEntries(Object.values(FORMATS).map((format) => [format.nodeType, formatNodeCodes(format)])) as Record<FormatNodeType, readonly string[]>;

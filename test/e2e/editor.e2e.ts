@@ -118,7 +118,7 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   },
   'expeed-account': {
     kind: 'config',
-    fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'queryOnlineValue', 'timeout'],
+    fields: ['name', 'apiBase', 'platformKey', 'secretKey', 'handshakeToken', 'dailyTokenCap', 'tz', 'onlineValue', 'queryOnlineValue', 'timeout', 'state'],
     credentials: ['secretKey', 'handshakeToken'], typed: ['apiBase', 'platformKey'], fill: { platformKey: 'pk-hospital' },
     label: 'pk-hospital', vendorSetup: true,
   },

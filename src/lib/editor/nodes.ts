@@ -92,6 +92,8 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
   'expeed-account': {
     config: true,
     schema: accountConfigSchema,
+    // blank: the token and its count in this instance's user directory, as before
+    optionalConfigs: { state: 'health-redis' },
     credentials: ['secretKey', 'handshakeToken'],
     checks: { apiBase: 'httpBase', tz: 'timeZone' },
     messages: {

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { ApiError, endpointName, requestJson } from '../../http-client';
 import { looseNumber, looseString } from '../../loose';
@@ -7,14 +5,15 @@ import type { Reading } from '../../reading';
 import { describeIssues } from '../../zod-helpers';
 import { ExpeedError, vendorCodeError } from './errors';
 import { datapointElement, datapointReading, type DatapointElement } from './push';
-import { SettingResults } from './settings';
-import { dayIn } from './time';
+import { SettingResults, type SettingWaits } from './settings';
+import { FileTokenStore, type KeptToken, type TokenStore } from './token-store';
 
 /**
  * The Expeed platform as one account sees it (docs/nodes/expeed-account.md#the-token-and-its-budget): the access token, cached until shortly
  * before `expires_in`, refreshed once for all concurrent callers, kept with a per-day count of
- * token calls in a small file so a restart neither fetches a new one nor forgets the budget; and
- * the device API, which refreshes the token once and retries once when it reports it expired.
+ * token calls by its token store (a small file so a restart neither fetches a new one nor forgets
+ * the budget, or Redis, shared by every instance running the flow); and the device API, which
+ * refreshes the token once and retries once when it reports it expired.
  * The token URL carries `secret_key`: it is built here, sent, and never shown anywhere.
  */
 
@@ -31,8 +30,12 @@ export interface AccountOptions {
    * the document says (its push half says 0 = online; that is the receiver's `onlineValue`).
    */
   queryOnlineValue?: number;
-  /** Where the token and the day's count are kept; memory only without it. */
+  /** Where the token and the day's count are kept (without `tokenStore`); memory only without it. */
   stateFile?: string;
+  /** Where the token and the day's count are kept: by default a FileTokenStore on `stateFile`. */
+  tokenStore?: TokenStore;
+  /** Where setting results meet the expeed-set waiting for them: by default this instance's memory. */
+  settings?: SettingWaits;
   /** Told of each token call as it is counted against the day's cap (before it is sent). */
   onTokenCall?(): void;
   /** A state file that cannot be written costs persistence, never a call: reported, not thrown. */
@@ -45,17 +48,6 @@ export interface AccessToken {
   /** Epoch ms at which the vendor's `expires_in` runs out. */
   expiresAt: number;
 }
-
-/** What the state file holds: nothing secret but the token itself. */
-const savedState = z.object({
-  version: z.literal(1),
-  apiBase: z.string(),
-  platformKey: z.string(),
-  day: z.string(),
-  tokenCalls: z.number().int().min(0),
-  token: z.object({ accessToken: z.string(), obtainedAt: z.number(), expiresAt: z.number() }).optional(),
-});
-type SavedState = z.infer<typeof savedState>;
 
 /** How long before `expires_in` runs out a token is replaced: a tenth of its life, at most 5 minutes. */
 export function refreshMargin(lifetimeMs: number): number {
@@ -135,36 +127,56 @@ interface DeviceCall {
 }
 
 export class ExpeedAccount {
-  readonly settings = new SettingResults();
-  private state: SavedState;
-  private refreshing: Promise<AccessToken> | undefined;
-  private saving: Promise<void> = Promise.resolve();
+  readonly settings: SettingWaits;
+  private readonly store: TokenStore;
+  /** The token in use, kept in memory; the store is asked only when it is missing or no longer good. */
+  private cached: KeptToken | undefined;
+  /** The last token the platform called expired: never taken from the store again. */
+  private expired: string | undefined;
+  private refreshing: Promise<KeptToken> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: AccountOptions) {
     this.now = options.now ?? Date.now;
-    this.state = this.load();
+    this.settings = options.settings ?? new SettingResults();
+    this.store =
+      options.tokenStore ??
+      new FileTokenStore({
+        apiBase: options.apiBase,
+        platformKey: options.platformKey,
+        tz: options.tz,
+        ...(options.stateFile !== undefined && { stateFile: options.stateFile }),
+        ...(options.onStateError && { onStateError: options.onStateError }),
+        now: this.now,
+      });
   }
 
   get tz(): string {
     return this.options.tz;
   }
 
-  /** Token calls made today (the day as in `tz`). */
+  /** Token calls made today (the day as in `tz`; with Redis, by every instance as last read). */
   get tokenCallsToday(): number {
-    return this.state.day === dayIn(this.now(), this.options.tz) ? this.state.tokenCalls : 0;
+    return this.store.callsToday;
   }
 
   /** A valid access token: the cached one, or one refresh shared by every concurrent caller. */
   async token(): Promise<AccessToken> {
-    const cached = this.state.token;
-    if (cached && this.now() < cached.expiresAt - refreshMargin(cached.expiresAt - cached.obtainedAt)) {
-      return { accessToken: cached.accessToken, expiresAt: cached.expiresAt };
-    }
-    this.refreshing ??= this.fetchToken().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    const cached = this.cached;
+    if (cached && this.usable(cached)) return { accessToken: cached.accessToken, expiresAt: cached.expiresAt };
+    this.refreshing ??= this.store
+      .renew((token) => this.usable(token), () => this.fetchToken())
+      .then((token) => (this.cached = token))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    const token = await this.refreshing;
+    return { accessToken: token.accessToken, expiresAt: token.expiresAt };
+  }
+
+  /** Not called expired by the platform, and not within its refresh margin of the end of its life. */
+  private usable(token: KeptToken): boolean {
+    return token.accessToken !== this.expired && this.now() < token.expiresAt - refreshMargin(token.expiresAt - token.obtainedAt);
   }
 
   async deviceStatus(deviceId: string, deviceKey: string): Promise<DeviceStatus> {
@@ -229,10 +241,10 @@ export class ExpeedAccount {
     return body.message_id;
   }
 
-  /** Waits for pending writes of the state file. */
+  /** Waits for pending writes of the token store. */
   async close(): Promise<void> {
     this.settings.close();
-    await this.saving;
+    await this.store.close();
   }
 
   private url(path: string, query: Record<string, string | undefined> = {}): string {
@@ -241,18 +253,11 @@ export class ExpeedAccount {
     return url.toString();
   }
 
-  private async fetchToken(): Promise<AccessToken> {
+  /** One call of the token endpoint, counted by the store first (it refuses past the day's cap). */
+  private async fetchToken(): Promise<KeptToken> {
     if (!this.options.platformKey || !this.options.secretKey) throw new ExpeedError('no-credentials');
-    const now = this.now();
-    const day = dayIn(now, this.options.tz);
-    if (this.state.day !== day) this.state = { ...this.state, day, tokenCalls: 0 };
-    if (this.state.tokenCalls >= this.options.dailyTokenCap) {
-      throw new ExpeedError('token-cap', { cap: this.options.dailyTokenCap, day });
-    }
-    // Counted before the call: a call that fails or a crash mid-way still spent one of the day's.
-    this.state = { ...this.state, tokenCalls: this.state.tokenCalls + 1 };
+    await this.store.count(this.options.dailyTokenCap);
     this.options.onTokenCall?.();
-    await this.save();
     const url = this.url('/v1/platform/token', { platform_key: this.options.platformKey, secret_key: this.options.secretKey });
     const response = await this.send({ method: 'GET', url });
     const code = response.result_code;
@@ -264,10 +269,7 @@ export class ExpeedAccount {
     const obtainedAt = this.now();
     // The document's example and the usual lifetime: 7200 s when the answer leaves it out.
     const lifetimeMs = (parsed.data.expiresIn ?? 7200) * 1000;
-    const token = { accessToken: parsed.data.accessToken, obtainedAt, expiresAt: obtainedAt + lifetimeMs };
-    this.state = { ...this.state, token };
-    await this.save();
-    return { accessToken: token.accessToken, expiresAt: token.expiresAt };
+    return { accessToken: parsed.data.accessToken, obtainedAt, expiresAt: obtainedAt + lifetimeMs };
   }
 
   /** A device API call: `result_code 1` (token expired) refreshes the token once and retries once. */
@@ -286,10 +288,8 @@ export class ExpeedAccount {
 
   /** Drops a token the vendor called expired, unless a concurrent caller has replaced it already. */
   private forget(accessToken: string): void {
-    if (this.state.token?.accessToken === accessToken) {
-      const { token: _expired, ...rest } = this.state;
-      this.state = rest;
-    }
+    this.expired = accessToken;
+    if (this.cached?.accessToken === accessToken) this.cached = undefined;
   }
 
   private async send(call: { method: 'GET' | 'POST'; url: string; token?: string; deviceKey?: string; body?: unknown }): Promise<z.infer<typeof envelope>> {
@@ -318,59 +318,5 @@ export class ExpeedAccount {
       throw new ExpeedError('bad-answer', { endpoint: endpointName(this.url(path)), issues: describeIssues(parsed.error) });
     }
     return parsed.data;
-  }
-
-  private fresh(): SavedState {
-    return {
-      version: 1,
-      apiBase: this.options.apiBase,
-      platformKey: this.options.platformKey,
-      day: dayIn(this.now(), this.options.tz),
-      tokenCalls: 0,
-    };
-  }
-
-  private load(): SavedState {
-    const file = this.options.stateFile;
-    if (!file) return this.fresh();
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.options.onStateError?.(error);
-      return this.fresh();
-    }
-    try {
-      const saved = savedState.parse(JSON.parse(text));
-      // Another platform or key: its token is no good here. The count stays: it is the same account
-      // node, and a user who edits the key should not get a fresh budget by doing so.
-      if (saved.apiBase !== this.options.apiBase || saved.platformKey !== this.options.platformKey) {
-        const { token: _other, ...rest } = saved;
-        return { ...rest, apiBase: this.options.apiBase, platformKey: this.options.platformKey };
-      }
-      return saved;
-    } catch (error) {
-      this.options.onStateError?.(error);
-      return this.fresh();
-    }
-  }
-
-  /** Writes the state atomically (a temporary file renamed over it), readable by the owner only. */
-  private save(): Promise<void> {
-    const file = this.options.stateFile;
-    if (!file) return Promise.resolve();
-    const text = JSON.stringify(this.state);
-    this.saving = this.saving.then(async () => {
-      try {
-        await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-        const temporary = `${file}.${process.pid}.tmp`;
-        await fs.promises.writeFile(temporary, text, { mode: 0o600 });
-        await fs.promises.chmod(temporary, 0o600);
-        await fs.promises.rename(temporary, file);
-      } catch (error) {
-        this.options.onStateError?.(error);
-      }
-    });
-    return this.saving;
   }
 }

@@ -24,6 +24,8 @@ export const EXPEED_ERROR_CODES = [
   'bad-answer',
   'setting-failed',
   'setting-timeout',
+  'state-unavailable',
+  'token-wait',
 ] as const;
 export type ExpeedErrorCode = (typeof EXPEED_ERROR_CODES)[number];
 

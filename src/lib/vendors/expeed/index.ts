@@ -5,3 +5,5 @@ export * from './push';
 export * from './settings';
 export * from './time';
 export * from './config';
+export * from './token-store';
+export { sharedAccountState, type SharedAccountOptions } from './redis-state';

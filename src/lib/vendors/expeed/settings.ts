@@ -7,7 +7,8 @@ import type { SettingResult } from './push';
  * read) is kept for a while, so the wait that starts just after still finds it.
  */
 
-const KEEP_MS = 10 * 60_000;
+/** How long a result is kept for a wait that has not started yet (in Redis too, with `state`). */
+export const KEEP_MS = 10 * 60_000;
 const KEEP_MAX = 1000;
 
 interface Waiter {
@@ -15,7 +16,27 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-export class SettingResults {
+/** A wait for one setting's result: its promise, and how to end it early. */
+export interface SettingWait {
+  result: Promise<SettingResult>;
+  cancel(error: unknown): void;
+}
+
+/**
+ * Where the results of settings meet the expeed-set nodes waiting for them: this instance's memory
+ * (SettingResults), or Redis too when the account has `state` (RedisSettingResults, redis-state.ts),
+ * so that a result pushed to one instance completes a wait on another.
+ */
+export interface SettingWaits {
+  /** A result an expeed-in of the account received. */
+  deliver(result: SettingResult): void;
+  /** The result for `messageId`; rejects with `onTimeout()` after `timeoutMs`. */
+  wait(messageId: string, timeoutMs: number, onTimeout: () => unknown): SettingWait;
+  /** The account is being stopped. */
+  close(): void;
+}
+
+export class SettingResults implements SettingWaits {
   private readonly waiting = new Map<string, Set<Waiter>>();
   private readonly early = new Map<string, { result: SettingResult; at: number }>();
 
@@ -35,7 +56,7 @@ export class SettingResults {
   }
 
   /** The result for `messageId`; rejects with `onTimeout()` after `timeoutMs`. */
-  wait(messageId: string, timeoutMs: number, onTimeout: () => unknown): { result: Promise<SettingResult>; cancel(error: unknown): void } {
+  wait(messageId: string, timeoutMs: number, onTimeout: () => unknown): SettingWait {
     const kept = this.early.get(messageId);
     if (kept && Date.now() - kept.at < KEEP_MS) {
       this.early.delete(messageId);
