@@ -120,6 +120,8 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
   },
   'health-outbox': {
     schema: outboxPropertiesSchema,
+    // blank: the queue in this instance's own directory, as before
+    optionalConfigs: { state: 'health-redis' },
     messages: {
       maxAgeHours: outboxMessage('maxAgeHours', 'positive'),
       retryMinSeconds: outboxMessage('retryMinSeconds', 'positive'),
@@ -167,7 +169,8 @@ export function editorDefaults(type: string): Record<string, EditorDefault> {
   const result: Record<string, EditorDefault> = {};
   if (!options.schema) return result;
   for (const [name, schema] of Object.entries(shapeOf(options.schema))) {
-    if (options.credentials?.includes(name)) continue;
+    // a config-node select is declared from `optionalConfigs` (editor-assets.mjs), not as a text
+    if (options.credentials?.includes(name) || options.optionalConfigs?.[name]) continue;
     const check = options.checks?.[name];
     const { value, rule } = editorProperty(schema, `${type}.${name}`, check ? { check } : {});
     const message = options.messages?.[name];

@@ -45,7 +45,7 @@ export const outboxPropertiesSchema = z
       z.number().int('concurrency must be a whole number').min(1, 'concurrency must be at least 1'),
     ),
     ackTimeout: positive(OUTBOX_DEFAULTS.ackTimeoutMs / 1000, 'ackTimeout'),
-    /** A health-redis config node (planned): accepted; the file log keeps the messages until it exists (open-storage.ts). */
+    /** A health-redis config node: the queue shared in Redis (redis/); blank: the file log in the user directory. */
     state: textProperty(''),
     encrypt: flag(OUTBOX_PROPERTY_DEFAULTS.encrypt),
     // fractions too (a test keeps them for seconds)
