@@ -4,7 +4,7 @@ import { reachHealthAck, hold, openDelivery, release, type OpenDelivery } from '
 import { CodedError, errorCode } from '../lib/coded-error';
 import { outboxMetrics } from '../lib/metrics';
 import {
-  errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration, type OutboxProperties,
+  errorText, outboxPropertiesSchema, outboxStateSchema, patientKeyOf, RETRY_TOPIC, shortDuration, type OutboxProperties,
 } from '../lib/outbox/properties';
 import { outboxControl, type OutboxParts } from '../lib/outbox/control';
 import { DeadLetterStore } from '../lib/outbox/dead-letters';
@@ -163,7 +163,8 @@ export = function register(RED: NodeRedApi): void {
       },
     });
 
-    const redis = parsed.success && parsed.data.state ? configClient<RedisConnection>(RED, parsed.data.state, 'health-redis') : undefined;
+    const state = outboxStateSchema.parse(config.state);
+    const redis = parsed.success && state ? configClient<RedisConnection>(RED, state, 'health-redis') : undefined;
     /** The queue's settings, whichever keeps it. */
     const queueSettings = (properties: OutboxProperties) => ({
       paused: true,

@@ -169,8 +169,7 @@ export function editorDefaults(type: string): Record<string, EditorDefault> {
   const result: Record<string, EditorDefault> = {};
   if (!options.schema) return result;
   for (const [name, schema] of Object.entries(shapeOf(options.schema))) {
-    // a config-node select is declared from `optionalConfigs` (editor-assets.mjs), not as a text
-    if (options.credentials?.includes(name) || options.optionalConfigs?.[name]) continue;
+    if (options.credentials?.includes(name)) continue;
     const check = options.checks?.[name];
     const { value, rule } = editorProperty(schema, `${type}.${name}`, check ? { check } : {});
     const message = options.messages?.[name];
