@@ -251,6 +251,32 @@ describe('health-outbox with state: one queue in Redis shared by two Node-RED in
     assert.equal(((await request(`${a.url}/health-bridge/outboxes/ob/dead-letters`)).json as { total: number }).total, 0);
   });
 
+  it('Redis down: pushes answered with failure (the vendor retries) and a red status; once it is back the outbox goes on without a redeploy', async function () {
+    const [a] = instances as [NodeRed, NodeRed];
+    hospital.mode = 'refuse';
+    await a.deploy(flow(hospitalPort, redis.url, { retryMinSeconds: 1, retryMaxSeconds: 1 }));
+    const before = (await pushAll(a, 2)).flat();
+    await redis.pause();
+    const lastStatus = (): any => a.messages.filter((m) => m.sink === 'ob/statuses').at(-1)?.msg.status;
+    const { body, readingId } = push(0);
+    const refused = await postJson(`${a.url}/push`, body);
+    assert.notEqual(refused.status, 200, 'not stored: not answered with success');
+    await until(() => lastStatus()?.fill === 'red' && /^storage error: redis$/.test(lastStatus()?.text), 10_000, 'a red status');
+    await redis.resume();
+    hospital.mode = 'up';
+    // the vendor pushes it again until it is taken
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const answer = await postJson(`${a.url}/push`, body);
+      if (answer.status === 200) break;
+      if (Date.now() > deadline) throw new Error('a push still refused long after Redis came back');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await until(() => new Set(hospital.stored.map((entry) => entry.readingId)).size === 3, 30_000, 'the three readings at the hospital');
+    assert.deepEqual(new Set(hospital.stored.map((entry) => entry.readingId)), new Set([...before, readingId]));
+    await until(() => lastStatus()?.fill === 'green', 10_000, 'the status back to green');
+  });
+
   for (const encrypt of [true, false]) {
     it(encrypt
       ? 'with encrypt, the bytes Redis keeps (its append-only file) hold no patient name or id, in a key or a value'
