@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { backoffMs, OUTBOX_DEFAULTS, systemClock, type Clock, type OutboxStatus, type QueuedEntry } from '../queue';
+import { backoffMs, queueSettings, type Clock, type OutboxStatus, type QueuedEntry } from '../queue';
 import { KeptUnreadable, type StoredMessage, type StoredMsg } from '../storage';
 import { flat, runScript, type DeadRecord, type QueueRecord, type RecordCodec, type RedisScriptClient } from './records';
 import { ENQUEUE, FAIL, FIGURES, LEASE, PAGE, REMOVE, RETRY_ALL } from './scripts';
@@ -83,12 +83,8 @@ const LONGEST_TIMER_MS = 2_147_483_647;
 export class RedisOutboxQueue {
   /** Stable for this queue's life, unique across processes and redeploys. */
   readonly consumer = `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly settings: ReturnType<typeof queueSettings>;
   private readonly clock: Clock;
-  private readonly concurrency: number;
-  private readonly ackTimeoutMs: number;
-  private readonly retryMinMs: number;
-  private readonly retryMaxMs: number;
-  private readonly maxAgeMs: number;
   private readonly pollMs: number;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly work = new Set<Promise<unknown>>();
@@ -106,12 +102,8 @@ export class RedisOutboxQueue {
   private failuresInRow = 0;
 
   constructor(private readonly options: RedisOutboxQueueOptions) {
-    this.clock = options.clock ?? systemClock;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency));
-    this.ackTimeoutMs = options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs;
-    this.retryMinMs = options.retryMinMs ?? OUTBOX_DEFAULTS.retryMinMs;
-    this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
-    this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
+    this.settings = queueSettings(options);
+    this.clock = this.settings.clock;
     this.pollMs = options.pollMs ?? POLL_MS;
     this.started = !options.paused;
     this.track(this.refreshFigures());
@@ -220,7 +212,7 @@ export class RedisOutboxQueue {
     } else {
       this.failuresInRow++;
       const now = this.clock.now();
-      const deadline = message.enqueuedAt + this.maxAgeMs;
+      const deadline = message.enqueuedAt + this.settings.maxAgeMs;
       const attempts = message.attempts + 1;
       if (now >= deadline) {
         // out first: a crash before Redis has it sends it to output 2 again (at least once)
@@ -233,7 +225,7 @@ export class RedisOutboxQueue {
         };
         await this.run(REMOVE, removeKeys, [...fence, message.key ? '1' : '0', this.options.keepDeadLetters === false ? '' : JSON.stringify(letter)]);
       } else {
-        const nextAt = Math.min(now + backoffMs(attempts, this.retryMinMs, this.retryMaxMs), deadline);
+        const nextAt = Math.min(now + backoffMs(attempts, this.settings.retryMinMs, this.settings.retryMaxMs), deadline);
         const record: QueueRecord = {
           e: message.enqueuedAt, a: attempts, n: nextAt, k: message.key,
           m: this.options.codec.seal(message.msg), l: this.options.codec.seal(error),
@@ -248,8 +240,8 @@ export class RedisOutboxQueue {
   private deliver(message: StoredMessage, streamId: string): void {
     const timer = this.clock.setTimeout(() => {
       this.options.abandon?.(message);
-      this.settle(message.id, this.options.ackTimeoutText ?? `no answer within ${this.ackTimeoutMs / 1000} s (ackTimeout)`);
-    }, Math.min(this.ackTimeoutMs, LONGEST_TIMER_MS));
+      this.settle(message.id, this.options.ackTimeoutText ?? `no answer within ${this.settings.ackTimeoutMs / 1000} s (ackTimeout)`);
+    }, Math.min(this.settings.ackTimeoutMs, LONGEST_TIMER_MS));
     this.inFlight.set(message.id, { message, streamId, timer });
     try {
       this.options.send(message);
@@ -268,8 +260,8 @@ export class RedisOutboxQueue {
     try {
       do {
         this.pollAgain = false;
-        const room = this.started ? this.concurrency - this.inFlight.size : 0;
-        const reply = flat(await this.run(LEASE, ['ready', 'retry', 'msgs'], [GROUP, this.consumer, Math.max(0, room), this.ackTimeoutMs, this.clock.now()]));
+        const room = this.started ? this.settings.concurrency - this.inFlight.size : 0;
+        const reply = flat(await this.run(LEASE, ['ready', 'retry', 'msgs'], [GROUP, this.consumer, Math.max(0, room), this.settings.ackTimeoutMs, this.clock.now()]));
         this.recovered();
         if (this.closed) return; // taken but not sent: pending, taken over after ackTimeout
         for (let at = 0; at + 2 < reply.length; at += 3) {
@@ -288,7 +280,7 @@ export class RedisOutboxQueue {
         }
         if (reply.length) this.changed();
         if (reply.length / 3 >= room && room > 0) this.pollAgain = true;
-      } while (this.pollAgain && !this.closed && this.inFlight.size < this.concurrency);
+      } while (this.pollAgain && !this.closed && this.inFlight.size < this.settings.concurrency);
       if (this.clock.now() - this.figuresAt >= FIGURES_MS) await this.refreshFigures();
     } catch (error) {
       this.failed(error);
