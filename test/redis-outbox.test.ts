@@ -287,14 +287,14 @@ describe('health-outbox with state: one queue in Redis shared by two Node-RED in
       await a.deploy(flow(hospitalPort, redis.url, props));
       await pushAll(a, 8);
       // waiting, retried (a record rewritten with its error), and dead letters
-      await until(() => a.messages.filter((m) => m.sink === 'ob/dead').length >= 4, 30_000, 'dead letters');
+      await until(() => a.messages.filter((m) => m.sink === 'ob/dead').length >= 4, 60_000, `dead letters (${a.messages.filter((m) => m.sink === 'ob/dead').length} so far)`);
       await pushAll(a, 4);
       const bytes = Buffer.concat(allFiles(redis.dir).map((file) => fs.readFileSync(file)));
       assert.ok(bytes.includes(Buffer.from('hb-test:outbox:ob:msgs')), 'the append-only file is read');
       const found = patients.flatMap((patient) => [patient.patientName, patient.patientId, patient.idCard, patient.deviceSn])
         .filter((value) => bytes.includes(Buffer.from(value, 'utf8')));
       if (encrypt) assert.deepEqual(found, []);
-      else assert.ok(found.length >= 4, `found ${found.length}`);
+      else assert.ok(found.length >= 4, `found ${found.length} of the patients' values in ${bytes.length} bytes (${allFiles(redis.dir).map((file) => path.basename(file)).join(', ')})`);
     });
   }
 });

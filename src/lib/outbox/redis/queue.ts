@@ -100,6 +100,8 @@ export class RedisOutboxQueue {
   private closed = false;
   private failing = false;
   private failuresInRow = 0;
+  /** Where the next look for deliveries of dead instances starts in the pending list (XAUTOCLAIM's cursor). */
+  private claimCursor = '0-0';
 
   constructor(private readonly options: RedisOutboxQueueOptions) {
     this.settings = queueSettings(options);
@@ -261,10 +263,11 @@ export class RedisOutboxQueue {
       do {
         this.pollAgain = false;
         const room = this.started ? this.settings.concurrency - this.inFlight.size : 0;
-        const reply = flat(await this.run(LEASE, ['ready', 'retry', 'msgs'], [GROUP, this.consumer, Math.max(0, room), this.settings.ackTimeoutMs, this.clock.now()]));
+        const reply = flat(await this.run(LEASE, ['ready', 'retry', 'msgs'], [GROUP, this.consumer, Math.max(0, room), this.settings.ackTimeoutMs, this.clock.now(), this.claimCursor]));
         this.recovered();
+        this.claimCursor = reply[0] ?? '0-0';
         if (this.closed) return; // taken but not sent: pending, taken over after ackTimeout
-        for (let at = 0; at + 2 < reply.length; at += 3) {
+        for (let at = 1; at + 2 < reply.length; at += 3) {
           const [streamId, id, text] = [reply[at], reply[at + 1], reply[at + 2]];
           // our own delivery, idle past ackTimeout: its own timer settles it
           if (this.inFlight.has(id)) continue;
@@ -278,8 +281,7 @@ export class RedisOutboxQueue {
           }
           this.deliver(message, streamId);
         }
-        if (reply.length) this.changed();
-        if (reply.length / 3 >= room && room > 0) this.pollAgain = true;
+        if (reply.length > 1) this.changed();
       } while (this.pollAgain && !this.closed && this.inFlight.size < this.settings.concurrency);
       if (this.clock.now() - this.figuresAt >= FIGURES_MS) await this.refreshFigures();
     } catch (error) {

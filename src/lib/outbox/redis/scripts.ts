@@ -49,9 +49,11 @@ return id
 `);
 
 /**
- * KEYS ready retry msgs; ARGV group consumer count minIdle now → flat {streamId, id, record, …}.
- * Due retries back into the stream first; then deliveries idle past the ackTimeout (an instance
- * that died holding them) taken over; then new entries.
+ * KEYS ready retry msgs; ARGV group consumer count minIdle now cursor → flat {next cursor,
+ * streamId, id, record, …}. Due retries back into the stream first; then deliveries idle past
+ * the ackTimeout (an instance that died holding them) taken over, the pending list scanned from
+ * the cursor the last call returned (a long list is looked through a part at a time, all of it
+ * in turn); then new entries.
  */
 export const LEASE = script(`
 redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
@@ -61,7 +63,7 @@ for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
 end
 local count = tonumber(ARGV[3])
-local out = {}
+local out = {ARGV[6]}
 local taken = 0
 local function take(entries)
   for _, entry in ipairs(entries) do
@@ -77,7 +79,8 @@ local function take(entries)
   end
 end
 if count > 0 then
-  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], '0-0', 'COUNT', count)
+  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], ARGV[6], 'COUNT', count)
+  out[1] = claimed[1]
   take(claimed[2])
 end
 if count - taken > 0 then
