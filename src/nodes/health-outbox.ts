@@ -21,11 +21,11 @@ import { registerNode, statePath } from './register';
 
 /**
  * health-outbox: each message is on disk (`<userDir>/health-bridge/outbox-<id>/`), or in Redis
- * with `state` (a health-redis config node: one queue shared by every instance), before anything else; then a receiver's `msg._ack` is answered, and the message goes out on
- * output 1 with an ack handle of the outbox's own, so the health-ack after the sink settles the
- * delivery. The queue (src/lib/outbox/queue.ts) retries, keeps each patient's order and sends
- * what is too old to output 2; open-storage.ts picks where the messages wait; this file only wires
- * them to Node-RED.
+ * with `state` (a health-redis config node: one queue shared by every instance), before anything
+ * else; then a receiver's `msg._ack` is answered, and the message goes out on output 1 with an
+ * ack handle of the outbox's own, so the health-ack after the sink settles the delivery. The
+ * queue (src/lib/outbox/queue.ts on disk, src/lib/outbox/redis/ with `state`) retries, keeps each
+ * patient's order and sends what is too old to output 2; this file only wires them to Node-RED.
  */
 
 /** How often the status is redrawn at most while messages come and go. */
