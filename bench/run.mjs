@@ -28,9 +28,11 @@
 //      and the counting calls of one push alone (bench/lib/metrics.mjs).
 //   watch: health-watch's library, readings per second and heap/RSS per 100,000 watched devices
 //      (bench/lib/watch.mjs).
+//   outbox-redis: health-outbox's enqueue with `state` (the queue in Redis, appendfsync everysec
+//      and always) beside the file outbox, in this process (bench/lib/outbox-redis.mjs).
 //
 // Options (any of them makes a quick run, printed and not written to RESULTS.md unless --out):
-//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red|metrics|watch   one part (or several, comma-separated)
+//   --only receivers|dedup|tokens|history|outbox|hospital|outbox-node-red|metrics|watch|redis|outbox-redis   one part (or several, comma-separated)
 //   --duration S               seconds measured per target, in all (10)
 //   --warmup S                 seconds of unmeasured load on each target first (1)
 //   --slice S                  measure targets in turns of S seconds, interleaved (1)
@@ -70,6 +72,7 @@ import { benchOutboxNodeRed, outboxNodeRedMarkdown } from './lib/outbox-node-red
 import { benchMetrics, metricsMarkdown } from './lib/metrics.mjs';
 import { benchWatch, watchMarkdown } from './lib/watch.mjs';
 import { benchRedis, redisMarkdown } from './lib/redis.mjs';
+import { benchOutboxRedis, outboxRedisMarkdown } from './lib/outbox-redis.mjs';
 
 const TARGET_RATIO = 0.9;
 const AIM_RATIO = 0.95;
@@ -79,7 +82,7 @@ const DEDUP_KEYS = 1_000_000;
 const TARGET_TOKEN_CALLS = 13;
 const TOKEN_LIFETIME_S = 7200;
 const TARGET_PEAK_RSS = 150 * 1_048_576;
-const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'watch', 'redis'];
+const PARTS = ['receivers', 'dedup', 'tokens', 'history', 'outbox', 'hospital', 'outbox-node-red', 'metrics', 'watch', 'redis', 'outbox-redis'];
 
 /**
  * The entries of bench/FINDINGS.md that a missed target links, by anchor. Only findings that are
@@ -905,7 +908,7 @@ function targetsMarkdown(checks) {
   return lines;
 }
 
-function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis }) {
+function markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis, outboxRedis }) {
   const lines = [
     '# Benchmark results',
     '',
@@ -983,6 +986,12 @@ function markdown({ options, meta, receivers, dedup, tokens, history: historyPar
     lines.push(...part.lines);
     checks.push(...part.checks);
   }
+  if (outboxRedis) {
+    // part 11, outbox enqueue on Redis beside the file outbox: bench/lib/outbox-redis.mjs
+    const part = outboxRedisMarkdown(outboxRedis, { fmt });
+    lines.push(...part.lines);
+    checks.push(...part.checks);
+  }
   const missing = PARTS.filter((name) => !options.only.includes(name));
   if (missing.length) lines.push(`Not measured in this run (\`--only\`): ${missing.join(', ')}.`, '');
   else {
@@ -1032,9 +1041,10 @@ async function main() {
   const metrics = wanted('metrics') ? await benchMetrics(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
   const watch = wanted('watch') ? await benchWatch(options, log) : undefined;
   const redis = wanted('redis') ? await benchRedis(options, { log, included: receiverTypes(options).included, flow: benchFlow }) : undefined;
+  const outboxRedis = wanted('outbox-redis') ? await benchOutboxRedis(options, log) : undefined;
   meta.loadEnd = os.loadavg()[0];
   meta.seconds = (Date.now() - started) / 1000;
-  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis });
+  const text = markdown({ options, meta, receivers, dedup, tokens, history: historyPart, outbox, hospital, outboxNodeRed, metrics, watch, redis, outboxRedis });
   const out = options.out ?? (options.quick ? undefined : path.join(ROOT, 'bench', 'RESULTS.md'));
   if (out) {
     fs.writeFileSync(out, text);

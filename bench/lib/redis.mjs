@@ -23,13 +23,16 @@ const TARGET_RATIO = 0.8;
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 const require = createRequire(import.meta.url);
 
-/** A redis-server of its own, on a free port, with the recommended persistence; `stop()` ends it. */
-async function startRedis() {
+/**
+ * A redis-server of its own, on a free port, with the recommended persistence (`appendfsync`:
+ * everysec, or always for the outbox part's comparison); `stop()` ends it.
+ */
+export async function startRedis({ appendfsync = 'everysec' } = {}) {
   if (!fs.existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is not installed: apt-get install redis-server`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-redis-'));
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    '--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
   const stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -55,7 +58,7 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop };
 }
 
-function packageLib(name) {
+export function packageLib(name) {
   return require(path.join(process.env.HB_BENCH_PACKAGE ?? ROOT, 'dist', 'lib', name, 'index.js'));
 }
 

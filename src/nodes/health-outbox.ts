@@ -4,26 +4,28 @@ import { reachHealthAck, hold, openDelivery, release, type OpenDelivery } from '
 import { CodedError, errorCode } from '../lib/coded-error';
 import { outboxMetrics } from '../lib/metrics';
 import {
-  errorText, outboxPropertiesSchema, patientKeyOf, RETRY_TOPIC, shortDuration,
+  errorText, outboxPropertiesSchema, outboxStateSchema, patientKeyOf, RETRY_TOPIC, shortDuration, type OutboxProperties,
 } from '../lib/outbox/properties';
 import { outboxControl, type OutboxParts } from '../lib/outbox/control';
 import { DeadLetterStore } from '../lib/outbox/dead-letters';
 import { openOutboxStorage } from '../lib/outbox/open-storage';
 import { OutboxQueue, systemClock } from '../lib/outbox/queue';
+import { openRedisOutbox, type RecordCodec, type RedisOutboxQueue } from '../lib/outbox/redis/index';
+import type { RedisConnection } from '../lib/redis/index';
 import type { SealedStorage } from '../lib/outbox/sealed-storage';
 import { storable, type StoredMessage } from '../lib/outbox/storage';
 import { describeIssues } from '../lib/zod-helpers';
-import { runAction, translator } from './action';
+import { configClient, runAction, translator } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 import { registerNode, statePath } from './register';
 
 /**
- * health-outbox: each message is on disk (`<userDir>/health-bridge/outbox-<id>/`)
- * before anything else; then a receiver's `msg._ack` is answered, and the message goes out on
- * output 1 with an ack handle of the outbox's own, so the health-ack after the sink settles the
- * delivery. The queue (src/lib/outbox/queue.ts) retries, keeps each patient's order and sends
- * what is too old to output 2; open-storage.ts picks where the messages wait; this file only wires
- * them to Node-RED.
+ * health-outbox: each message is on disk (`<userDir>/health-bridge/outbox-<id>/`), or in Redis
+ * with `state` (a health-redis config node: one queue shared by every instance), before anything
+ * else; then a receiver's `msg._ack` is answered, and the message goes out on output 1 with an
+ * ack handle of the outbox's own, so the health-ack after the sink settles the delivery. The
+ * queue (src/lib/outbox/queue.ts on disk, src/lib/outbox/redis/ with `state`) retries, keeps each
+ * patient's order and sends what is too old to output 2; this file only wires them to Node-RED.
  */
 
 /** How often the status is redrawn at most while messages come and go. */
@@ -52,8 +54,10 @@ export = function register(RED: NodeRedApi): void {
     // without a user directory (an embedded runtime), beside the process: an outbox must keep its queue somewhere
     const directory = statePath(RED, 'outbox', String(config.id), '', process.cwd())!;
     const deliveries = new Map<string, OpenDelivery>();
-    let queue: OutboxQueue | undefined;
-    let deadLetters: DeadLetterStore | undefined;
+    let queue: OutboxQueue | RedisOutboxQueue | undefined;
+    let deadLetters: { count(): number; close(): Promise<void> } | undefined;
+    /** With `state`: how the records in Redis are sealed (and the patients' order keys made). */
+    let codec: RecordCodec | undefined;
     // what the admin API and the sidebar do with this outbox: waits for the storage to open
     let partsOpened!: (parts: OutboxParts) => void;
     let partsFailed!: (error: unknown) => void;
@@ -106,7 +110,7 @@ export = function register(RED: NodeRedApi): void {
       }
       const status = queue.status();
       const now = Date.now();
-      const unreadable = sealed?.unreadable() ?? 0;
+      const unreadable = sealed?.unreadable() ?? (queue && 'unreadable' in queue ? queue.unreadable() : 0);
       let shown: NodeStatus;
       if (status.queued === 0 && unreadable > 0) {
         shown = { fill: 'red', shape: 'ring', text: t('status.unreadable', { count: unreadable }) };
@@ -129,95 +133,149 @@ export = function register(RED: NodeRedApi): void {
     // the "next retry in" part counts down without any change in the queue
     const ticker = setInterval(statusSoon, 5_000);
 
-    const opening = parsed.success
-      ? openOutboxStorage({
-          state: parsed.data.state,
-          directory,
-          encrypt: parsed.data.encrypt,
-          ...(sealer && { sealer }),
-          ...(missingKey && { noSealer: missingKey.code }),
-          // never a part of the record: how many, and why (another key, damage, no key)
-          onUndecryptable: (reason, count) => {
-            node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
-            statusSoon();
-          },
-          onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
-          onRefused: (code) => {
-            if (!refusing) node.warn(t('warn.refusing', { reason: code }));
-            refusing = { code, refused: refusing?.refused ?? 0 };
-            statusSoon();
-          },
-          onWritable: () => {
-            if (refusing) node.log(t('info.writable', { count: refusing.refused }));
-            refusing = undefined;
-            storageProblem = undefined;
-            statusSoon();
-          },
-        }).then(async ({ storage, deadLetters: deadStorage, stateIgnored }) => {
-          const properties = parsed.data;
-          sealed = storage;
-          const kept = await DeadLetterStore.open(deadStorage, {
-            keepMs: properties.keepDeadLettersDays * 86_400_000,
-            clock: systemClock,
-            onError: (error) => node.error(t('errors.storage', { reason: errorCode(error) })),
-          }).catch(async (error: unknown) => {
-            await Promise.allSettled([storage.close(), deadStorage.close()]);
-            throw error;
-          });
-          deadLetters = kept;
-          queue = new OutboxQueue({
-            storage,
-            paused: true,
-            concurrency: properties.concurrency,
-            ackTimeoutMs: properties.ackTimeout * 1000,
-            retryMinMs: properties.retryMinSeconds * 1000,
-            retryMaxMs: properties.retryMaxSeconds * 1000,
-            maxAgeMs: properties.maxAgeHours * 3_600_000,
-            ackTimeoutText: t('errors.no-answer', { seconds: properties.ackTimeout }),
-            send: (message) => {
-              if (message.attempts > 0) metrics.retried();
-              // the delivery's deadline is the outbox's own ackTimeout, not the push's it came with
-              const delivery = openDelivery(properties.ackTimeout * 1000);
-              deliveries.set(message.id, delivery);
-              void delivery.outcome.then(({ outcome, error }) => {
-                deliveries.delete(message.id);
-                if (outcome === 'timeout') return; // the queue's own ackTimeout settled it
-                const settled = queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
-                if (settled && outcome === 'success') metrics.delivered();
-              });
-              try {
-                const out: NodeMessage = { ...message.msg, _ack: delivery.ackId, outbox: meta(message) };
-                // a request timeout health-fhir derived from the push's deadline: now the outbox's
-                if (typeof out.requestTimeout === 'number') out.requestTimeout = Math.max(1, properties.ackTimeout * 1000 - 250);
-                node.send([out, null]);
-              } catch (error) {
-                delivery.cancel(); // the queue counts the throw as a failed delivery
-                throw error;
-              }
-            },
-            abandon: (message) => deliveries.get(message.id)?.cancel(),
-            deadLetter: (message, error) => {
-              metrics.deadLettered();
-              node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
-            },
-            keep: (message, error) => kept.keep(message, error),
-            onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
-            onError: (error) => {
-              storageProblem = errorCode(error);
-              // a refused write (a delivery's record) while the disk is full was told once already
-              if (!refusing) node.error(t('errors.storage', { reason: storageProblem }));
-              statusSoon();
-            },
-            onChange: statusSoon,
-          });
+    /** Output 1 and 2 of either queue: a delivery with the outbox's own ack handle, a dead letter. */
+    const delivery = (properties: OutboxProperties) => ({
+      send: (message: StoredMessage) => {
+        if (message.attempts > 0) metrics.retried();
+        // the delivery's deadline is the outbox's own ackTimeout, not the push's it came with
+        const delivery = openDelivery(properties.ackTimeout * 1000);
+        deliveries.set(message.id, delivery);
+        void delivery.outcome.then(({ outcome, error }) => {
+          deliveries.delete(message.id);
+          if (outcome === 'timeout') return; // the queue's own ackTimeout settled it
+          const settled = queue?.settle(message.id, outcome === 'success' ? undefined : errorText(error ?? outcome));
+          if (settled && outcome === 'success') metrics.delivered();
+        });
+        try {
+          const out: NodeMessage = { ...message.msg, _ack: delivery.ackId, outbox: meta(message) };
+          // a request timeout health-fhir derived from the push's deadline: now the outbox's
+          if (typeof out.requestTimeout === 'number') out.requestTimeout = Math.max(1, properties.ackTimeout * 1000 - 250);
+          node.send([out, null]);
+        } catch (error) {
+          delivery.cancel(); // the queue counts the throw as a failed delivery
+          throw error;
+        }
+      },
+      abandon: (message: StoredMessage) => deliveries.get(message.id)?.cancel(),
+      deadLetter: (message: StoredMessage, error: string) => {
+        metrics.deadLettered();
+        node.send([null, { ...message.msg, error: { message: error }, outbox: meta(message) }]);
+      },
+    });
+
+    const state = outboxStateSchema.parse(config.state);
+    const redis = parsed.success && state ? configClient<RedisConnection>(RED, state, 'health-redis') : undefined;
+    /** The queue's settings, whichever keeps it. */
+    const queueSettings = (properties: OutboxProperties) => ({
+      paused: true,
+      concurrency: properties.concurrency,
+      ackTimeoutMs: properties.ackTimeout * 1000,
+      retryMinMs: properties.retryMinSeconds * 1000,
+      retryMaxMs: properties.retryMaxSeconds * 1000,
+      maxAgeMs: properties.maxAgeHours * 3_600_000,
+      ackTimeoutText: t('errors.no-answer', { seconds: properties.ackTimeout }),
+      ...delivery(properties),
+      onChange: statusSoon,
+    });
+    const opened = <Queue extends { start(): void }>(ready: Queue, parts: OutboxParts): Queue => {
+      statusSoon();
+      void started.then(() => ready.start());
+      partsOpened(parts);
+      return ready;
+    };
+
+    // with `state`: the queue shared in Redis (a missing or invalid health-redis node is an error
+    // said at deploy, never a silent fallback to this instance's own disk)
+    const openShared = async (properties: OutboxProperties, connection: RedisConnection): Promise<RedisOutboxQueue> => {
+      const shared = openRedisOutbox({
+        ...queueSettings(properties),
+        client: connection.use(),
+        prefix: connection.prefix,
+        nodeId: String(config.id),
+        encrypt: properties.encrypt,
+        ...(sealer && { sealer }),
+        ...(missingKey && { noSealer: missingKey.code }),
+        keepDeadLettersMs: properties.keepDeadLettersDays * 86_400_000,
+        clock: systemClock,
+        onUndecryptable: (reason, count) => {
+          node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
           statusSoon();
-          if (stateIgnored) node.warn(t('warn.state-planned'));
-          const ready = queue;
-          void started.then(() => ready.start());
-          partsOpened({ queue, deadLetters: kept });
-          return queue;
-        })
-      : undefined;
+        },
+        // told once per episode (Redis down), and its end
+        onError: (error) => {
+          storageProblem = errorCode(error);
+          node.error(t('errors.storage', { reason: storageProblem }));
+          statusSoon();
+        },
+        onRecovered: () => {
+          storageProblem = undefined;
+          statusSoon();
+        },
+        onDeadLetterError: (error) => node.error(t('errors.storage', { reason: errorCode(error) })),
+      });
+      codec = shared.codec;
+      queue = shared.queue;
+      deadLetters = shared.deadLetters;
+      return opened(shared.queue, { queue: shared.queue, deadLetters: shared.deadLetters });
+    };
+
+    const openOnDisk = (properties: OutboxProperties): Promise<OutboxQueue> =>
+      openOutboxStorage({
+        directory,
+        encrypt: properties.encrypt,
+        ...(sealer && { sealer }),
+        ...(missingKey && { noSealer: missingKey.code }),
+        // never a part of the record: how many, and why (another key, damage, no key)
+        onUndecryptable: (reason, count) => {
+          node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
+          statusSoon();
+        },
+        onDamage: (file, offset, reason) => node.warn(t('warn.damage', { file: path.basename(file), offset, reason })),
+        onRefused: (code) => {
+          if (!refusing) node.warn(t('warn.refusing', { reason: code }));
+          refusing = { code, refused: refusing?.refused ?? 0 };
+          statusSoon();
+        },
+        onWritable: () => {
+          if (refusing) node.log(t('info.writable', { count: refusing.refused }));
+          refusing = undefined;
+          storageProblem = undefined;
+          statusSoon();
+        },
+      }).then(async ({ storage, deadLetters: deadStorage }) => {
+        sealed = storage;
+        const kept = await DeadLetterStore.open(deadStorage, {
+          keepMs: properties.keepDeadLettersDays * 86_400_000,
+          clock: systemClock,
+          onError: (error) => node.error(t('errors.storage', { reason: errorCode(error) })),
+        }).catch(async (error: unknown) => {
+          await Promise.allSettled([storage.close(), deadStorage.close()]);
+          throw error;
+        });
+        deadLetters = kept;
+        const fileQueue = new OutboxQueue({
+          storage,
+          ...queueSettings(properties),
+          keep: (message, error) => kept.keep(message, error),
+          onUnreadable: (code) => node.warn(t('warn.unreadable', { code })),
+          onError: (error) => {
+            storageProblem = errorCode(error);
+            // a refused write (a delivery's record) while the disk is full was told once already
+            if (!refusing) node.error(t('errors.storage', { reason: storageProblem }));
+            statusSoon();
+          },
+        });
+        queue = fileQueue;
+        return opened(fileQueue, { queue: fileQueue, deadLetters: kept });
+      });
+
+    const opening: Promise<OutboxQueue | RedisOutboxQueue> | undefined = !parsed.success
+      ? undefined
+      : redis?.problem
+        ? Promise.reject(redis.problem)
+        : redis
+          ? openShared(parsed.data, redis.client)
+          : openOnDisk(parsed.data);
     if (!opening) partsFailed(setupProblem);
     opening?.catch((error: unknown) => {
       partsFailed(error);
@@ -257,7 +315,7 @@ export = function register(RED: NodeRedApi): void {
           await ready.retryAll();
         } else {
           const stored = storable(msg);
-          await ready.enqueue(stored, patientKeyOf(stored, sealed?.orderKey));
+          await ready.enqueue(stored, patientKeyOf(stored, sealed?.orderKey ?? codec?.orderKey));
         }
       } catch (error) {
         storageProblem = errorCode(error);

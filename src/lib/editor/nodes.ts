@@ -122,6 +122,8 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
   },
   'health-outbox': {
     schema: outboxPropertiesSchema,
+    // blank: the queue in this instance's own directory, as before
+    optionalConfigs: { state: 'health-redis' },
     messages: {
       maxAgeHours: outboxMessage('maxAgeHours', 'positive'),
       retryMinSeconds: outboxMessage('retryMinSeconds', 'positive'),

@@ -1,6 +1,7 @@
-import type { DeadLetter, DeadLetterStore, Selection } from './dead-letters';
+import type { DeadLetter, Selection } from './dead-letters';
 import { deadView, queuedView, type EntryView } from './entries';
-import type { OutboxQueue } from './queue';
+import type { OutboxStatus, QueuedEntry } from './queue';
+import type { StoredMsg } from './storage';
 
 /**
  * What an operator can do with a running outbox, without Node-RED: look at what waits and what
@@ -38,9 +39,27 @@ export interface OutboxControl {
   discard(selection: Selection, user: string): Promise<number>;
 }
 
+/**
+ * What the control needs of a queue: the file queue (queue.ts) or the one shared in Redis
+ * (redis/queue.ts). A page may carry the total of the whole queue (Redis: read with the page).
+ */
+export interface ControlledQueue {
+  enqueue(msg: StoredMsg, key?: number): Promise<unknown>;
+  page(after: number, limit: number): Promise<{ entries: QueuedEntry[]; more: boolean; total?: number }>;
+  status(): OutboxStatus;
+}
+
+/** What the control needs of the dead letters: the file store (dead-letters.ts) or Redis's (redis/dead-letters.ts). */
+export interface ControlledDeadLetters {
+  count(): number;
+  page(after: number, limit: number): Promise<{ letters: DeadLetter[]; more: boolean; total?: number }>;
+  retry(selection: Selection, requeue: (letters: DeadLetter[]) => Promise<void>): Promise<number>;
+  discard(selection: Selection): Promise<number>;
+}
+
 export interface OutboxParts {
-  queue: OutboxQueue;
-  deadLetters: DeadLetterStore;
+  queue: ControlledQueue;
+  deadLetters: ControlledDeadLetters;
 }
 
 /**
@@ -51,13 +70,13 @@ export function outboxControl(opened: Promise<OutboxParts>, done: (action: 'retr
   return {
     async queue({ after = 0, limit }) {
       const { queue } = await opened;
-      const { entries, more } = await queue.page(after, limit);
-      return page(entries.map(queuedView), more, queue.status().queued);
+      const { entries, more, total } = await queue.page(after, limit);
+      return page(entries.map(queuedView), more, total ?? queue.status().queued);
     },
     async deadLetters({ after = 0, limit }) {
       const { deadLetters } = await opened;
-      const { letters, more } = await deadLetters.page(after, limit);
-      return page(letters.map(deadView), more, deadLetters.count());
+      const { letters, more, total } = await deadLetters.page(after, limit);
+      return page(letters.map(deadView), more, total ?? deadLetters.count());
     },
     async retry(selection, user) {
       const { queue, deadLetters } = await opened;

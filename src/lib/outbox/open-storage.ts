@@ -4,19 +4,17 @@ import { FileLog, type FileLogOptions } from './file-log/index';
 import { SealedStorage, type SealedStorageOptions } from './sealed-storage';
 
 /**
- * The one place that picks where an outbox's messages wait, from the node's `state` property: the
- * file log in the outbox's own directory today. `state` names a health-redis config node, which
- * does not exist yet; when it does, a Redis stream is opened here instead, and nothing else
- * changes (the queue needs only `OutboxStorage`). Whatever the backend, what it keeps is sealed
- * at rest the same way (sealed-storage.ts).
+ * Where an outbox without `state` keeps its messages: the file log in the outbox's own directory,
+ * sealed at rest (sealed-storage.ts), with its dead letters in a directory inside it. An outbox
+ * with `state` (a health-redis config node) keeps them in Redis instead, shared by every
+ * instance, through a queue of its own (redis/index.ts `openRedisOutbox`): the node picks one of
+ * the two by `state`, and the admin API and the status use either the same way.
  */
 
 /** The dead letters' directory, inside the outbox's own. */
 export const DEAD_LETTERS_DIRECTORY = 'dead-letters';
 
 export interface OpenOutboxStorageOptions extends Omit<FileLogOptions, 'directory'>, Omit<SealedStorageOptions, 'sealer'> {
-  /** The node's `state`: '' for the file log; the id of a health-redis config node (not yet). */
-  state: string;
   /** The outbox's own directory, for the file log. */
   directory: string;
   sealer?: Sealer;
@@ -26,12 +24,10 @@ export interface OpenedOutboxStorage {
   storage: SealedStorage;
   /** Where the dead letters are kept (dead-letters.ts): a storage of the same kind, sealed the same. */
   deadLetters: SealedStorage;
-  /** `state` names a backend this release does not have: the file log keeps the messages meanwhile. */
-  stateIgnored: boolean;
 }
 
 export async function openOutboxStorage(options: OpenOutboxStorageOptions): Promise<OpenedOutboxStorage> {
-  const { state, directory, encrypt, sealer, noSealer, onUndecryptable, ...fileOptions } = options;
+  const { directory, encrypt, sealer, noSealer, onUndecryptable, ...fileOptions } = options;
   const sealing = {
     encrypt,
     ...(sealer && { sealer }),
@@ -49,5 +45,5 @@ export async function openOutboxStorage(options: OpenOutboxStorageOptions): Prom
     await log.close();
     throw error;
   }
-  return { storage, deadLetters: new SealedStorage(dead, sealing), stateIgnored: state !== '' };
+  return { storage, deadLetters: new SealedStorage(dead, sealing) };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalJson } from '../canonical-json';
-import { blankIsDefault, numberProperty, textProperty } from '../zod-helpers';
+import { blankIsDefault, numberProperty } from '../zod-helpers';
 import { OUTBOX_DEFAULTS } from './queue';
 import { orderKey, type StoredMsg } from './storage';
 
@@ -45,8 +45,6 @@ export const outboxPropertiesSchema = z
       z.number().int('concurrency must be a whole number').min(1, 'concurrency must be at least 1'),
     ),
     ackTimeout: positive(OUTBOX_DEFAULTS.ackTimeoutMs / 1000, 'ackTimeout'),
-    /** A health-redis config node (planned): accepted; the file log keeps the messages until it exists (open-storage.ts). */
-    state: textProperty(''),
     encrypt: flag(OUTBOX_PROPERTY_DEFAULTS.encrypt),
     // fractions too (a test keeps them for seconds)
     keepDeadLettersDays: numberProperty(OUTBOX_PROPERTY_DEFAULTS.keepDeadLettersDays).pipe(
@@ -58,6 +56,17 @@ export const outboxPropertiesSchema = z
     path: ['retryMaxSeconds'],
   });
 export type OutboxProperties = z.infer<typeof outboxPropertiesSchema>;
+
+/**
+ * `state`: the id of a health-redis config node, whose Redis keeps the queue shared by every
+ * instance (redis/); blank, the file log in the user directory. Read apart from the other
+ * properties: the editor shows it as a config-node select, not as a field with a rule. Anything
+ * but blank names a config node, and one that is not there is an error at deploy.
+ */
+export const outboxStateSchema = z.preprocess(
+  (value) => (value === undefined || value === null ? '' : typeof value === 'string' ? value.trim() : String(value)),
+  z.string(),
+);
 
 /** `msg.topic` of a message that makes every waiting message due now (it is not stored). */
 export const RETRY_TOPIC = 'health-outbox/retry';

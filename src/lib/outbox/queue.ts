@@ -114,6 +114,19 @@ export const OUTBOX_DEFAULTS = {
   maxAgeMs: 72 * 3_600_000,
 };
 
+/** The queue's settings with their defaults, as both queues (this one and redis/queue.ts) read them. */
+export function queueSettings(options: Pick<OutboxQueueOptions, 'clock' | 'concurrency' | 'ackTimeoutMs' | 'retryMinMs' | 'retryMaxMs' | 'maxAgeMs'>) {
+  const retryMinMs = options.retryMinMs ?? OUTBOX_DEFAULTS.retryMinMs;
+  return {
+    clock: options.clock ?? systemClock,
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency)),
+    ackTimeoutMs: options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs,
+    retryMinMs,
+    retryMaxMs: Math.max(retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs),
+    maxAgeMs: options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs,
+  };
+}
+
 /** The wait after the `failures`-th failure (1, 2, …). */
 export function backoffMs(failures: number, retryMinMs: number, retryMaxMs: number): number {
   return Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(failures - 1, 52));
@@ -154,12 +167,10 @@ export class OutboxQueue {
   private started: boolean;
 
   constructor(private readonly options: OutboxQueueOptions) {
-    this.clock = options.clock ?? systemClock;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? OUTBOX_DEFAULTS.concurrency));
-    this.ackTimeoutMs = options.ackTimeoutMs ?? OUTBOX_DEFAULTS.ackTimeoutMs;
-    this.retryMinMs = options.retryMinMs ?? OUTBOX_DEFAULTS.retryMinMs;
-    this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? OUTBOX_DEFAULTS.retryMaxMs);
-    this.maxAgeMs = options.maxAgeMs ?? OUTBOX_DEFAULTS.maxAgeMs;
+    ({
+      clock: this.clock, concurrency: this.concurrency, ackTimeoutMs: this.ackTimeoutMs,
+      retryMinMs: this.retryMinMs, retryMaxMs: this.retryMaxMs, maxAgeMs: this.maxAgeMs,
+    } = queueSettings(options));
     this.started = !options.paused;
     const { storage } = options;
     this.ready = storage instanceof OutboxSchedule ? Promise.resolve(storage) : OutboxSchedule.load(storage, { onUnreadable: options.onUnreadable });
