@@ -168,6 +168,15 @@ describe('health-watch on two Node-RED instances sharing one Redis', function ()
     await instances[0]!.deploy(nodes);
     await waitUntil(async () => /\[warn\] \[health-watch:ward 5\] this flow shares its receivers' or outbox's state on Redis, but this watch has no state/.test(instances[0]!.logs), 10_000);
   });
+
+  it('a state naming no health-redis: error state at deploy, and the watch alerts on this instance alone', async function () {
+    instances = [await NodeRed.start({ settings: { lang: 'en-US' }, logLevel: 'info' })];
+    const nodes = flow({}).map((node: any) => (node.type === 'health-watch' ? { ...node, state: 'gone' } : node));
+    await instances[0]!.deploy(nodes);
+    await waitUntil(async () => instances[0]!.logs.includes('[error] [health-watch:ward 5] state cannot be used (no health-redis config node is selected, or it is not deployed): the watch runs on this instance alone, in memory; on several instances an alert may be sent by each'), 10_000);
+    await push(instances[0]!, 2.5);
+    assert.deepEqual(alertsOf(await instances[0]!.waitForMessages(2, 'w/alerts', 10_000)).sort(), ['glucose-low firing', 'glucose-urgent-low firing']);
+  });
 });
 
 /** Every key and value in Redis, as one text (hashes field by field). */

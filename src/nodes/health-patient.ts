@@ -140,7 +140,7 @@ export = function register(RED: NodeRedApi): void {
         const found = configClient<RedisConnection>(RED, state, 'health-redis');
         if (found.problem || key instanceof CodedError) {
           // a reading may belong to a row this instance cannot see: none is matched without them
-          stateProblem = found.problem ? found.problem.message : t('reason.no-key', { variable: key instanceof CodedError ? key.params.variable ?? '' : '' });
+          stateProblem = found.problem ? (found.problem instanceof CodedError ? t('reason.no-config') : found.problem.message) : t('reason.no-key', { variable: key instanceof CodedError ? key.params.variable ?? '' : '' });
           const reason = stateProblem;
           reportSoon(() => node.error(t('errors.state', { reason })));
         } else {

@@ -50,7 +50,7 @@ export = function register(RED: NodeRedApi): void {
       const found = configClient<RedisConnection>(RED, properties.state, 'health-redis');
       if (found.problem || key instanceof CodedError) {
         // without the key nothing can be sealed: Redis never holds a patient in clear
-        const reason = found.problem ? found.problem.message : t('reason.no-key', { variable: key instanceof CodedError ? key.params.variable ?? '' : '' });
+        const reason = found.problem ? (found.problem instanceof CodedError ? t('reason.no-config') : found.problem.message) : t('reason.no-key', { variable: key instanceof CodedError ? key.params.variable ?? '' : '' });
         notShared = t('status.not-shared');
         setImmediate(() => node.error(t('errors.state', { reason })));
       } else {
