@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { newAtRestKeyText, Sealer } from '../src/lib/at-rest';
 import type { Reading } from '../src/lib/reading';
 import { RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
@@ -31,6 +33,8 @@ function flow(options: { redisUrl?: string; silenceMinutes?: number }): object[]
       { id: 'tab-w', type: 'tab', label: 'shared watch' },
       { id: 'w-catch', z: 'tab-w', type: 'catch', scope: ['w'], uncaught: false, wires: [['w-errors']] },
       sink('errors'),
+      { id: 'w-status', z: 'tab-w', type: 'status', scope: ['w'], wires: [['w-statuses']] },
+      sink('statuses'),
       { id: 'w-rx', z: 'tab-w', type: 'sinocare-in', name: '', path: '/cgm', credentials: { key: '', piiKey: '' }, wires: [['w'], []] },
       {
         id: 'w', z: 'tab-w', type: 'health-watch', name: 'ward 5', version: 2,
@@ -111,6 +115,25 @@ describe('health-watch on two Node-RED instances sharing one Redis', function ()
     assert.match(keys, /hb-watch:watch:w:device:[0-9a-f]{64}/);
     const dump = await dumpRedis(redis);
     for (const clear of [PATIENT_ID, PATIENT_NAME, DEVICE, 'patientId', 'glucose']) assert.equal(dump.includes(clear), false, `${clear} is not in Redis in clear`);
+  });
+
+  it('both instances restarted in the middle of an episode: neither repeated nor lost, read back from Redis (no file written)', async function () {
+    redis = await RedisServer.start();
+    let [a, b] = await startBoth({ redisUrl: redis.url });
+    await push(a, 3.5);
+    await a.waitForMessages(1, 'w/alerts', 15_000);
+    [a, b] = await Promise.all([a.restart(), b.restart()]);
+    instances = [a, b];
+    // each instance read the episode back from Redis at start: its status says so before any reading
+    for (const instance of [a, b]) await waitUntil(async () => instance.messages.some((m) => m.sink === 'w/statuses' && m.msg.status?.text === '1 firing'), 15_000);
+    await push(b, 3.4);
+    await push(a, 3.3);
+    await push(b, 5.0);
+    await b.waitForMessages(1, 'w/alerts', 15_000);
+    assert.deepEqual(alertsOf(await allAlerts()), ['glucose-low resolved'], 'not repeated after the restart, and not lost');
+    const [resolved] = b.messages.filter((m) => m.sink === 'w/alerts');
+    assert.equal(resolved?.msg.payload.subject.patientId, PATIENT_ID);
+    for (const instance of [a, b]) assert.equal(fs.existsSync(path.join(instance.userDir, 'health-bridge', 'watch-w.json')), false, 'kept in Redis, not in a file');
   });
 
   it('without state (the control), the same episode gives glucose-low firing twice and glucose-urgent-low never resolved', async function () {
