@@ -6,7 +6,7 @@ import { newAtRestKeyText, Sealer } from '../src/lib/at-rest';
 import type { Reading } from '../src/lib/reading';
 import { RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
 import { whenConnected } from '../src/lib/redis/ready';
-import { RedisWatchState, Watch, watchPropertiesSchema, type Alert } from '../src/lib/watch';
+import { RedisWatchState, Watch, watchPropertiesSchema, type Alert, type WatchProperties } from '../src/lib/watch';
 import { bodyFixture, placed } from './harness/flows';
 import { postJson } from './harness/http';
 import { NodeRed, type SinkMessage } from './harness/node-red';
@@ -240,22 +240,45 @@ describe('the shared episodes on a real Redis: many instances judging the same r
     context: {}, retry: false, receivedAt: new Date().toISOString(),
   } as unknown as Reading);
 
-  it('of 8 instances given 2.8 at once, one sends glucose-urgent-low and glucose-low firing; of 8 given 5.0 at once, one sends each resolved', async function () {
-    server = await RedisServer.start();
+  /** `count` watches on one Redis, sending into `sent`, on the clock `now`. */
+  async function startWatches(count: number, sent: Alert[], properties: WatchProperties, now?: () => number): Promise<Watch[]> {
+    server ??= await RedisServer.start();
     const key = Buffer.from(newAtRestKeyText(), 'hex');
-    const sent: Alert[] = [];
-    const properties = watchPropertiesSchema.parse({});
-    for (let n = 0; n < 8; n++) {
+    for (let n = 0; n < count; n++) {
       const connection = new RedisConnection(redisPropertiesSchema.parse({ url: server.url, prefix: 'hb-race:' }));
       connections.push(connection);
       const shared = new RedisWatchState(connection.use(), new Sealer(key, 'watch:race'), { keyPrefix: 'hb-race:watch:race:', forgetMs: HOUR, ready: () => whenConnected(connection, 10_000) });
       const watch = new Watch({
-        properties, shared, newVersion: () => randomBytes(8).toString('hex'),
+        properties, shared, newVersion: () => randomBytes(8).toString('hex'), ...(now && { now }),
         hooks: { send: (alerts) => sent.push(...alerts), changed: () => undefined, storeProblem: () => undefined, sharedProblem: (error) => assert.fail(String(error)) },
       });
       watches.push(watch);
       await watch.start();
     }
+    return watches;
+  }
+  const brief = (alerts: Alert[]): string[] => alerts.map(({ payload }) => `${payload.rule} ${payload.state}`).sort();
+
+  it('repeatMinutes across instances: one repeat per interval in all, whichever instances judge the readings', async function () {
+    let clock = Date.now();
+    const sent: Alert[] = [];
+    await startWatches(4, sent, watchPropertiesSchema.parse({ repeatMinutes: 1 }), () => clock);
+    const all = (value: number): Promise<unknown> => Promise.all(watches.map((watch) => watch.observe(reading(value))));
+    await all(2.8);
+    assert.deepEqual(brief(sent), ['glucose-low firing', 'glucose-urgent-low firing']);
+    sent.length = 0;
+    clock += 30_000;
+    await all(2.7);
+    assert.deepEqual(brief(sent), [], 'not yet');
+    clock += 31_000;
+    await all(2.7);
+    await all(2.6);
+    assert.deepEqual(brief(sent), ['glucose-low firing', 'glucose-urgent-low firing'], 'one repeat of each in all');
+  });
+
+  it('of 8 instances given 2.8 at once, one sends glucose-urgent-low and glucose-low firing; of 8 given 5.0 at once, one sends each resolved', async function () {
+    const sent: Alert[] = [];
+    await startWatches(8, sent, watchPropertiesSchema.parse({}));
     for (let round = 0; round < 5; round++) {
       sent.length = 0;
       await Promise.all(watches.map((watch) => watch.observe(reading(2.8))));
