@@ -206,7 +206,10 @@ export = function register(RED: NodeRedApi): void {
       };
       const runtimeRefusal = (): string => (key instanceof CodedError ? 'no-key' : !file ? 'no-user-dir' : 'unreadable');
 
-      /** A failure of the shared rows as the message's error: not ours to decide are readable, Redis down is retryable. */
+      /**
+       * A failure of the shared rows as the message's error: a change's own refusal as it is; rows
+       * this key cannot open refuse the reading (one may name its patient); Redis down is retryable.
+       */
       const sharedFailure = (error: unknown): CodedError => {
         if (error instanceof CodedError && (error.code === 'not-assigned' || error.code === 'invalid-row')) return error;
         const code = errorCode(error);
