@@ -70,8 +70,10 @@ export const NODE_ERROR_CODES = {
   'health-metrics': ['invalid-config', 'route-taken', 'http-disabled', 'internal'],
   // its properties; a server that may evict keys (a warning); a connection lost (a warning: the nodes using it fail their own way)
   'health-redis': ['invalid-config', 'eviction', 'connection'],
-  'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable'],
-  'health-watch': ['properties', 'not-a-reading', 'load', 'storage'],
+  // state: its health-redis or the at-rest key unusable; redis: the shared rows not reachable
+  'health-patient': ['properties', 'table', 'load', 'no-key', 'no-user-dir', 'unreadable', 'storage', 'invalid-row', 'not-assigned', 'binding', 'rows-unreadable', 'state', 'redis'],
+  // state: its health-redis or the at-rest key unusable; redis: Redis not answering (this instance judges alone)
+  'health-watch': ['properties', 'not-a-reading', 'load', 'storage', 'state', 'redis'],
 } as const satisfies Record<NodeType, readonly string[]>;
 
 export type NodeWithCodes = keyof typeof NODE_ERROR_CODES;

@@ -6,23 +6,27 @@ import {
   ASSIGN_TOPIC, patientPropertiesSchema, resolveCsvPath, unassignSchema, UNASSIGN_TOPIC,
 } from '../lib/patients/properties';
 import { describeRowIssues, parseSourcesCredential, patientRowSchema } from '../lib/patients/rows';
+import { RedisRuntimeRows } from '../lib/patients/shared';
 import { RuntimeRowStore } from '../lib/patients/store';
 import {
   applyAssignment, applyUnassignment, PatientTable, viatomAuthorizationOf, type RuntimeRow,
 } from '../lib/patients/table';
 import { hidingReceiversUpstream, type FlowNodeConfig } from '../lib/patients/upstream';
 import type { HealthEvent, Reading } from '../lib/reading';
+import { safeMessage, type RedisConnection } from '../lib/redis';
+import { whenConnected } from '../lib/redis/ready';
 import { isVendor } from '../lib/vendors/manifest';
 import { describeIssues } from '../lib/zod-helpers';
-import { translator } from './action';
+import { configClient, translator } from './action';
 import type { NodeConfig, NodeMessage, NodeRedApi, NodeStatus, RuntimeNode } from './node-red';
 import { registerNode, statePath } from './register';
 
 /**
  * health-patient: sets `subject.patientId` of each reading from a table of sources (the editor's
  * rows, kept as a credential; a CSV file; run-time assignments and Viatom authorizations, kept
- * encrypted in the user directory). The matching lives in src/lib/patients/; this file wires it to
- * Node-RED: one message at a time, in order, so a reading that follows an assignment sees it.
+ * encrypted in the user directory, or with `state` in Redis, shared by the instances). The
+ * matching lives in src/lib/patients/; this file wires it to Node-RED: one message at a time, in
+ * order, so a reading that follows an assignment sees it.
  */
 
 type PatientNode = RuntimeNode & { log(text: string): void };
@@ -81,6 +85,8 @@ export = function register(RED: NodeRedApi): void {
         if (tableProblem) shown = { fill: 'red', shape: 'ring', text: `${counts} · ${t('status.table-problem')}` };
         if (storageProblem) shown = { fill: 'red', shape: 'ring', text: `${counts} · ${t('status.storage', { reason: storageProblem })}` };
         if (runtimeProblem) shown = { fill: 'red', shape: 'ring', text: `${counts} · ${runtimeProblem}` };
+        const notShared = stateProblem !== undefined ? t('status.not-shared') : sharedProblem;
+        if (notShared) shown = { fill: 'red', shape: 'ring', text: `${counts} · ${notShared}` };
         node.status(shown);
       };
       // readings may come by the thousand: the status is redrawn at most every half second
@@ -97,7 +103,6 @@ export = function register(RED: NodeRedApi): void {
         reportSoon(() => node.error(t('errors.table', { problem: fromEditor.problem })));
       }
       if (!properties.success) reportSoon(() => node.error(t('errors.properties', { detail: describeIssues(properties.error) })));
-      if (properties.success && properties.data.state) node.warn(t('warn.state-planned'));
 
       // --- the CSV file ------------------------------------------------------------------------
       let csv: CsvFileSource | undefined;
@@ -122,8 +127,27 @@ export = function register(RED: NodeRedApi): void {
       }
       const fileRead = csv?.start() ?? Promise.resolve();
 
-      // --- the run-time rows (encrypted in the user directory) ---------------------------------
+      // --- the run-time rows (encrypted in the user directory, or in Redis with `state`) --------
       const key = loadAtRestKey();
+      const state = properties.success ? properties.data.state : '';
+      let shared: RedisRuntimeRows | undefined;
+      /** Why `state` cannot be used (its config node, or no key to seal with): every reading and change fails with it. */
+      let stateProblem: string | undefined;
+      /** Redis did not answer the last lookup or change (its error), until one succeeds. */
+      let sharedProblem: string | undefined;
+      let connection: RedisConnection | undefined;
+      if (state) {
+        const found = configClient<RedisConnection>(RED, state, 'health-redis');
+        if (found.problem || key instanceof CodedError) {
+          // a reading may belong to a row this instance cannot see: none is matched without them
+          stateProblem = found.problem ? (found.problem instanceof CodedError ? t('reason.no-config') : found.problem.message) : t('reason.no-key', { variable: key instanceof CodedError ? key.params.variable ?? '' : '' });
+          const reason = stateProblem;
+          reportSoon(() => node.error(t('errors.state', { reason })));
+        } else {
+          connection = found.client;
+          shared = new RedisRuntimeRows(connection.use(), new Sealer(key, `patients:${config.id}`), `${connection.prefix}patients:${config.id}`);
+        }
+      }
       const file = statePath(RED, 'patients', String(config.id), '.json');
       let store: RuntimeRowStore | undefined;
       let runtimeRows: RuntimeRow[] = [];
@@ -133,7 +157,9 @@ export = function register(RED: NodeRedApi): void {
        * was taken. So readings fail (retryable: the vendor pushes them again) until it is mended.
        */
       let rowsUnreadable = false;
-      if (key instanceof CodedError) {
+      if (state) {
+        // the rows live in Redis: no file is read or written
+      } else if (key instanceof CodedError) {
         runtimeProblem = t(key.code === 'no-key' ? 'status.no-key' : 'status.bad-key');
         if (file && fs.existsSync(file)) rowsUnreadable = true;
         // a warning, not an error: the table and the file still work; each refused assignment is the error
@@ -159,7 +185,9 @@ export = function register(RED: NodeRedApi): void {
           reportSoon(() => node.error(t('errors.load', { reason: errorCode(error) })));
         },
       );
-      const ready = Promise.all([loaded, fileRead]).then(() => statusSoon());
+      // with state, the first copy of the rows is read once the connection is up (a failure is told, and the next lookup tries again)
+      const sharedRead = connection ? whenConnected(connection, 10_000).then(() => refresh()).catch(() => undefined) : undefined;
+      const ready = Promise.all([loaded, fileRead, sharedRead]).then(() => statusSoon());
 
       /** Stores the run-time rows, then uses them: a change that did not reach the disk never happened. */
       const commit = async (rows: RuntimeRow[]): Promise<void> => {
@@ -177,6 +205,55 @@ export = function register(RED: NodeRedApi): void {
         statusSoon();
       };
       const runtimeRefusal = (): string => (key instanceof CodedError ? 'no-key' : !file ? 'no-user-dir' : 'unreadable');
+
+      /**
+       * A failure of the shared rows as the message's error: a change's own refusal as it is; rows
+       * this key cannot open refuse the reading (one may name its patient); Redis down is retryable.
+       */
+      const sharedFailure = (error: unknown): CodedError => {
+        if (error instanceof CodedError && (error.code === 'not-assigned' || error.code === 'invalid-row')) return error;
+        const code = errorCode(error);
+        if (code === 'undecryptable' || code === 'damaged') {
+          sharedProblem = t('status.unreadable', { reason: code });
+          statusSoon();
+          return new CodedError('rows-unreadable');
+        }
+        const reason = error instanceof CodedError ? code : safeMessage(error);
+        sharedProblem = t('status.redis');
+        statusSoon();
+        return new CodedError('redis', { reason });
+      };
+      /** With state: the copy of the run-time rows brought up to the last change of any instance (one small read when none). */
+      const refresh = async (): Promise<void> => {
+        if (stateProblem !== undefined) throw new CodedError('state', { reason: stateProblem });
+        if (!shared) return;
+        let rows: RuntimeRow[] | undefined;
+        try {
+          rows = await shared.fresh();
+        } catch (error) {
+          throw sharedFailure(error);
+        }
+        if (sharedProblem !== undefined) statusSoon();
+        sharedProblem = undefined;
+        if (!rows) return;
+        runtimeRows = rows;
+        table.setRuntimeRows(rows);
+        statusSoon();
+      };
+      /** Changes the rows of one source: in Redis (with state), else in the file. `change` may throw (nothing to end). */
+      const change = async (source: Pick<RuntimeRow, 'vendor' | 'field' | 'value'>, update: (rows: readonly RuntimeRow[]) => RuntimeRow[]): Promise<void> => {
+        if (stateProblem !== undefined) throw new CodedError('state', { reason: stateProblem });
+        if (!shared) {
+          if (!store) throw new CodedError(runtimeRefusal());
+          return commit(update(runtimeRows));
+        }
+        try {
+          await shared.change(source, update);
+        } catch (error) {
+          throw sharedFailure(error);
+        }
+        await refresh();
+      };
 
       // --- deploy-time check of the receivers upstream ------------------------------------------
       const checkUpstream = (): void => {
@@ -202,19 +279,20 @@ export = function register(RED: NodeRedApi): void {
         if (row.data.from === undefined && row.data.until !== undefined && row.data.until <= at) {
           throw new CodedError('invalid-row', { detail: 'until: must be later than from (now, where from is left out)' });
         }
-        if (!store) throw new CodedError(runtimeRefusal());
-        await commit(applyAssignment(runtimeRows, row.data, 'assigned', at));
+        await change(row.data, (rows) => applyAssignment(rows, row.data, 'assigned', at));
         node.log(t('log.assigned', { who: who(msg), when: now(), vendor: row.data.vendor, field: row.data.field }));
       };
 
       const unassign = async (msg: NodeMessage): Promise<void> => {
         const parsed = unassignSchema.safeParse(msg.payload);
         if (!parsed.success) throw new CodedError('invalid-row', { detail: describeIssues(parsed.error) });
-        if (!store) throw new CodedError(runtimeRefusal());
         const { until, patientId, ...source } = parsed.data;
-        const result = applyUnassignment(runtimeRows, source, until ?? Date.now(), patientId === undefined ? {} : { patientId });
-        if (result.ended === 0) throw new CodedError('not-assigned', { vendor: source.vendor, field: source.field });
-        await commit(result.rows);
+        const at = until ?? Date.now();
+        await change(source, (rows) => {
+          const result = applyUnassignment(rows, source, at, patientId === undefined ? {} : { patientId });
+          if (result.ended === 0) throw new CodedError('not-assigned', { vendor: source.vendor, field: source.field });
+          return result.rows;
+        });
         node.log(t('log.unassigned', { who: who(msg), when: now(), vendor: source.vendor, field: source.field }));
       };
 
@@ -222,6 +300,7 @@ export = function register(RED: NodeRedApi): void {
       const viatomEvent = async (event: HealthEvent): Promise<void> => {
         const { member, phone, time } = viatomAuthorizationOf(event, Date.now());
         if (member === undefined) return;
+        await refresh();
         const source = { vendor: 'viatom' as const, field: 'member_id' as const, value: member };
         if (event.event === 'authorized') {
           const patientId = phone === undefined ? undefined : table.patientOfPhone(phone, time);
@@ -229,17 +308,25 @@ export = function register(RED: NodeRedApi): void {
             node.warn(t('warn.no-phone-row'));
             return;
           }
-          if (!store) {
-            node.warn(t('warn.binding-not-kept', { reason: runtimeRefusal() }));
+          if (!store && !shared) {
+            node.warn(t('warn.binding-not-kept', { reason: stateProblem !== undefined ? 'state' : runtimeRefusal() }));
             return;
           }
-          await commit(applyAssignment(runtimeRows, { ...source, patientId, from: time }, 'viatom-authorized', Date.now()));
+          await change(source, (rows) => applyAssignment(rows, { ...source, patientId, from: time }, 'viatom-authorized', Date.now()));
           node.log(t('log.bound', { when: now() }));
         } else {
-          if (!store) return;
-          const result = applyUnassignment(runtimeRows, source, time, { origin: 'viatom-authorized' });
-          if (result.ended === 0) return;
-          await commit(result.rows);
+          if (!store && !shared) return;
+          try {
+            await change(source, (rows) => {
+              const result = applyUnassignment(rows, source, time, { origin: 'viatom-authorized' });
+              // nothing bound: nothing written
+              if (result.ended === 0) throw new CodedError('not-assigned', { vendor: source.vendor, field: source.field });
+              return result.rows;
+            });
+          } catch (error) {
+            if (error instanceof CodedError && error.code === 'not-assigned') return;
+            throw error;
+          }
           node.log(t('log.unbound', { when: now() }));
         }
       };
@@ -249,6 +336,8 @@ export = function register(RED: NodeRedApi): void {
         if (msg.topic === ASSIGN_TOPIC) return assign(msg);
         if (msg.topic === UNASSIGN_TOPIC) return unassign(msg);
         const payload = msg.payload;
+        // with state, what the other instances changed is seen before this message is matched
+        if (isReading(payload)) await refresh();
         if (isEvent(payload)) {
           if (payload.vendor === 'viatom' && (payload.event === 'authorized' || payload.event === 'deauthorized')) {
             try {

@@ -94,7 +94,7 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
     credentials: [], label: 'health outbox', vendorSetup: false,
   },
   'health-patient': {
-    kind: 'action', fields: ['name', 'sources', 'file'], credentials: [], label: 'health patient', vendorSetup: false,
+    kind: 'action', fields: ['name', 'sources', 'file', 'state'], credentials: [], label: 'health patient', vendorSetup: false,
   },
   // its key is a text credential, shown as a receiver's is (the scraper's config needs it)
   'health-metrics': {
@@ -102,7 +102,7 @@ const OTHER_DIALOGS: Record<Exclude<NodeType, NodeTypeOf<'receiver'>>, Omit<Node
   },
   // its rule table is an editable list (#node-input-rules-list), not an input
   'health-watch': {
-    kind: 'action', fields: ['name', 'margin', 'silenceMinutes', 'forgetHours', 'repeatMinutes'], credentials: [], label: 'health watch', vendorSetup: false,
+    kind: 'action', fields: ['name', 'margin', 'silenceMinutes', 'forgetHours', 'repeatMinutes', 'state'], credentials: [], label: 'health watch', vendorSetup: false,
   },
   'hl7-mllp': {
     kind: 'config', fields: ['name', 'host', 'port', 'tls', 'timeout', 'charset'], credentials: [], typed: ['host', 'port'],

@@ -134,7 +134,8 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     },
     notBelow: { retryMaxSeconds: 'retryMinSeconds' },
   },
-  'health-patient': { schema: patientPropertiesSchema },
+  // `state`: a config-node select (blank: the run-time rows in this instance's user directory)
+  'health-patient': { schema: patientPropertiesSchema.omit({ state: true }), optionalConfigs: { state: 'health-redis' } },
   'health-metrics': {
     schema: metricsPropertiesSchema,
     credentials: ['key'],
@@ -142,7 +143,9 @@ export const EDITOR_OPTIONS: Readonly<Record<NodeType, EditorOptions>> = {
     messages: { path: 'health-metrics.validation.path', allow: 'health-metrics.validation.allow' },
   },
   'health-watch': {
-    schema: watchFieldsSchema,
+    // `state` is a config-node select (blank: this instance alone), not a text field
+    schema: watchFieldsSchema.omit({ state: true }),
+    optionalConfigs: { state: 'health-redis' },
     tables: { rules: { schema: rulesSchema, check: 'watchRules' } },
     messages: { rules: 'health-watch.validation.rules', margin: 'health-watch.validation.margin', silenceMinutes: 'health-watch.validation.positive', forgetHours: 'health-watch.validation.positive', repeatMinutes: 'health-watch.validation.non-negative' },
   },

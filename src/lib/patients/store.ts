@@ -17,6 +17,21 @@ const storedRows = z.array(
   z.object({ origin: z.enum(['assigned', 'viatom-authorized']) }).passthrough(),
 );
 
+/** Run-time rows from their JSON (a file's, or a Redis field's): CodedError `damaged` if not ours; a row no longer valid is left out. */
+export function runtimeRowsFromJson(json: unknown): RuntimeRow[] {
+  const parsed = storedRows.safeParse(json);
+  if (!parsed.success) throw new CodedError('damaged');
+  return parsed.data.flatMap((stored) => {
+    const row = patientRowSchema.safeParse(stored);
+    return row.success ? [{ ...row.data, origin: stored.origin }] : [];
+  });
+}
+
+/** Run-time rows as they are kept: the editor's format (ISO times) and their origin. */
+export function runtimeRowsToJson(rows: readonly RuntimeRow[]): Array<Record<string, string>> {
+  return rows.map((row) => ({ ...rowToJson(row), origin: row.origin }));
+}
+
 export class RuntimeRowStore {
   constructor(
     readonly file: string,
@@ -30,17 +45,11 @@ export class RuntimeRowStore {
    */
   async load(): Promise<RuntimeRow[]> {
     const json = await readSealedJson(this.file, this.sealer, 'rows');
-    if (json === undefined) return [];
-    const parsed = storedRows.safeParse(json);
-    if (!parsed.success) throw new CodedError('damaged');
-    return parsed.data.flatMap((stored) => {
-      const row = patientRowSchema.safeParse(stored);
-      return row.success ? [{ ...row.data, origin: stored.origin }] : [];
-    });
+    return json === undefined ? [] : runtimeRowsFromJson(json);
   }
 
   /** Replaces the file with `rows`, durably. */
   save(rows: readonly RuntimeRow[]): Promise<void> {
-    return writeSealedJson(this.file, this.sealer, 'rows', rows.map((row) => ({ ...rowToJson(row), origin: row.origin })));
+    return writeSealedJson(this.file, this.sealer, 'rows', runtimeRowsToJson(rows));
   }
 }

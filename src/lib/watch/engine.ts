@@ -50,6 +50,36 @@ export interface Alert {
   payload: AlertPayload;
   /** the reading that changed the state; none for `silent` */
   reading?: Reading;
+  /**
+   * The change of shared state the alert stands for, for a watch whose episodes several instances
+   * share (./shared.ts): it leaves only if this instance wins that change. Never sent on.
+   */
+  transition?: Transition;
+}
+
+/**
+ * A change an alert stands for. A value rule's episode moves from the version this instance knew
+ * (`expected`, '' for none; for a repeat, also the last alert it knew of) to `next` (undefined:
+ * resolved). A version names one start of an episode: a repeat keeps it. A device's silence is claimed at the
+ * time of the tick (its firing, or a repeat of it); its end is decided when the reading is heard.
+ */
+export type Transition =
+  | { kind: 'episode'; rule: string; owner: string; expected: string; expectedAlertedAt?: number; next: EpisodeState | undefined }
+  | { kind: 'silence'; owner: string; repeat: boolean };
+
+/** An episode as instances share it: the record of ./snapshot.ts with its version and last alert. */
+export interface EpisodeState extends EpisodeRecord {
+  version: string;
+  /** epoch ms of the last alert sent for it (a repeat is due `repeatMs` after it) */
+  alertedAt: number;
+}
+
+/** What the instances share of a device: when it was last heard, its window, whether it is silent. */
+export interface DeviceState {
+  seenAt: number;
+  windowMs: number;
+  /** 0, or the arrival of the reading it went silent after */
+  silentSince: number;
 }
 
 export interface WatchOptions {
@@ -60,10 +90,12 @@ export interface WatchOptions {
   forgetMs: number;
   /** 0: no repeat */
   repeatMs: number;
+  /** A new episode's version (./shared.ts compares them); a counter by default. */
+  newVersion?: () => string;
 }
 
 /** What an alert tells of whom, kept from the last reading (references to its objects, not copies). */
-interface Whose {
+export interface Whose {
   vendor: string;
   kind: string;
   subject?: Reading['subject'];
@@ -74,6 +106,8 @@ interface Whose {
 export interface Episode extends Whose {
   rule: number;
   owner: string;
+  /** which start of the episode this is, as instances that share episodes compare them */
+  version: string;
   since: string;
   /** arrival (watch clock) of the last alert sent for it, for `repeatMs` */
   alertedAt: number;
@@ -109,6 +143,10 @@ function deviceRecord(owner: string, watched: Watched, silentSince: number): Dev
   const { windowMs, vendor, kind, subject, device } = watched;
   return { owner, windowMs, silentSince, vendor, kind, ...(subject && { subject }), ...(device && { device }) };
 }
+function episodeState(rule: string, episode: Episode): EpisodeState {
+  const { owner, version, since, alertedAt, vendor, kind, subject, device } = episode;
+  return { rule, owner, version, since, alertedAt, vendor, kind, ...(subject && { subject }), ...(device && { device }) };
+}
 const round = (value: number): number => Math.round(value * 1000) / 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -121,9 +159,12 @@ export class WatchEngine {
   private silentCount = 0;
   /** A change no alert tells happened since the last `takeQuietChange()`: a device started or stopped being watched, an episode was forgotten. */
   private changedQuietly = false;
+  private versions = 0;
+  private readonly newVersion: () => string;
 
   constructor(private readonly options: WatchOptions) {
     this.counts = options.rules.names.map(() => 0);
+    this.newVersion = options.newVersion ?? (() => String(++this.versions));
   }
 
   /** Every rule (the table's, then `silent`) with its severity and how many episodes fire, 0 included. */
@@ -173,7 +214,8 @@ export class WatchEngine {
         if (device.silentSince) this.silentCount--;
         continue;
       }
-      if (!device.silentSince) {
+      const repeat = device.silentSince !== 0;
+      if (!repeat) {
         if (now - device.seenAt < device.windowMs) continue;
         device.silentSince = device.seenAt;
         this.silentCount++;
@@ -181,7 +223,7 @@ export class WatchEngine {
         continue;
       }
       device.alertedAt = now;
-      alerts.push({ payload: this.silentPayload(device, 'firing', now) });
+      alerts.push({ payload: this.silentPayload(device, 'firing', now), transition: { kind: 'silence', owner: key, repeat } });
     }
     for (const [key, episode] of this.episodes) {
       if (now - episode.seenAt >= forgetMs) {
@@ -206,8 +248,8 @@ export class WatchEngine {
     const { names } = this.options.rules;
     const episodes: EpisodeRecord[] = [];
     for (const episode of this.episodes.values()) {
-      const { owner, since, vendor, kind, subject, device } = episode;
-      episodes.push({ rule: names[episode.rule]!, owner, since, vendor, kind, ...(subject && { subject }), ...(device && { device }) });
+      const { owner, version, since, vendor, kind, subject, device } = episode;
+      episodes.push({ rule: names[episode.rule]!, owner, version, since, vendor, kind, ...(subject && { subject }), ...(device && { device }) });
     }
     const devices: DeviceRecord[] = [];
     for (const [owner, watched] of this.devices) if (watched.silentSince) devices.push(deviceRecord(owner, watched, watched.silentSince));
@@ -236,7 +278,7 @@ export class WatchEngine {
       const rule = names.indexOf(name);
       const key = rule + EPISODE_KEY + episode.owner;
       if (rule === -1 || this.episodes.has(key)) continue;
-      this.episodes.set(key, { ...episode, rule, seenAt: now, alertedAt: now });
+      this.episodes.set(key, { ...episode, version: episode.version ?? this.newVersion(), rule, seenAt: now, alertedAt: now });
       this.counts[rule]!++;
     }
     for (const { owner, ...device } of snapshot.devices) {
@@ -251,6 +293,81 @@ export class WatchEngine {
       this.devices.set(owner, { ...device, seenAt: now, alertedAt: now, windowMs: Math.max(device.windowMs, this.options.silenceMs) });
       if (device.silentSince) this.silentCount++;
     }
+  }
+
+  // --- what instances share (./shared.ts) ---------------------------------------------------
+
+  /** The episodes a reading may start or end: each rule of its kind, for its patient. */
+  episodesOf(reading: Reading): { rule: string; owner: string }[] {
+    if (reading.context?.valid === false) return [];
+    const owner = episodeOwner(reading);
+    return (this.options.rules.byKind.get(reading.kind) ?? []).map((rule) => ({ rule: rule.name, owner }));
+  }
+
+  /**
+   * Makes an episode what the instances share (undefined: it does not fire), before a reading is
+   * judged or after a change this instance proposed was lost. Returns whether anything changed.
+   */
+  adoptEpisode(rule: string, owner: string, shared: EpisodeState | undefined, now: number): boolean {
+    const index = this.options.rules.names.indexOf(rule);
+    if (index === -1) return false;
+    const key = index + EPISODE_KEY + owner;
+    const local = this.episodes.get(key);
+    if (!shared) {
+      if (!local) return false;
+      this.episodes.delete(key);
+      this.counts[index]!--;
+      return true;
+    }
+    if (local) {
+      const changed = local.version !== shared.version;
+      Object.assign(local, { version: shared.version, since: shared.since, alertedAt: shared.alertedAt });
+      return changed;
+    }
+    const { rule: _name, ...record } = shared;
+    this.episodes.set(key, { ...record, rule: index, seenAt: now });
+    this.counts[index]!++;
+    return true;
+  }
+
+  /**
+   * Makes a device what the instances share: heard later elsewhere (its clock moves on), silent or
+   * not (undefined: forgotten or finished elsewhere, no longer watched here either). A device this
+   * instance never heard is taken on only when it is silent: its next reading here ends that.
+   */
+  adoptDevice(owner: string, shared: DeviceState | undefined, whose: Whose): boolean {
+    const local = this.devices.get(owner);
+    if (!shared) {
+      if (!local) return false;
+      this.devices.delete(owner);
+      if (local.silentSince) this.silentCount--;
+      return true;
+    }
+    if (!local) {
+      if (!shared.silentSince) return false;
+      this.devices.set(owner, { ...whose, seenAt: shared.seenAt, windowMs: shared.windowMs, silentSince: shared.silentSince, alertedAt: shared.seenAt });
+      this.silentCount++;
+      return true;
+    }
+    const changed = Boolean(local.silentSince) !== Boolean(shared.silentSince);
+    if (changed) this.silentCount += shared.silentSince ? 1 : -1;
+    local.silentSince = shared.silentSince;
+    if (shared.windowMs > 0) local.windowMs = shared.windowMs;
+    if (shared.seenAt > local.seenAt) {
+      // heard elsewhere since: to the end of the Map, which stays (nearly) ordered by last reading
+      local.seenAt = shared.seenAt;
+      this.devices.delete(owner);
+      this.devices.set(owner, local);
+    }
+    return changed;
+  }
+
+  /** A silence this instance proposed but could not claim: not silent here either, asked again at the next tick. */
+  unclaimSilence(owner: string): void {
+    const device = this.devices.get(owner);
+    if (!device?.silentSince) return;
+    device.silentSince = 0;
+    this.silentCount--;
   }
 
   // --- silence -----------------------------------------------------------------------------
@@ -272,8 +389,7 @@ export class WatchEngine {
       this.changedQuietly ||= device !== undefined;
       return;
     }
-    const interval = Number(reading.context?.intervalMinutes);
-    const windowMs = Math.max(this.options.silenceMs, Number.isFinite(interval) && interval > 0 ? 3 * interval * 60_000 : 0);
+    const windowMs = this.windowOf(reading);
     if (device) {
       device.seenAt = now;
       device.windowMs = windowMs;
@@ -285,6 +401,12 @@ export class WatchEngine {
       device = { seenAt: now, windowMs, silentSince: 0, alertedAt: 0, vendor: reading.vendor, kind: reading.kind, subject: reading.subject, device: reading.device };
     }
     this.devices.set(key, device);
+  }
+
+  /** How long the device of a reading may stay quiet: max(silence, 3 × its own interval). */
+  windowOf(reading: Reading): number {
+    const interval = Number(reading.context?.intervalMinutes);
+    return Math.max(this.options.silenceMs, Number.isFinite(interval) && interval > 0 ? 3 * interval * 60_000 : 0);
   }
 
   private silentPayload(device: Watched, state: AlertState, now: number): AlertPayload {
@@ -315,12 +437,12 @@ export class WatchEngine {
     if (!episode) {
       if (!verdict.fires) return;
       const started: Episode = {
-        rule: rule.index, owner, since: reading.time, alertedAt: now, seenAt: now,
+        rule: rule.index, owner, version: this.newVersion(), since: reading.time, alertedAt: now, seenAt: now,
         vendor: reading.vendor, kind: reading.kind, subject: reading.subject, device: reading.device,
       };
       this.episodes.set(key, started);
       this.counts[rule.index]!++;
-      alerts.push(this.valueAlert(rule, started, 'firing', verdict, reading));
+      alerts.push(this.valueAlert(rule, started, 'firing', verdict, reading, ''));
       return;
     }
     episode.seenAt = now;
@@ -329,13 +451,14 @@ export class WatchEngine {
     if (verdict.fires) {
       const { repeatMs } = this.options;
       if (repeatMs > 0 && now - episode.alertedAt >= repeatMs) {
+        const expectedAlertedAt = episode.alertedAt;
         episode.alertedAt = now;
-        alerts.push(this.valueAlert(rule, episode, 'firing', verdict, reading));
+        alerts.push(this.valueAlert(rule, episode, 'firing', verdict, reading, episode.version, expectedAlertedAt));
       }
     } else if (verdict.clear) {
       this.episodes.delete(key);
       this.counts[rule.index]!--;
-      alerts.push(this.valueAlert(rule, episode, 'resolved', verdict, reading));
+      alerts.push(this.valueAlert(rule, episode, 'resolved', verdict, reading, episode.version));
     }
   }
 
@@ -373,8 +496,10 @@ export class WatchEngine {
     return spoken && { ...spoken, clear };
   }
 
-  private valueAlert(rule: CompiledRule, episode: Episode, state: AlertState, verdict: Verdict, reading: Reading): Alert {
+  private valueAlert(rule: CompiledRule, episode: Episode, state: AlertState, verdict: Verdict, reading: Reading, expected: string, expectedAlertedAt?: number): Alert {
+    const next = state === 'resolved' ? undefined : episodeState(rule.name, episode);
     return {
+      transition: { kind: 'episode', rule: rule.name, owner: episode.owner, expected, ...(expectedAlertedAt !== undefined && { expectedAlertedAt }), next },
       payload: {
         rule: rule.name,
         state,

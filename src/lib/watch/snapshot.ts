@@ -12,6 +12,8 @@ const identifiers = z.record(z.string(), z.union([z.string(), z.number()]));
 export const episodeRecordSchema = z.object({
   rule: z.string(),
   owner: z.string(),
+  /** which start of the episode (instances sharing episodes compare it); absent in files of 0.1 */
+  version: z.string().optional(),
   since: z.string(),
   vendor: z.string(),
   kind: z.string(),

@@ -1,8 +1,10 @@
 import { errorCode } from '../coded-error';
 import type { Reading } from '../reading';
-import { WatchEngine, type Alert } from './engine';
+import { WatchEngine, type Alert, type Whose } from './engine';
 import { compileRules, type WatchProperties } from './rules';
+import type { SharedWatchState } from './shared';
 import { CoalescedWrites, type WatchStore } from './store';
+import { silenceOwner } from './who';
 
 /**
  * A running health-watch without Node-RED: the engine (./engine.ts), its one timer, and what it
@@ -11,6 +13,12 @@ import { CoalescedWrites, type WatchStore } from './store';
  * written a little later, a few changes at once. Without a store (no at-rest key, no user
  * directory, or a file that could not be read and must not be overwritten) the watch works in
  * memory and its episodes end with the process.
+ *
+ * With a shared state (./shared.ts, on Redis) the episodes live there instead of a file: before a
+ * reading is judged the engine takes what the instances share of it, and an alert leaves only if
+ * this instance wins the change it stands for. While the shared state cannot be reached, the
+ * instance decides alone and the alert goes out all the same (a nurse must see a 2.8): another
+ * instance may then send it too.
  */
 
 /**
@@ -27,11 +35,17 @@ export interface WatchHooks {
   changed(): void;
   /** What is kept could not be written (the file system's code); undefined once a write succeeds again. */
   storeProblem(code: string | undefined): void;
+  /** The shared state could not be reached (the error); undefined once it answers again. */
+  sharedProblem?(error: unknown): void;
 }
 
 export interface WatchSetup {
   properties: WatchProperties;
   store?: WatchStore;
+  /** The episodes shared with other instances (then no `store`). */
+  shared?: SharedWatchState;
+  /** A new episode's version, unique across instances (with `shared`). */
+  newVersion?: () => string;
   hooks: WatchHooks;
   now?: () => number;
 }
@@ -55,6 +69,7 @@ export class Watch {
       silenceMs: properties.silenceMinutes * 60_000,
       forgetMs: properties.forgetHours * 3_600_000,
       repeatMs: properties.repeatMinutes * 60_000,
+      ...(setup.newVersion && { newVersion: setup.newVersion }),
     });
     const store = setup.store;
     this.writes = store && new CoalescedWrites(() => store.saveEpisodes(this.engine.episodesSnapshot()));
@@ -68,7 +83,7 @@ export class Watch {
    */
   start(): Promise<void> {
     const loaded = (async () => {
-      const kept = await this.setup.store?.load();
+      const kept = await (this.setup.shared ? this.loadShared() : this.setup.store?.load());
       if (kept) this.engine.restore(kept, this.now());
     })();
     // readings that come meanwhile wait for it, in order; a file that cannot be read is left as
@@ -77,14 +92,14 @@ export class Watch {
       this.writes = undefined;
       this.deviceWrites = undefined;
     });
-    this.timer = setInterval(() => void this.enqueue(() => this.engine.tick(this.now())), this.engine.tickEveryMs());
+    this.timer = setInterval(() => void this.enqueue(() => this.tick()), this.engine.tickEveryMs());
     void this.queue.then(() => this.setup.hooks.changed());
     return loaded;
   }
 
   /** One reading, in order with the others and with the clock's alerts; resolves once its alerts are sent. */
   observe(reading: Reading): Promise<void> {
-    return this.enqueue(() => this.engine.observe(reading, this.now()));
+    return this.enqueue(() => (this.setup.shared ? this.observeShared(this.setup.shared, reading) : this.engine.observe(reading, this.now())));
   }
 
   /** Stops the clock and writes what must survive the restart. */
@@ -96,9 +111,9 @@ export class Watch {
     await this.keep(true).catch(() => undefined);
   }
 
-  private enqueue(step: () => Alert[]): Promise<void> {
+  private enqueue(step: () => Alert[] | Promise<Alert[]>): Promise<void> {
     const run = this.queue.then(async () => {
-      const alerts = step();
+      const alerts = await step();
       const quiet = this.engine.takeQuietChange();
       if (alerts.length === 0) {
         if (quiet) this.keepSoon();
@@ -112,6 +127,99 @@ export class Watch {
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  // --- shared with other instances -----------------------------------------------------------
+
+  /** What the instances keep; unreachable, the watch starts empty (each reading reads its own part). */
+  private async loadShared(): Promise<Awaited<ReturnType<SharedWatchState['load']>> | undefined> {
+    try {
+      const kept = await this.setup.shared!.load();
+      this.sharedAnswered();
+      return kept;
+    } catch (error) {
+      this.sharedFailed(error);
+      return undefined;
+    }
+  }
+
+  private tick(): Alert[] | Promise<Alert[]> {
+    const alerts = this.engine.tick(this.now());
+    return this.setup.shared && alerts.length ? this.claim(this.setup.shared, alerts) : alerts;
+  }
+
+  private async observeShared(shared: SharedWatchState, reading: Reading): Promise<Alert[]> {
+    const now = this.now();
+    const episodes = this.engine.episodesOf(reading);
+    const owner = silenceOwner(reading);
+    const whose: Whose = { vendor: reading.vendor, kind: reading.kind, ...(reading.subject && { subject: reading.subject }), ...(reading.device && { device: reading.device }) };
+    const device = owner === undefined ? undefined : { owner, windowMs: this.engine.windowOf(reading), finished: reading.context?.sensorState === 'finished', whose };
+    try {
+      const kept = await shared.heard({ now, episodes, ...(device && { device }) });
+      this.sharedAnswered();
+      let changed = owner !== undefined && this.engine.adoptDevice(owner, kept.device, whose);
+      episodes.forEach(({ rule, owner: patient }, index) => {
+        changed = this.engine.adoptEpisode(rule, patient, kept.episodes[index], now) || changed;
+      });
+      if (changed) this.setup.hooks.changed();
+    } catch (error) {
+      // judged on what this instance knows: the alert still goes out
+      this.sharedFailed(error);
+      return this.engine.observe(reading, now);
+    }
+    return this.claim(shared, this.engine.observe(reading, now));
+  }
+
+  /** The alerts whose change this instance wins; each one lost leaves the engine with the winner's state. */
+  private async claim(shared: SharedWatchState, alerts: Alert[]): Promise<Alert[]> {
+    const won: Alert[] = [];
+    for (const alert of alerts) {
+      const transition = alert.transition;
+      try {
+        if (transition?.kind === 'episode') {
+          const swapped = await shared.swapEpisode(transition);
+          if (!swapped.won) {
+            this.engine.adoptEpisode(transition.rule, transition.owner, swapped.current, this.now());
+            continue;
+          }
+        } else if (transition?.kind === 'silence') {
+          const claimed = await shared.claimSilence(transition.owner, this.now(), this.setup.properties.repeatMinutes * 60_000);
+          if (claimed === 'gone' || !claimed.won) {
+            const { vendor, kind, subject, device } = alert.payload;
+            this.engine.adoptDevice(transition.owner, claimed === 'gone' ? undefined : claimed.state, { vendor, kind, ...(subject && { subject }), ...(device && { device }) });
+            continue;
+          }
+        }
+        this.sharedAnswered();
+      } catch (error) {
+        this.sharedFailed(error);
+        if (transition?.kind === 'silence') {
+          if (transition.repeat) continue;
+          // A silence waits for the shared clock: this instance alone cannot tell a device that
+          // went quiet from one that reports to another instance. The next tick asks again.
+          this.engine.unclaimSilence(transition.owner);
+          continue;
+        }
+      }
+      won.push(alert);
+    }
+    if (won.length < alerts.length) this.setup.hooks.changed();
+    return won;
+  }
+
+  private sharedProblem = false;
+
+  private sharedAnswered(): void {
+    if (!this.sharedProblem) return;
+    this.sharedProblem = false;
+    this.setup.hooks.sharedProblem?.(undefined);
+  }
+
+  /** Told once per outage. */
+  private sharedFailed(error: unknown): void {
+    if (this.sharedProblem) return;
+    this.sharedProblem = true;
+    this.setup.hooks.sharedProblem?.(error);
   }
 
   private keepSoon(): void {
