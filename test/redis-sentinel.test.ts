@@ -19,11 +19,9 @@ import { RedisSentinelGroup } from './harness/redis';
 
 const ACCEPTED = { code: 0, msg: '' };
 
-let pushNumber = 0;
-function sinocarePush(): any {
-  const body = bodyFixture('sinocare', 'document-example');
-  body.data.testId = `sentinel-${process.pid}-${++pushNumber}`;
-  return body;
+/** A Sinocare push of its own test id (`which`: before or after the failover). */
+function sinocarePush(which: string): any {
+  return { ...bodyFixture('sinocare', 'document-example'), data: { ...bodyFixture('sinocare', 'document-example').data, testId: `sentinel-${process.pid}-${which}` } };
 }
 
 function flow(group: RedisSentinelGroup): object[] {
@@ -39,16 +37,13 @@ function flow(group: RedisSentinelGroup): object[] {
 /** Pushes until the receiver takes it (503 while it finds the primary), within `timeoutMs`. */
 async function pushUntilAccepted(url: string, body: unknown, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await postJson(url, body);
-    if (answer.status === 200) {
-      assert.deepEqual(answer.json, ACCEPTED);
-      return;
-    }
-    assert.equal(answer.status, 503, answer.text);
-    if (Date.now() > deadline) throw new Error(`a push still answered 503 after ${timeoutMs} ms`);
+  let answer = await postJson(url, body);
+  while (answer.status === 503 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 500));
+    answer = await postJson(url, body);
   }
+  assert.equal(answer.status, 200, `still not taken after ${timeoutMs} ms: ${answer.status} ${answer.text}`);
+  assert.deepEqual(answer.json, ACCEPTED);
 }
 
 async function assertDuplicate(nodeRed: NodeRed, body: unknown, emitted: number): Promise<void> {
@@ -76,7 +71,7 @@ describe('health-redis through Redis Sentinel: the receivers\' dedup follows a f
     await nodeRed.deploy(flow(group));
     const url = `${nodeRed.url}/sinocare`;
 
-    const before = sinocarePush();
+    const before = sinocarePush('before');
     await pushUntilAccepted(url, before, 60_000);
     await nodeRed.waitForMessages(1, 'rx/readings', 10_000);
     await assertDuplicate(nodeRed, before, 1);
@@ -87,7 +82,7 @@ describe('health-redis through Redis Sentinel: the receivers\' dedup follows a f
 
     await group.failover();
 
-    const after = sinocarePush();
+    const after = sinocarePush('after');
     await pushUntilAccepted(url, after, 90_000);
     await nodeRed.waitForMessages(2, 'rx/readings', 10_000);
     await assertDuplicate(nodeRed, after, 2);

@@ -182,7 +182,11 @@ export class RedisSentinelGroup {
     return Number(reply.split('\r\n')[4]);
   }
 
-  /** Asks the Sentinel to fail over (retried while the replica is not yet fit), and waits until the replica is primary. */
+  /**
+   * Asks the Sentinel to fail over (retried while the replica is not yet fit), and waits until the
+   * replica is primary and the former primary its replica: a forced failover leaves the old primary
+   * writable for some seconds (the Sentinel demotes it later), when a write there would be lost.
+   */
   async failover(timeoutMs = 90_000): Promise<void> {
     await this.waitUntil(async () => (await this.command('SENTINEL', 'FAILOVER', this.name)).startsWith('+OK'), timeoutMs, 'the Sentinel accepts FAILOVER');
     await this.waitUntil(
@@ -190,6 +194,7 @@ export class RedisSentinelGroup {
       timeoutMs,
       'the replica promoted',
     );
+    await this.waitUntil(async () => /role:slave/.test(await this.primary.command('INFO', 'replication')), timeoutMs, 'the former primary demoted');
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { ClientOfflineError, createClient, createSentinel, type RedisClientType } from '@redis/client';
-import { displayUrl, sentinelNodes, usesTls, type RedisProperties } from './properties';
+import { REDIS_DEFAULTS, displayUrl, sentinelNodes, usesTls, type RedisProperties } from './properties';
 
 /**
  * One connection to Redis, shared by every node that names the same `health-redis` config node
@@ -192,7 +192,7 @@ interface NodeOptions {
 function connectThroughSentinels(properties: RedisProperties, sentinelRootNodes: { host: string; port: number }[], options: NodeOptions): RedisCommands {
   const database = Number(new URL(properties.url).pathname.slice(1) || '0');
   const sentinel = createSentinel({
-    name: properties.sentinelName,
+    name: properties.sentinelName ?? REDIS_DEFAULTS.sentinelName,
     sentinelRootNodes,
     nodeClientOptions: { ...options.credentials, ...(database > 0 && { database }), disableOfflineQueue: true, socket: options.socket },
     sentinelClientOptions: { socket: options.socket },

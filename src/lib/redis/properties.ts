@@ -16,7 +16,6 @@ export const REDIS_DEFAULTS = {
   prefix: 'health-bridge:',
   tls: false,
   ca: '',
-  sentinels: '',
   sentinelName: 'mymaster',
 } as const;
 
@@ -51,11 +50,12 @@ export const redisPropertiesSchema = z.object({
     z
       .string()
       .trim()
-      .regex(/^$|^(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5}(?:\s*,\s*(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5})*$/, 'sentinels must be host:port, comma separated')
-      .default(REDIS_DEFAULTS.sentinels),
+      .regex(/^(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5}(?:\s*,\s*(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5})*$/, 'sentinels must be host:port, comma separated')
+      // absent (not ""): a flow saved before Sentinel support parses to the same properties as then
+      .optional(),
   ),
-  /** The name the Sentinels monitor the primary under (`sentinel monitor <name> …`). */
-  sentinelName: z.preprocess(blankIsDefault, z.string().trim().regex(/^[^\s]+$/, 'sentinelName must be one word').default(REDIS_DEFAULTS.sentinelName)),
+  /** The name the Sentinels monitor the primary under; blank: REDIS_DEFAULTS.sentinelName. */
+  sentinelName: z.preprocess(blankIsDefault, z.string().trim().regex(/^[^\s]+$/, 'sentinelName must be one word').optional()),
   username: z.preprocess(blankIsDefault, z.string().optional()),
   password: z.preprocess(blankIsDefault, z.string().optional()),
 });
@@ -69,7 +69,7 @@ export function usesTls(properties: Pick<RedisProperties, 'url' | 'tls'>): boole
 
 /** The Sentinels' addresses, none when the connection goes to `url` itself. */
 export function sentinelNodes(properties: Pick<RedisProperties, 'sentinels'>): { host: string; port: number }[] {
-  if (properties.sentinels === '') return [];
+  if (!properties.sentinels) return [];
   return properties.sentinels.split(',').map((entry) => {
     const text = entry.trim();
     const colon = text.lastIndexOf(':');
