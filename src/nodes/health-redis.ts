@@ -5,7 +5,8 @@ import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
 import { registerNode } from './register';
 
 /**
- * A Redis server several Node-RED instances share (config node): URL, key prefix, TLS, and the
+ * A Redis server several Node-RED instances share (config node): URL (or Redis Sentinels and the
+ * primary's name), key prefix, TLS, and the
  * user name and password as credentials. It owns one RedisConnection (src/lib/redis), shared by
  * every node that names it in `state`, which reconnects by itself and is closed when the config
  * node is stopped or redeployed. Its connection is in the running table (health_bridge_redis_connected).

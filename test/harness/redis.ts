@@ -91,21 +91,7 @@ export class RedisServer {
 
   /** One command in RESP, on a connection of its own: what a test reads or sets beside the nodes. */
   command(...args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const secure = this.options.tls;
-      const socket = secure ? tls.connect({ port: this.port, host: '127.0.0.1', ca: fs.readFileSync(secure.cert) }) : net.connect(this.port, '127.0.0.1');
-      let reply = '';
-      socket.setTimeout(5000, () => socket.destroy(new Error('redis command timed out')));
-      socket.on('data', (chunk) => {
-        reply += chunk.toString('utf8');
-        if (reply.endsWith('\r\n') && complete(reply)) {
-          socket.end();
-          resolve(reply);
-        }
-      });
-      socket.on('error', reject);
-      socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
-    });
+    return redisCommand(this.port, this.options.tls?.cert, args);
   }
 
   private async answersPing(): Promise<boolean> {
@@ -113,6 +99,121 @@ export class RedisServer {
       return (await this.command('PING')).startsWith('+PONG');
     } catch {
       return false;
+    }
+  }
+}
+
+/** One command in RESP to 127.0.0.1:`port` (TLS with `caFile`), on a connection of its own. */
+function redisCommand(port: number, caFile: string | undefined, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = caFile ? tls.connect({ port, host: '127.0.0.1', ca: fs.readFileSync(caFile) }) : net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('redis command timed out')));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      if (reply.endsWith('\r\n') && complete(reply)) {
+        socket.end();
+        resolve(reply);
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
+  });
+}
+
+/**
+ * A primary, one replica of it and one Sentinel watching them (quorum 1, the primary judged down
+ * after a second without an answer), each its own redis-server process on a free port. Debian's
+ * `redis-server <conf> --sentinel` is the Sentinel: it rewrites its conf file, kept in its own
+ * temporary directory. Resolves once the Sentinel knows the replica (it can fail over then).
+ */
+export class RedisSentinelGroup {
+  private output = '';
+
+  private constructor(
+    readonly name: string,
+    readonly primary: RedisServer,
+    readonly replica: RedisServer,
+    readonly port: number,
+    private readonly dir: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(name = 'mymaster'): Promise<RedisSentinelGroup> {
+    const primary = await RedisServer.start();
+    const replica = await RedisServer.start({ config: { replicaof: ['127.0.0.1', String(primary.port)] } });
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-sentinel-'));
+    const conf = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const group = new RedisSentinelGroup(name, primary, replica, port, dir, child);
+    child.stdout?.on('data', (chunk: Buffer) => (group.output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (group.output += chunk.toString('utf8')));
+    // the Sentinel learns of replicas from the primary's INFO, read every 10 s at first
+    await group.waitUntil(async () => /,slaves=1,/.test(await group.command('INFO', 'sentinel')), 60_000, 'the Sentinel knows the replica');
+    return group;
+  }
+
+  /** `host:port` of the Sentinel, as the health-redis `sentinels` property takes it. */
+  get sentinels(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** One command to the Sentinel. */
+  command(...args: string[]): Promise<string> {
+    return redisCommand(this.port, undefined, args);
+  }
+
+  /** The port of the server the Sentinel names as primary now. */
+  async primaryPort(): Promise<number> {
+    const reply = await this.command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name);
+    return Number(reply.split('\r\n')[4]);
+  }
+
+  /**
+   * Asks the Sentinel to fail over (retried while the replica is not yet fit), and waits until the
+   * replica is primary and the former primary its replica: a forced failover leaves the old primary
+   * writable for some seconds (the Sentinel demotes it later), when a write there would be lost.
+   */
+  async failover(timeoutMs = 90_000): Promise<void> {
+    await this.waitUntil(async () => (await this.command('SENTINEL', 'FAILOVER', this.name)).startsWith('+OK'), timeoutMs, 'the Sentinel accepts FAILOVER');
+    await this.waitUntil(
+      async () => (await this.primaryPort()) === this.replica.port && /role:master/.test(await this.replica.command('INFO', 'replication')),
+      timeoutMs,
+      'the replica promoted',
+    );
+    await this.waitUntil(async () => /role:slave/.test(await this.primary.command('INFO', 'replication')), timeoutMs, 'the former primary demoted');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    await Promise.all([this.primary.stop(), this.replica.stop()]);
+  }
+
+  private async waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`the Sentinel exited (${this.child.exitCode}):\n${this.output.slice(-2000)}`);
+      if (await condition().catch(() => false)) return;
+      if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import { createClient, type RedisClientType } from '@redis/client';
-import { displayUrl, usesTls, type RedisProperties } from './properties';
+import { ClientOfflineError, createClient, createSentinel, type RedisClientType } from '@redis/client';
+import { REDIS_DEFAULTS, displayUrl, sentinelNodes, usesTls, type RedisProperties } from './properties';
 
 /**
  * One connection to Redis, shared by every node that names the same `health-redis` config node
@@ -18,6 +18,10 @@ import { displayUrl, usesTls, type RedisProperties } from './properties';
  * loses dedup keys (a duplicate emitted) and queued readings (a reading lost), so anything but
  * `noeviction` is reported (the `policy` event). A server that refuses CONFIG (renamed or denied
  * by an ACL, as managed services do) cannot be checked; that is reported as `unknown`.
+ *
+ * With `sentinels`, the connection asks the Sentinels which server is the primary named
+ * `sentinelName`, and follows it through a failover (node-redis's `createSentinel`); see
+ * `connectThroughSentinels`.
  *
  * Nothing here writes a credential anywhere: errors are reported with the server's address only.
  */
@@ -56,6 +60,9 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
   /** Where it connects to, fit to be shown: no user name, no password. */
   readonly address: string;
   private current: RedisState = 'idle';
+  private readonly throughSentinels: boolean;
+  private retry: NodeJS.Timeout | undefined;
+  private attempts = 0;
   private reportedLoss = false;
 
   constructor(properties: RedisProperties) {
@@ -63,21 +70,26 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
     this.prefix = properties.prefix;
     this.address = displayUrl(properties);
     const tls = usesTls(properties);
-    const url = new URL(properties.url);
-    if (tls) url.protocol = 'rediss:';
-    this.client = createClient({
-      url: url.toString(),
+    const socket = {
+      connectTimeout: 5000,
+      reconnectStrategy: reconnectDelayMs,
+      ...(tls ? { tls: true as const, ...(properties.ca ? { ca: fs.readFileSync(properties.ca) } : {}) } : {}),
+    };
+    const credentials = {
       ...(properties.username !== undefined && { username: properties.username }),
       ...(properties.password !== undefined && { password: properties.password }),
-      disableOfflineQueue: true,
-      // `rejectInFlight`: the timeout also ends a command sent and not answered (the frozen server)
-      commandOptions: { timeout: COMMAND_TIMEOUT_MS, rejectInFlight: true },
-      socket: {
-        connectTimeout: 5000,
-        reconnectStrategy: reconnectDelayMs,
-        ...(tls ? { tls: true as const, ...(properties.ca ? { ca: fs.readFileSync(properties.ca) } : {}) } : {}),
-      },
-    }) as RedisCommands;
+    };
+    // `rejectInFlight`: the timeout also ends a command sent and not answered (the frozen server)
+    const commandOptions = { timeout: COMMAND_TIMEOUT_MS, rejectInFlight: true };
+    const sentinels = sentinelNodes(properties);
+    this.throughSentinels = sentinels.length > 0;
+    if (this.throughSentinels) {
+      this.client = connectThroughSentinels(properties, sentinels, { socket, credentials, commandOptions });
+    } else {
+      const url = new URL(properties.url);
+      if (tls) url.protocol = 'rediss:';
+      this.client = createClient({ url: url.toString(), ...credentials, disableOfflineQueue: true, commandOptions, socket }) as RedisCommands;
+    }
     // Without a listener an 'error' event would end the process; each loss is reported once.
     this.client.on('error', (error: unknown) => {
       if (this.reportedLoss || this.current === 'closed') return;
@@ -90,17 +102,34 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
       void this.checkEviction();
     });
     this.client.on('reconnecting', () => this.setState('reconnecting'));
-    this.client.on('end', () => this.setState('closed'));
+    // Through Sentinels, `end` also comes when a first connection gave up (node-redis then closes
+    // everything it opened): it is tried again below, as a single client does by itself.
+    this.client.on('end', () => this.setState(this.throughSentinels ? 'reconnecting' : 'closed'));
   }
 
   /** The client, connecting it if nobody has yet. */
   use(): RedisCommands {
     if (this.current === 'idle') {
       this.setState('connecting');
-      // The first attempt may fail too (Redis not up yet): the client keeps trying by itself.
-      this.client.connect().catch(() => undefined);
+      this.connect();
     }
     return this.client;
+  }
+
+  private connect(): void {
+    // The first attempt may fail too (Redis not up yet): a single client keeps trying by itself;
+    // node-redis's Sentinel gives up after some rounds, so it is started again after a pause.
+    this.client.connect().then(
+      () => (this.attempts = 0),
+      (error: unknown) => {
+        if (!this.throughSentinels || this.current === 'closed') return;
+        if (!this.reportedLoss) {
+          this.reportedLoss = true;
+          this.emit('problem', `${this.address}: ${safeMessage(error)}`);
+        }
+        this.retry = setTimeout(() => this.connect(), reconnectDelayMs(this.attempts++));
+      },
+    );
   }
 
   get state(): RedisState {
@@ -115,12 +144,13 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.setState('closed');
+    clearTimeout(this.retry);
     try {
       if (this.client.isReady) await this.client.close();
     } catch {
       // closed meanwhile: destroyed below if still open
     }
-    if (this.client.isOpen) this.client.destroy();
+    if (this.client.isOpen) await this.client.destroy();
   }
 
   private setState(state: RedisState): void {
@@ -139,6 +169,40 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
     }
     if (this.current === 'connected') this.emit('policy', policy);
   }
+}
+
+interface NodeOptions {
+  socket: Record<string, unknown>;
+  credentials: { username?: string; password?: string };
+  commandOptions: { timeout: number; rejectInFlight: boolean };
+}
+
+/**
+ * A connection to the primary the Sentinels name, with the commands of a single client: every
+ * command our nodes send (plain commands, EVAL/EVALSHA, CONFIG GET) and `duplicate()`, which opens
+ * another Sentinel connection that can subscribe (the Expeed setting results). The same user name
+ * and password go to the primary and its replicas; the Sentinels themselves are asked without
+ * them (Sentinel's own auth is not supported), with the same TLS setting.
+ *
+ * node-redis's Sentinel has no `disableOfflineQueue`: a command sent while it looks for the
+ * primary waits for it. A receiver must answer its vendor promptly, and a claim that goes through
+ * late (after the vendor was answered 503) would make the vendor's retry a "duplicate": so a command
+ * is refused at once while the connection is not ready, as a single client does.
+ */
+function connectThroughSentinels(properties: RedisProperties, sentinelRootNodes: { host: string; port: number }[], options: NodeOptions): RedisCommands {
+  const database = Number(new URL(properties.url).pathname.slice(1) || '0');
+  const sentinel = createSentinel({
+    name: properties.sentinelName ?? REDIS_DEFAULTS.sentinelName,
+    sentinelRootNodes,
+    nodeClientOptions: { ...options.credentials, ...(database > 0 && { database }), disableOfflineQueue: true, socket: options.socket },
+    sentinelClientOptions: { socket: options.socket },
+    commandOptions: options.commandOptions,
+  });
+  // Every command of the Sentinel object goes through `_execute` (node-redis 6.4): the one place to refuse it.
+  const inner = (sentinel as unknown as { _self: { _execute: (...args: unknown[]) => Promise<unknown> } })._self;
+  const execute = inner._execute.bind(inner);
+  inner._execute = (...args: unknown[]) => (sentinel.isReady ? execute(...args) : Promise.reject(new ClientOfflineError()));
+  return sentinel as unknown as RedisCommands;
 }
 
 /** An error's text without what a URL may carry before its host (a user name and password). */

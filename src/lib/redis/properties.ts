@@ -16,6 +16,7 @@ export const REDIS_DEFAULTS = {
   prefix: 'health-bridge:',
   tls: false,
   ca: '',
+  sentinelName: 'mymaster',
 } as const;
 
 const flag = z.preprocess((value) => value === true || value === 'true' || value === 1 || value === '1', z.boolean());
@@ -39,6 +40,22 @@ export const redisPropertiesSchema = z.object({
   tls: flag,
   /** A PEM file of the CA that signed the server's certificate; blank: the system's CAs. */
   ca: z.preprocess(blankIsDefault, z.string().trim().default(REDIS_DEFAULTS.ca)),
+  /**
+   * Redis Sentinel: `host:port` of one or more Sentinels, comma separated. Blank: no Sentinel, the
+   * server of `url`. With Sentinels, the connection goes to the primary they name, and follows it
+   * through a failover; `url` then only gives the database number.
+   */
+  sentinels: z.preprocess(
+    blankIsDefault,
+    z
+      .string()
+      .trim()
+      .regex(/^(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5}(?:\s*,\s*(?:[\w.-]+|\[[\da-fA-F:.]+\]):\d{1,5})*$/, 'sentinels must be host:port, comma separated')
+      // absent (not ""): a flow saved before Sentinel support parses to the same properties as then
+      .optional(),
+  ),
+  /** The name the Sentinels monitor the primary under; blank: REDIS_DEFAULTS.sentinelName. */
+  sentinelName: z.preprocess(blankIsDefault, z.string().trim().regex(/^[^\s]+$/, 'sentinelName must be one word').optional()),
   username: z.preprocess(blankIsDefault, z.string().optional()),
   password: z.preprocess(blankIsDefault, z.string().optional()),
 });
@@ -50,9 +67,21 @@ export function usesTls(properties: Pick<RedisProperties, 'url' | 'tls'>): boole
   return properties.tls || properties.url.startsWith('rediss:');
 }
 
+/** The Sentinels' addresses, none when the connection goes to `url` itself. */
+export function sentinelNodes(properties: Pick<RedisProperties, 'sentinels'>): { host: string; port: number }[] {
+  if (!properties.sentinels) return [];
+  return properties.sentinels.split(',').map((entry) => {
+    const text = entry.trim();
+    const colon = text.lastIndexOf(':');
+    return { host: text.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(text.slice(colon + 1)) };
+  });
+}
+
 /** The URL as it may be shown (a status, a log line): scheme, host, port and database; never a secret. */
-export function displayUrl(properties: Pick<RedisProperties, 'url' | 'tls'>): string {
+export function displayUrl(properties: Pick<RedisProperties, 'url' | 'tls'> & Partial<Pick<RedisProperties, 'sentinels' | 'sentinelName'>>): string {
   const url = new URL(properties.url);
+  // Sentinels hold no secret either: their addresses and the primary's name say where it goes
+  if (properties.sentinels) return `sentinel://${properties.sentinels.replace(/\s+/g, '')}/${properties.sentinelName ?? REDIS_DEFAULTS.sentinelName}${url.pathname === '/' ? '' : url.pathname}`;
   return `${usesTls(properties) ? 'rediss' : 'redis'}://${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
