@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RedisDedupStore, CLAIM_MARGIN_MS } from '../src/lib/dedup';
-import { COMMAND_TIMEOUT_MS, RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
+import { COMMAND_TIMEOUT_MS, FIRST_CONNECTION_WAIT_MS, RedisConnection, redisPropertiesSchema } from '../src/lib/redis';
 import { RedisServer } from './harness/redis';
 
 /**
@@ -125,6 +125,25 @@ describe('health-redis: the connection and the dedup store on a real Redis', fun
     assert.equal(connection.state, 'connected');
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0]!, /^redis:\/\/127\.0\.0\.1:\d+: /);
+  });
+
+  it('a claim made while the first connection after a deploy is being made waits for it (no 503 for a connection nobody lost); with no server at all it fails within the wait', async function () {
+    server = await RedisServer.start();
+    const fresh = connect(server);
+    connections.push(fresh);
+    const store = new RedisDedupStore(fresh.use(), { windowMs: HOUR, ackTimeoutMs: 4000, keyPrefix: 'hb-unit:dedup:rx:', beforeClaim: () => fresh.firstConnection() });
+    assert.equal(fresh.state, 'connecting');
+    assert.equal(await store.claim('at-deploy'), 'claimed');
+
+    const port = server.port;
+    await server.stop();
+    server = undefined;
+    const nobody = new RedisConnection(redisPropertiesSchema.parse({ url: `redis://127.0.0.1:${port}`, prefix: 'hb-unit:' }));
+    connections.push(nobody);
+    const lonely = new RedisDedupStore(nobody.use(), { windowMs: HOUR, ackTimeoutMs: 4000, keyPrefix: 'hb-unit:dedup:rx:', beforeClaim: () => nobody.firstConnection() });
+    const started = Date.now();
+    await assert.rejects(lonely.claim('no-server'));
+    assert.ok(Date.now() - started < FIRST_CONNECTION_WAIT_MS + 3000, `failed after ${Date.now() - started} ms`);
   });
 
   it('a server that stops answering with its connection open (frozen): a claim fails within the command timeout, and works again once it answers', async function () {

@@ -77,6 +77,7 @@ function dedupStoreFor(
       ackTimeoutMs: settings.ackTimeoutMs,
       keyPrefix: `${found.client.prefix}dedup:${node.id}:`,
       confirmAtClaim: settings.ack === 'auto',
+      beforeClaim: () => found.client.firstConnection(),
     });
     return { store, redis: found.client };
   }

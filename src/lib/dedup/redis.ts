@@ -45,6 +45,8 @@ export interface RedisDedupOptions {
    * has nothing left to write. One round trip a push instead of two.
    */
   confirmAtClaim?: boolean;
+  /** A wait before a claim, while the connection is still being made for the first time (`RedisConnection.firstConnection`). */
+  beforeClaim?: () => Promise<void> | undefined;
 }
 
 /** How long a claim outlives its push's ackTimeout: time for the confirm or release to arrive. */
@@ -68,6 +70,8 @@ export class RedisDedupStore implements DedupStore {
 
   async claim(key: string): Promise<ClaimResult> {
     if (this.options.windowMs <= 0) return 'claimed';
+    const connecting = this.options.beforeClaim?.();
+    if (connecting) await connecting;
     const redisKey = this.redisKey(key);
     const atOnce = this.options.confirmAtClaim === true;
     const token = `${atOnce ? SEEN_BY : ''}${this.owner}:${++this.counter}`;

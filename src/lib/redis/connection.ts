@@ -35,6 +35,9 @@ import { REDIS_DEFAULTS, displayUrl, sentinelNodes, usesTls, type RedisPropertie
  */
 export const COMMAND_TIMEOUT_MS = 2_000;
 
+/** How long a command waits for the first connection after a deploy (see `firstConnection`). */
+export const FIRST_CONNECTION_WAIT_MS = 2_000;
+
 export type RedisState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** Pauses between reconnection attempts: 100 ms doubling up to 5 s, with some jitter. */
@@ -134,6 +137,25 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
 
   get state(): RedisState {
     return this.current;
+  }
+
+  /**
+   * While the first connection after a deploy is being made: a promise that resolves once it is up
+   * or has failed, or after FIRST_CONNECTION_WAIT_MS; otherwise undefined. A push that arrives
+   * in the moment after a deploy waits for it rather than get a 503 for a connection nobody has
+   * lost; one that arrives after a loss still fails at once.
+   */
+  firstConnection(): Promise<void> | undefined {
+    if (this.current !== 'connecting') return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('state', done);
+        resolve();
+      };
+      const timer = setTimeout(done, FIRST_CONNECTION_WAIT_MS);
+      this.on('state', done);
+    });
   }
 
   get connected(): boolean {
