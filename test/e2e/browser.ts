@@ -214,8 +214,31 @@ export class Editor {
   }
 
   async cancel(): Promise<void> {
-    await this.page.locator('#node-dialog-cancel').click();
-    await this.page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    await this.clickUntilGone(this.page.locator('#node-dialog-cancel'));
+  }
+
+  /**
+   * Clicks a tray's button until the tray is gone: a click that lands while a tray is still
+   * sliding in may do nothing (seen on a busy machine: Cancel clicked, the config tray still open
+   * 10 s later), so it is clicked again, a few times, while it is still there.
+   */
+  private async clickUntilGone(button: Locator): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await button.click({ timeout: 3000 });
+      } catch (error) {
+        // gone while this click waited for it: the last one did close the tray, only slowly
+        if ((await button.count()) === 0) return;
+        if (attempt === 4) throw error;
+        continue;
+      }
+      try {
+        await button.waitFor({ state: 'detached', timeout: 3000 });
+        return;
+      } catch (error) {
+        if (attempt === 4) throw error;
+      }
+    }
   }
 
   /** The config node's dialog, opened from the node dialog's "+" beside a config select. */
@@ -232,8 +255,7 @@ export class Editor {
   }
 
   async configCancel(): Promise<void> {
-    await this.page.locator('#node-config-dialog-cancel').click();
-    await this.page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
+    await this.clickUntilGone(this.page.locator('#node-config-dialog-cancel'));
   }
 
   /** The selected config node's dialog, opened with the pencil beside its select. */
