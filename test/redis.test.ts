@@ -186,7 +186,7 @@ describe('health-redis: two Node-RED instances behind one load balancer share th
     for (const instance of [a, b]) {
       const statuses = await instance.settledMessages('rx/statuses');
       assert.equal(statuses.at(-1)?.msg.status.fill, 'red');
-      assert.match(statuses.at(-1)?.msg.status.text, /dedup store failed/);
+      assert.match(statuses.at(-1)?.msg.status.text, /dedup store failed: Redis unreachable/);
       assert.deepEqual(((await status(instance)) as any).redis.map((entry: any) => entry.connected), [false]);
       assert.equal(await connectedGauge(instance), '0');
     }

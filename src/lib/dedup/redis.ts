@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { redisFailureText } from '../redis/failure';
 import { digestOf } from './memory';
 import type { ClaimResult, DedupStore } from './store';
 
@@ -72,6 +73,15 @@ export class RedisDedupStore implements DedupStore {
     if (this.options.windowMs <= 0) return 'claimed';
     const connecting = this.options.beforeClaim?.();
     if (connecting) await connecting;
+    try {
+      return await this.claimNow(key);
+    } catch (error) {
+      // the receiver's rejection and status quote it: say that Redis failed, and how
+      throw new Error(redisFailureText(error));
+    }
+  }
+
+  private async claimNow(key: string): Promise<ClaimResult> {
     const redisKey = this.redisKey(key);
     const atOnce = this.options.confirmAtClaim === true;
     const token = `${atOnce ? SEEN_BY : ''}${this.owner}:${++this.counter}`;

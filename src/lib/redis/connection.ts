@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { ClientOfflineError, createClient, createSentinel, type RedisClientType } from '@redis/client';
+import { COMMAND_TIMEOUT_MS, safeMessage } from './failure';
 import { REDIS_DEFAULTS, displayUrl, sentinelNodes, usesTls, type RedisProperties } from './properties';
 
 /**
@@ -26,14 +27,6 @@ import { REDIS_DEFAULTS, displayUrl, sentinelNodes, usesTls, type RedisPropertie
  * Nothing here writes a credential anywhere: errors are reported with the server's address only.
  */
 
-/**
- * How long a command may take before it fails. A server that stopped answering without closing
- * the connection (frozen, a network that drops packets) would otherwise leave every command
- * waiting for ever, and a receiver's vendor without an answer: after this it gets the 503 it
- * retries, well inside the seconds a vendor waits (Sinocare: 5). Blocking reads are not cut
- * (node-redis leaves commands that block on the server alone once sent).
- */
-export const COMMAND_TIMEOUT_MS = 2_000;
 
 /** How long a command waits for the first connection after a deploy (see `firstConnection`). */
 export const FIRST_CONNECTION_WAIT_MS = 2_000;
@@ -227,8 +220,3 @@ function connectThroughSentinels(properties: RedisProperties, sentinelRootNodes:
   return sentinel as unknown as RedisCommands;
 }
 
-/** An error's text without what a URL may carry before its host (a user name and password). */
-export function safeMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\b(rediss?:\/\/)[^@\s/]*@/g, '$1');
-}

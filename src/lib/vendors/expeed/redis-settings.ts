@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { safeMessage } from '../../redis/connection';
+import { safeMessage } from '../../redis/failure';
 import type { SettingResult } from './push';
 import { KEEP_MS, SettingResults, type SettingWait, type SettingWaits } from './settings';
 

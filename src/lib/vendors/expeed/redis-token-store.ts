@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Sealer } from '../../at-rest';
 import { CodedError, errorCode } from '../../coded-error';
-import { safeMessage } from '../../redis/connection';
+import { safeMessage } from '../../redis/failure';
 import { EXPEED_ERROR_CODES, ExpeedError } from './errors';
 import { dayIn } from './time';
 import type { KeptToken, TokenStore } from './token-store';
