@@ -201,11 +201,14 @@ export = function register(RED: NodeRedApi): void {
           node.warn(t(missingKey ? 'warn.sealed-no-key' : 'warn.undecryptable', { count, reason }));
           statusSoon();
         },
-        // told once per episode (Redis down), and its end
+        // told once per episode (Redis down), and its end; not while the first connection after
+        // the deploy is still being made (a poll then fails with nothing lost: a false error)
         onError: (error) => {
+          if (connection.state === 'connecting') return false;
           storageProblem = errorCode(error);
           node.error(t('errors.storage', { reason: storageProblem }));
           statusSoon();
+          return true;
         },
         onRecovered: () => {
           storageProblem = undefined;

@@ -52,8 +52,11 @@ export interface RedisOutboxQueueOptions {
   paused?: boolean;
   /** How often the stream is read while nothing happens here (another instance's enqueue, a due retry). */
   pollMs?: number;
-  /** Redis failed (told once per episode). */
-  onError?(error: unknown): void;
+  /**
+   * Redis failed (told once per episode). `false`: not taken as the start of an episode (the first
+   * connection is still being made), so the next failure is told again.
+   */
+  onError?(error: unknown): boolean | void;
   /** Redis answers again after `onError`. */
   onRecovered?(): void;
   /** A waiting message that this process cannot open (another key, no key): left for an instance that can. */
@@ -347,8 +350,8 @@ export class RedisOutboxQueue {
 
   private failed(error: unknown): void {
     if (this.failing || this.closed) return;
+    if (this.options.onError?.(error) === false) return;
     this.failing = true;
-    this.options.onError?.(error);
   }
 
   private recovered(): void {
