@@ -126,6 +126,9 @@ describe('health-watch on two Node-RED instances sharing one Redis', function ()
     assert.equal(low[1]?.msg.payload.since, low[0]?.msg.payload.since);
     assert.equal(low[1]?.msg.payload.value, 5);
     for (const instance of [a, b]) assert.deepEqual(await instance.settledMessages('w/errors', 0), []);
+    // A sent both firing alerts and B ended both: A's status (and its alerts_firing) follows within seconds
+    const lastStatus = (instance: NodeRed): string | undefined => instance.messages.filter((m) => m.sink === 'w/statuses').at(-1)?.msg.status?.text;
+    await waitUntil(async () => lastStatus(a) === '0 firing', 20_000).catch(() => assert.fail(`A's status stayed "${lastStatus(a)}"`));
 
     // what Redis holds: keys under the prefix, no patient or device in clear anywhere
     const keys = await redis.command('KEYS', '*');

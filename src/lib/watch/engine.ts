@@ -362,6 +362,17 @@ export class WatchEngine {
     return changed;
   }
 
+  /** What fires here now: each episode (its rule's name and its patient) and each silent device. */
+  firingHere(): { episodes: { rule: string; owner: string }[]; silent: { owner: string; whose: Whose }[] } {
+    const { names } = this.options.rules;
+    const episodes = [...this.episodes.values()].map((episode) => ({ rule: names[episode.rule]!, owner: episode.owner }));
+    const silent: { owner: string; whose: Whose }[] = [];
+    for (const [owner, device] of this.devices) {
+      if (device.silentSince) silent.push({ owner, whose: { vendor: device.vendor, kind: device.kind, ...(device.subject && { subject: device.subject }), ...(device.device && { device: device.device }) } });
+    }
+    return { episodes, silent };
+  }
+
   /** A silence this instance proposed but could not claim: not silent here either, asked again at the next tick. */
   unclaimSilence(owner: string): void {
     const device = this.devices.get(owner);

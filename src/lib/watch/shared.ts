@@ -42,6 +42,8 @@ export interface SharedWatchState {
   claimSilence(owner: string, now: number, repeatMs: number): Promise<{ won: boolean; state: DeviceState } | 'gone'>;
   /** Every episode and device kept, for an instance that starts. */
   load(): Promise<WatchSnapshot>;
+  /** What the instances keep now of some episodes and devices (undefined: not kept, so not firing). */
+  read(episodes: Array<{ rule: string; owner: string }>, devices: string[]): Promise<{ episodes: Array<EpisodeState | undefined>; devices: Array<DeviceState | undefined> }>;
 }
 
 export interface HeardInput {
@@ -232,6 +234,20 @@ export class RedisWatchState implements SharedWatchState {
       });
     } while (cursor !== '0');
     return snapshot;
+  }
+
+  async read(episodes: Array<{ rule: string; owner: string }>, devices: string[]): Promise<{ episodes: Array<EpisodeState | undefined>; devices: Array<DeviceState | undefined> }> {
+    const keys = [...episodes.map(({ rule, owner }) => this.episodeKey(rule, owner)), ...devices.map((owner) => this.deviceKey(owner))];
+    if (keys.length === 0) return { episodes: [], devices: [] };
+    const values = (await this.client.eval(READ_ALL, { keys, arguments: [] })) as string[];
+    return {
+      episodes: episodes.map((_, index) => this.openEpisode(values[index] ?? '')),
+      devices: devices.map((_, index) => {
+        const [sealed = '', window = '', silent = '0'] = (values[episodes.length + index] ?? '').split('|');
+        // the clock is left as this instance has it (seenAt 0): only the silence is taken
+        return sealed === '' ? undefined : { seenAt: 0, windowMs: Number(window) || 0, silentSince: Number(silent) || 0 };
+      }),
+    };
   }
 
   private openEpisode(value: string): EpisodeState | undefined {

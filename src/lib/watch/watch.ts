@@ -27,6 +27,8 @@ import { silenceOwner } from './who';
  * and many new devices at once make one write.
  */
 const QUIET_WRITE_DELAY_MS = 30_000;
+/** How often, with state, what fires here is checked against what the instances keep (one small read, only while something fires). */
+const SHARED_REFRESH_MS = 5_000;
 
 export interface WatchHooks {
   /** Alerts, in order, once they are kept. */
@@ -56,6 +58,7 @@ export class Watch {
   private writes: CoalescedWrites | undefined;
   private deviceWrites: CoalescedWrites | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private quietTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -93,6 +96,8 @@ export class Watch {
       this.deviceWrites = undefined;
     });
     this.timer = setInterval(() => void this.enqueue(() => this.tick()), this.engine.tickEveryMs());
+    const shared = this.setup.shared;
+    if (shared) this.refreshTimer = setInterval(() => void this.enqueue(() => this.refreshShared(shared)), SHARED_REFRESH_MS);
     void this.queue.then(() => this.setup.hooks.changed());
     return loaded;
   }
@@ -105,6 +110,7 @@ export class Watch {
   /** Stops the clock and writes what must survive the restart. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.closed = true;
     await this.queue;
@@ -146,6 +152,33 @@ export class Watch {
   private tick(): Alert[] | Promise<Alert[]> {
     const alerts = this.engine.tick(this.now());
     return this.setup.shared && alerts.length ? this.claim(this.setup.shared, alerts) : alerts;
+  }
+
+  /**
+   * With state, every few seconds: what the instances keep of what fires here. An episode another
+   * instance ended (the reading that ended it went there), or a silence another ended, no longer
+   * fires here either, so this instance's status and `alerts_firing` do not stay up until a
+   * reading of that patient happens to come here. Sends nothing: the alert was the other's.
+   */
+  private async refreshShared(shared: SharedWatchState): Promise<Alert[]> {
+    const { episodes, silent } = this.engine.firingHere();
+    if (episodes.length === 0 && silent.length === 0) return [];
+    try {
+      const kept = await shared.read(episodes, silent.map(({ owner }) => owner));
+      const now = this.now();
+      let changed = false;
+      episodes.forEach(({ rule, owner }, index) => {
+        changed = this.engine.adoptEpisode(rule, owner, kept.episodes[index], now) || changed;
+      });
+      silent.forEach(({ owner, whose }, index) => {
+        changed = this.engine.adoptDevice(owner, kept.devices[index], whose) || changed;
+      });
+      this.sharedAnswered();
+      if (changed) this.setup.hooks.changed();
+    } catch (error) {
+      this.sharedFailed(error);
+    }
+    return [];
   }
 
   private async observeShared(shared: SharedWatchState, reading: Reading): Promise<Alert[]> {
