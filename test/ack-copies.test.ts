@@ -280,6 +280,41 @@ describe('ack: flow with FHIR and HL7 side by side: every copy counts, and the d
     assert.match(log, /\[warn\] \[health-hl7:c-hl7\] requirePatient is off/);
   });
 
+  it('an http request wired straight to health-ack is named at deploy, and a 503 it counted as delivered is told once', async function () {
+    // a hospital that refuses everything
+    let refused = 0;
+    const hospital = http.createServer((_req, res) => {
+      refused += 1;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+    });
+    hospital.listen(0, '127.0.0.1');
+    await once(hospital, 'listening');
+    try {
+      const port = (hospital.address() as net.AddressInfo).port;
+      const tab = 'tab-http';
+      const logged = nodeRed.logs.length;
+      await nodeRed.deploy(placed([
+        { id: tab, type: 'tab', label: 'http straight' },
+        { id: 'h-rx', z: tab, type: 'sinocare-in', name: '', version: 1, path: '/straight', ack: 'flow', ackTimeout: 5, credentials: { key: '', piiKey: '' }, wires: [['h-req'], []] },
+        { id: 'h-req', z: tab, type: 'http request', name: 'to the HIS', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: `http://127.0.0.1:${port}/readings`, tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], wires: [['h-ack']] },
+        { id: 'h-ack', z: tab, type: 'health-ack', name: '', wires: [[]] },
+      ]));
+      const straight = /\[warn\] \[health-ack:h-ack\] the http request “to the HIS” is wired straight to this node/;
+      for (let i = 0; i < 30 && !straight.test(nodeRed.logs.slice(logged)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(nodeRed.logs.slice(logged), straight);
+      for (let n = 0; n < 2; n++) {
+        const answer = await postJson(`${nodeRed.url}/straight`, sinocarePush().body);
+        // what this layout does (and why it is named): the vendor hears success for a reading the hospital refused
+        assert.equal(answer.status, 200, answer.text);
+      }
+      assert.equal(refused, 2);
+      const told = nodeRed.logs.slice(logged).split('\n').filter((line) => line.includes('[health-ack:h-ack] a message with msg.statusCode 503 and no msg.error was counted as delivered'));
+      assert.equal(told.length, 1, 'told once per deploy');
+    } finally {
+      hospital.close();
+    }
+  });
+
   it('a reading no retry can mend, kept by the flow, is answered 200 and not emitted again', async function () {
     const tab = 'tab-kept';
     await nodeRed.deploy(placed([

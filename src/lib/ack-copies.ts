@@ -236,3 +236,23 @@ export function catchesStraightToAck(flows: readonly FlowNode[]): Array<{ health
   }
   return found;
 }
+
+/**
+ * Core `http request` nodes wired straight into a `health-ack`: the request node answers a
+ * hospital's refusal (503, 400) with `msg.statusCode` and no error, so health-ack counts it as
+ * delivered and the vendor, or the outbox, never tries again. Between them belongs a switch on
+ * `msg.statusCode` that sets `msg.error` for anything but 2xx (examples/hospital-bridge.json).
+ */
+export function httpRequestsStraightToAck(flows: readonly FlowNode[]): Array<{ healthAckId: string; requestName: string }> {
+  const byId = new Map(flows.map((node) => [node.id, node]));
+  const found: Array<{ healthAckId: string; requestName: string }> = [];
+  for (const node of flows) {
+    if (node.type !== 'http request' || node.d === true) continue;
+    const targets = Array.isArray(node.wires) ? (node.wires as unknown[]).flat() : [];
+    for (const target of targets) {
+      const healthAck = byId.get(String(target));
+      if (healthAck && healthAck.d !== true && healthAck.type === 'health-ack') found.push({ healthAckId: healthAck.id, requestName: node.name || node.id });
+    }
+  }
+  return found;
+}

@@ -1,4 +1,4 @@
-import { catchesStraightToAck, type FlowNode } from '../lib/ack-copies';
+import { catchesStraightToAck, httpRequestsStraightToAck, type FlowNode } from '../lib/ack-copies';
 import { reachHealthAck } from '../lib/ack-registry';
 import { installCopyCounting } from './ack-copies';
 import type { NodeConfig, NodeRedApi, RuntimeNode } from './node-red';
@@ -25,6 +25,7 @@ export = function register(RED: NodeRedApi): void {
     let kept = 0;
     let failed = 0;
     let warnedNoAck = false;
+    let warnedHttpError = false;
 
     node.on('input', (message, send, done) => {
       const ackId = message._ack;
@@ -35,6 +36,13 @@ export = function register(RED: NodeRedApi): void {
         node.status({ fill: 'yellow', shape: 'ring', text: t('warn.no-ack') });
       } else {
         const hasError = message.error !== undefined && message.error !== null && message.error !== false;
+        // an HTTP refusal that reached here as a success (no switch on statusCode on the way): told
+        // once per deploy, since the vendor or the outbox will not try again
+        const statusCode = (message as { statusCode?: unknown }).statusCode;
+        if (!hasError && typeof statusCode === 'number' && (statusCode < 200 || statusCode > 299) && !warnedHttpError) {
+          warnedHttpError = true;
+          node.warn(t('warn.http-error-delivered', { status: statusCode }));
+        }
         const result = reachHealthAck(ackId, hasError, hasError ? message.error : undefined);
         if (result === 'not-pending') {
           node.warn(t('warn.not-pending'));
@@ -62,7 +70,8 @@ const checking = new WeakSet<object>();
 /**
  * At each deploy, a health-ack fed straight by a Catch node that hears health-fhir/health-hl7 says
  * so (see catchesStraightToAck): a reading nobody can file would be answered with success and
- * kept nowhere. Said on every deploy while the layout stays.
+ * kept nowhere; and one fed straight by an http request (httpRequestsStraightToAck): a hospital's
+ * refusal would count as delivered. Said on every deploy while the layout stays.
  */
 function warnOfCatchesStraightToAck(RED: NodeRedApi, t: (key: string, params?: Record<string, unknown>) => string): void {
   const events = (RED as { events?: { on?(event: string, listener: (payload?: { config?: { flows?: FlowNode[] } }) => void): void } }).events;
@@ -71,6 +80,9 @@ function warnOfCatchesStraightToAck(RED: NodeRedApi, t: (key: string, params?: R
   events.on('flows:started', (payload) => {
     for (const { healthAckId, catchName } of catchesStraightToAck(payload?.config?.flows ?? [])) {
       (RED.nodes.getNode(healthAckId) as RuntimeNode | null)?.warn(t('warn.catch-straight', { catch: catchName }));
+    }
+    for (const { healthAckId, requestName } of httpRequestsStraightToAck(payload?.config?.flows ?? [])) {
+      (RED.nodes.getNode(healthAckId) as RuntimeNode | null)?.warn(t('warn.http-straight', { request: requestName }));
     }
   });
 }
