@@ -251,6 +251,18 @@ describe('health-outbox with state: one queue in Redis shared by two Node-RED in
     assert.equal(((await request(`${a.url}/health-bridge/outboxes/ob/dead-letters`)).json as { total: number }).total, 0);
   });
 
+  it('a push right after a deploy is stored, not refused: the outbox waits for the first connection to Redis', async function () {
+    const [a] = instances as [NodeRed, NodeRed];
+    hospital.mode = 'up';
+    for (let n = 0; n < 4; n++) {
+      await a.deploy(flow(hospitalPort, redis.url, { retryMaxSeconds: 2 + n }));
+      const before = new Set(hospital.stored.map((entry) => entry.readingId)).size;
+      // pushAll checks the answer: 200 with Sinocare's success, not the 500 of a message not stored
+      await pushAll(a, 1);
+      await until(() => new Set(hospital.stored.map((entry) => entry.readingId)).size === before + 1, 30_000, 'the reading at the hospital');
+    }
+  });
+
   it('Redis down: pushes answered with failure (the vendor retries) and a red status; once it is back the outbox goes on without a redeploy', async function () {
     const [a] = instances as [NodeRed, NodeRed];
     hospital.mode = 'refuse';

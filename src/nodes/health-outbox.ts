@@ -190,6 +190,7 @@ export = function register(RED: NodeRedApi): void {
       const shared = openRedisOutbox({
         ...queueSettings(properties),
         client: connection.use(),
+        beforeEnqueue: () => connection.firstConnection(),
         prefix: connection.prefix,
         nodeId: String(config.id),
         encrypt: properties.encrypt,
@@ -351,8 +352,9 @@ export = function register(RED: NodeRedApi): void {
       if (statusTimer) clearTimeout(statusTimer);
       for (const delivery of deliveries.values()) delivery.cancel();
       deliveries.clear();
-      void (opening ?? Promise.resolve(undefined))
-        .then((ready) => ready?.close())
+      // the open queue is closed at once, not a tick later: on a redeploy the health-redis node
+      // closes its connection in the same turn, and what the queue sends on closing must go first
+      void (queue ? queue.close() : (opening ?? Promise.resolve(undefined)).then((ready) => ready?.close()))
         .catch(() => undefined)
         .then(() => deadLetters?.close())
         .catch(() => undefined)

@@ -53,6 +53,11 @@ export interface RedisOutboxQueueOptions {
   /** How often the stream is read while nothing happens here (another instance's enqueue, a due retry). */
   pollMs?: number;
   /**
+   * A wait before storing a message while the connection is still being made for the first time
+   * after a deploy (`RedisConnection.firstConnection`): a push in that moment is stored, not refused.
+   */
+  beforeEnqueue?: () => Promise<void> | undefined;
+  /**
    * Redis failed (told once per episode). `false`: not taken as the start of an episode (the first
    * connection is still being made), so the next failure is told again.
    */
@@ -124,6 +129,8 @@ export class RedisOutboxQueue {
   /** Resolves once Redis has stored the message: then the vendor may be answered. */
   async enqueue(msg: StoredMsg, key = 0): Promise<StoredMessage> {
     if (this.closed) throw new Error('the outbox is closed');
+    const connecting = this.options.beforeEnqueue?.();
+    if (connecting) await connecting;
     const now = this.clock.now();
     const record: QueueRecord = { e: now, a: 0, n: now, k: key >>> 0, m: this.options.codec.seal(msg) };
     const id = String(await this.run(ENQUEUE, ['seq', 'msgs', 'all', 'ready', this.orderName(record.k)], [JSON.stringify(record), record.k ? '1' : '0']));
