@@ -233,7 +233,12 @@ describe('health-outbox with state: one queue in Redis shared by two Node-RED in
     const sent = (await pushAll(a, 2)).flat();
     await until(() => a.messages.filter((m) => m.sink === 'ob/dead').length === 2, 30_000, 'both on output 2');
     await b.deploy(flow(hospitalPort, redis.url, props));
-    const listed = await request(`${b.url}/health-bridge/outboxes/ob/dead-letters`);
+    // just deployed, B may still be making its first connection to Redis (503, code redis, meanwhile)
+    let listed = await request(`${b.url}/health-bridge/outboxes/ob/dead-letters`);
+    for (let n = 0; n < 50 && listed.status === 503; n++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      listed = await request(`${b.url}/health-bridge/outboxes/ob/dead-letters`);
+    }
     assert.equal(listed.status, 200, listed.text);
     const page = listed.json as { entries: Array<{ readingId: string; tries: number; lastError: { text: string } }>; total: number; next: null };
     assert.equal(page.total, 2);
